@@ -1,0 +1,72 @@
+"""source -> facts -> rules -> verdict, for one target or many."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .declared import declared_of
+from .engine import Evaluation, evaluate
+from .errors import InspectorError
+from .facts import Facts, build_facts
+from .ruleset import RuleSet, load_ruleset
+from .snapshot import Snapshot
+from .sources.plan import HEADERS_MODES
+from .verdict import Verdict, decide
+
+
+def is_local(target: str) -> bool:
+    p = Path(target)
+    return p.exists() or target.startswith((".", "/", "~")) or "\\" in target or target.endswith(".safetensors")
+
+
+class Inspector:
+    """Holds the rules and the Hub client, so a batch loads and connects once."""
+
+    def __init__(self, rules: RuleSet | None = None, *, extra_rules: list[Path] | None = None,
+                 headers: str = "default", client=None) -> None:
+        if headers not in HEADERS_MODES:
+            from .errors import UsageError
+
+            raise UsageError(f"--headers must be one of {', '.join(HEADERS_MODES)}")
+        self.rules = rules or load_ruleset(extra_rules)
+        self.headers = headers
+        self._client = client
+
+    @property
+    def client(self):
+        if self._client is None:
+            from .sources.http import HubClient  # huggingface_hub is imported only for Hub targets
+
+            self._client = HubClient()
+        return self._client
+
+    def snapshot(self, target: str, *, info=None) -> Snapshot:
+        if is_local(target):
+            from .sources.local import read_local
+
+            return read_local(target, headers=self.headers)
+        from .sources.hub import read_hub
+
+        return read_hub(target, self.client, headers=self.headers, info=info)
+
+    def judge(self, snap: Snapshot, only: set[str] | None = None) -> tuple[Verdict, Facts, Evaluation]:
+        facts = build_facts(snap, self.rules.facts)
+        evaluation = evaluate(facts, self.rules, only)
+        declared = declared_of(snap.config, snap.card, self.rules)
+        verdict = decide(snap, facts, evaluation, declared, self.rules.bases, self.rules.base_weight)
+        return verdict, facts, evaluation
+
+    def inspect(self, target: str, *, info=None) -> Verdict:
+        """Never raises for a bad target: the verdict carries a typed status and a one-line error."""
+        try:
+            snap = self.snapshot(target, info=info)
+            return self.judge(snap)[0]
+        except InspectorError as e:
+            return Verdict(target=target, status=e.status, error=e.one_line())
+        except Exception as e:  # a bug must cost one target, not the batch
+            return Verdict(target=target, status="invalid", error=f"{target}: internal error: {type(e).__name__}: {' '.join(str(e).split())[:200]}")
+
+
+def inspect(target: str, *, rules: list[str | Path] | None = None, headers: str = "default") -> Verdict:
+    """Inspect one repo (`org/name[@rev]`), model folder or .safetensors file."""
+    return Inspector(extra_rules=[Path(r) for r in rules or []], headers=headers).inspect(target)

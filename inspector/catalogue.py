@@ -1,0 +1,60 @@
+"""The base-model catalogue (`bases:` in rules): which known base a model's hyperparameters pin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .facts import Facts
+from .ruleset import BaseModel
+
+# Structural dimensions must agree exactly: a fine-tune or a quantized copy keeps them.
+CORE = ("hidden_size", "num_layers", "num_heads", "num_kv_heads", "intermediate_size")
+KEY_WEIGHT = {"vocab_size": 2.0, "rope_theta": 1.0, "max_positions": 0.5, "tied_embeddings": 0.5}
+MIN_CORE_COMPARED = 3
+MIN_SCORE = 0.6
+
+
+@dataclass(frozen=True)
+class BaseMatch:
+    base: BaseModel
+    score: float  # 0..1: share of the fingerprint's weight that matched
+    matched: tuple[str, ...]
+    differing: tuple[str, ...]
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return float(a) == float(b)
+    return a == b
+
+
+def match_bases(facts: Facts, bases: list[BaseModel]) -> list[BaseMatch]:
+    """Candidates, best first. A base whose structural dimensions differ is no candidate."""
+    out: list[BaseMatch] = []
+    for b in bases:
+        matched, differing = [], []
+        total = got = 0.0
+        core_compared = 0
+        rejected = False
+        for key, want in b.fingerprint.items():
+            w = KEY_WEIGHT.get(key, 1.0)
+            total += w
+            found, have = facts.get(key)
+            if not found:
+                continue
+            if _same(have, want):
+                got += w
+                matched.append(key)
+                core_compared += key in CORE
+            else:
+                differing.append(key)
+                if key in CORE:
+                    rejected = True
+                    break
+        if rejected or core_compared < MIN_CORE_COMPARED or total == 0:
+            continue
+        out.append(BaseMatch(b, got / total, tuple(matched), tuple(differing)))
+    out.sort(key=lambda m: (-m.score, -len(m.matched), m.base.id))
+    return out

@@ -1,0 +1,156 @@
+"""The `condition:` language: selection names with and / or / not, parentheses, `1 of x*`, `all of x*`.
+
+Parsed into a small tree, never evaluated with eval(). `and` binds tighter than `or`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+_TOKEN = re.compile(r"\s*(\(|\)|[A-Za-z0-9_.*\-]+)")
+KEYWORDS = {"and", "or", "not", "of", "all", "any"}
+
+
+class ConditionError(ValueError):
+    def __init__(self, message: str, col: int = 0) -> None:
+        self.col = col
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Sel:
+    name: str
+
+
+@dataclass(frozen=True)
+class Not:
+    arg: object
+
+
+@dataclass(frozen=True)
+class And:
+    args: tuple
+
+
+@dataclass(frozen=True)
+class Or:
+    args: tuple
+
+
+@dataclass(frozen=True)
+class Of:
+    count: int | None  # None: all
+    prefix: str  # a name, or a prefix ending in *
+
+
+def parse(text: str) -> object:
+    tokens: list[tuple[str, int]] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _TOKEN.match(text, pos)
+        if not m:
+            raise ConditionError(f"unexpected character {text[pos:].strip()[0]!r}", pos)
+        tokens.append((m.group(1), m.start(1)))
+        pos = m.end()
+    if not tokens:
+        raise ConditionError("empty condition")
+    parser = _Parser(tokens)
+    tree = parser.expr()
+    if parser.i != len(tokens):
+        tok, col = tokens[parser.i]
+        raise ConditionError(f"unexpected {tok!r}", col)
+    return tree
+
+
+class _Parser:
+    def __init__(self, tokens: list[tuple[str, int]]) -> None:
+        self.tokens = tokens
+        self.i = 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.i][0] if self.i < len(self.tokens) else None
+
+    def take(self) -> tuple[str, int]:
+        if self.i >= len(self.tokens):
+            raise ConditionError("condition ends too early", self.tokens[-1][1] if self.tokens else 0)
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
+
+    def expr(self) -> object:
+        args = [self.term()]
+        while self.peek() == "or":
+            self.take()
+            args.append(self.term())
+        return args[0] if len(args) == 1 else Or(tuple(args))
+
+    def term(self) -> object:
+        args = [self.factor()]
+        while self.peek() == "and":
+            self.take()
+            args.append(self.factor())
+        return args[0] if len(args) == 1 else And(tuple(args))
+
+    def factor(self) -> object:
+        tok, col = self.take()
+        if tok == "not":
+            return Not(self.factor())
+        if tok == "(":
+            inner = self.expr()
+            close, ccol = self.take()
+            if close != ")":
+                raise ConditionError("missing ')'", ccol)
+            return inner
+        if tok in ("all", "any") or tok.isdigit():
+            if self.peek() != "of":
+                if tok.isdigit() or tok in KEYWORDS:
+                    raise ConditionError(f"expected 'of' after {tok!r}", col)
+            else:
+                self.take()
+                target, _ = self.take()
+                count = None if tok == "all" else (1 if tok == "any" else int(tok))
+                return Of(count, target)
+        if tok in KEYWORDS or tok == ")":
+            raise ConditionError(f"unexpected {tok!r}", col)
+        return Sel(tok)
+
+
+def names(tree: object) -> set[str]:
+    """Selection names (and `prefix*` patterns) a condition refers to."""
+    if isinstance(tree, Sel):
+        return {tree.name}
+    if isinstance(tree, Not):
+        return names(tree.arg)
+    if isinstance(tree, And | Or):
+        return set().union(*(names(a) for a in tree.args))
+    if isinstance(tree, Of):
+        return {tree.prefix}
+    return set()
+
+
+def expand(ref: str, available: list[str]) -> list[str]:
+    if ref == "them":
+        return list(available)
+    if ref.endswith("*"):
+        return [n for n in available if n.startswith(ref[:-1])]
+    return [ref] if ref in available else []
+
+
+def evaluate(tree: object, values: Mapping[str, bool]) -> bool:
+    if isinstance(tree, Sel):
+        return bool(values.get(tree.name, False))
+    if isinstance(tree, Not):
+        return not evaluate(tree.arg, values)
+    if isinstance(tree, And):
+        return all(evaluate(a, values) for a in tree.args)
+    if isinstance(tree, Or):
+        return any(evaluate(a, values) for a in tree.args)
+    if isinstance(tree, Of):
+        picked = expand(tree.prefix, list(values))
+        hits = sum(1 for n in picked if values[n])
+        return hits == len(picked) and bool(picked) if tree.count is None else hits >= tree.count
+    raise TypeError(tree)

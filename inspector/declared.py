@@ -1,0 +1,69 @@
+"""What a repo claims about itself: model_type, architectures, the card's base model."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from .patterns import glob_match
+from .ruleset import Claim, RuleSet
+
+
+@dataclass(frozen=True)
+class Declared:
+    model_type: str | None
+    architectures: tuple[str, ...]
+    base_model: str | None
+    lineage: str | None
+    kind: str | None
+
+
+def _claim(claims: list[Claim], model_type: str | None, archs: tuple[str, ...]) -> str | None:
+    if model_type:
+        for c in claims:
+            if model_type in c.model_types:
+                return c.value
+    for a in archs:
+        for c in claims:
+            if any(glob_match(g, a) for g in c.architectures):
+                return c.value
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _registry() -> dict[str, str]:
+    """Architecture class -> kind from transformers' auto mappings; imported only when needed."""
+    try:
+        from transformers.models.auto import modeling_auto as ma
+    except Exception:  # transformers missing or broken: the YAML table still decides most
+        return {}
+    out: dict[str, str] = {}
+    for mapping, kind in (
+        ("MODEL_FOR_MASKED_LM_MAPPING_NAMES", "encoder"),
+        ("MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES", "encoder-decoder"),
+        ("MODEL_FOR_CAUSAL_LM_MAPPING_NAMES", "decoder"),
+    ):
+        for v in getattr(ma, mapping, {}).values():
+            for name in v if isinstance(v, tuple | list) else (v,):
+                out.setdefault(name, kind)
+    return out
+
+
+def declared_of(config: dict | None, card: dict | None, rules: RuleSet) -> Declared:
+    config = config if isinstance(config, dict) else {}
+    mt = config.get("model_type") if isinstance(config.get("model_type"), str) else None
+    archs_raw = config.get("architectures")
+    archs = tuple(a for a in archs_raw if isinstance(a, str)) if isinstance(archs_raw, list) else ()
+    base = (card or {}).get("base_model")
+    if isinstance(base, list):
+        base = next((b for b in base if isinstance(b, str)), None)
+    lineage = _claim(rules.declared_lineages, mt, archs)
+    kind = None
+    if config.get("is_encoder_decoder") is True:
+        kind = "encoder-decoder"
+    if kind is None:
+        kind = _claim(rules.declared_kinds, None, archs)
+    if kind is None and archs:
+        reg = _registry()
+        kind = next((reg[a] for a in archs if a in reg), None)
+    return Declared(mt, archs, base if isinstance(base, str) else None, lineage, kind)

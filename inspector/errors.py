@@ -1,0 +1,82 @@
+"""Every exception the library raises on purpose. The CLI maps each class to an exit code and one line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class InspectorError(Exception):
+    """Base class; `status` is the typed status a failed target reports."""
+
+    status = "invalid"
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        # Messages stay one line: hostile input must not be able to forge extra output lines.
+        self.message = " ".join(str(message).split())
+        self.where = where
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class UsageError(InspectorError):
+    """A bad argument: a malformed repo id, a missing path, an unknown option value."""
+
+    status = "invalid"
+
+
+class TargetNotFound(InspectorError):
+    status = "not_found"
+
+
+class GatedTarget(InspectorError):
+    status = "gated"
+
+
+class NetworkError(InspectorError):
+    """Timeouts, dropped connections, 5xx or 429 that outlived the retries."""
+
+    status = "network_error"
+
+
+class InvalidData(InspectorError):
+    """A file from a repo that we refuse to trust: a hostile header, a broken config or index."""
+
+    status = "invalid"
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class RuleError(InspectorError):
+    """A rule file that cannot be used; carries every problem found, each with its location."""
+
+    status = "invalid"
+
+    def __init__(self, problems: list[RuleProblem]) -> None:
+        self.problems = problems
+        first = problems[0] if problems else None
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"{first}{more}" if first else "invalid rules")
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    """One finding of the rule loader or validator, printed as `file:line:col: severity[CODE] message`."""
+
+    code: str
+    message: str
+    location: Location | None
+    severity: str = "error"  # error | warning
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        return f"{where}{self.severity}[{self.code}] {self.message}"

@@ -1,0 +1,217 @@
+"""Snapshot -> Facts: normalised config values, derived values and a tensor index, computed once."""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from .patterns import skeleton
+from .snapshot import Snapshot, TensorInfo
+
+_LAYER_CONTAINERS = {"layers", "h", "layer", "blocks", "block", "decoder_layers"}
+_QUANT_MARKERS = {
+    "gptq": (".qweight", ".qzeros", ".g_idx"),
+    "bnb": (".SCB", ".weight_format", ".quant_state", ".absmax"),
+}
+
+
+def config_get(config: dict[str, Any] | None, path: str) -> tuple[bool, Any]:
+    """(found, value) for a dotted path; a list index may be a number component."""
+    cur: Any = config
+    for part in path.split("."):
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+            cur = cur[int(part)]
+        else:
+            return False, None
+    return True, cur
+
+
+@dataclass
+class TensorIndex:
+    """Tensor names grouped by skeleton (layer numbers as `#`), so a pattern is tried once per group."""
+
+    by_skeleton: dict[str, list[TensorInfo]] = field(default_factory=dict)
+    count: int = 0
+
+    @classmethod
+    def build(cls, tensors: dict[str, TensorInfo]) -> TensorIndex:
+        groups: dict[str, list[TensorInfo]] = defaultdict(list)
+        for t in tensors.values():
+            groups[skeleton(t.name)].append(t)
+        return cls(dict(groups), len(tensors))
+
+
+@dataclass
+class Facts:
+    values: dict[str, Any]
+    sources: dict[str, str]  # fact -> where it came from ("config:num_hidden_layers", "derived", ...)
+    config: dict[str, Any]
+    tensors: TensorIndex
+    files: list[str]
+    snapshot: Snapshot
+
+    def get(self, name: str) -> tuple[bool, Any]:
+        if name in self.values:
+            return True, self.values[name]
+        return False, None
+
+
+def _number(v: Any) -> Any:
+    """Numbers written as strings ("4096") count as numbers; NaN/inf and bools do not."""
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str) and re.fullmatch(r"-?\d+(\.\d+)?([eE][-+]?\d+)?", v.strip()):
+        f = float(v)
+        return int(f) if f.is_integer() and "." not in v and "e" not in v.lower() else f
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def build_facts(snap: Snapshot, fact_paths: dict[str, list[str]]) -> Facts:
+    config = snap.config if isinstance(snap.config, dict) else {}
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name, paths in fact_paths.items():
+        for p in paths:
+            found, v = config_get(config, p)
+            if found and v is not None:
+                v = _number(v)
+                if v is None:
+                    continue
+                values[name] = v
+                sources[name] = f"config:{p}"
+                break
+    index = TensorIndex.build(snap.tensors)
+    _derive(values, sources, config, snap, index)
+    return Facts(values, sources, config, index, list(snap.files), snap)
+
+
+def _set(values: dict, sources: dict, name: str, v: Any, src: str = "derived") -> None:
+    if v is not None and name not in values:
+        values[name] = v
+        sources[name] = src
+
+
+def _int(v: Any) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def _derive(values: dict, sources: dict, config: dict, snap: Snapshot, index: TensorIndex) -> None:
+    heads, hidden = _int(values.get("num_heads")), _int(values.get("hidden_size"))
+    if _int(values.get("num_kv_heads")) is None and heads:
+        # MQA configs say so with a flag rather than a count.
+        mq = config.get("multi_query") is True or config.get("multi_query_attention") is True
+        _set(values, sources, "num_kv_heads", 1 if mq and "multi_query_group_num" not in config else heads,
+             "derived: multi_query" if mq else "derived: = num_heads (no kv-head count in config)")
+    kv = _int(values.get("num_kv_heads"))
+    hd = _int(values.get("head_dim_config"))
+    if hd is None and heads and hidden and hidden % heads == 0:
+        hd = hidden // heads
+    _set(values, sources, "head_dim", hd)
+    if heads and kv and heads % kv == 0:
+        _set(values, sources, "gqa_group", heads // kv)
+    names = snap.tensors
+    layer_ids: set[int] = set()
+    for t in names:
+        parts = t.split(".")
+        for i, p in enumerate(parts[:-1]):
+            if p in _LAYER_CONTAINERS and parts[i + 1].isdigit():
+                layer_ids.add(int(parts[i + 1]))
+                break
+    if layer_ids:
+        _set(values, sources, "layer_count", max(layer_ids) + 1, "tensors")
+    if names:
+        _set(values, sources, "tensor_count", len(names), "tensors")
+    tied = values.get("tie_word_embeddings")
+    if isinstance(tied, bool):
+        _set(values, sources, "tied_embeddings", tied, sources.get("tie_word_embeddings", "config"))
+    elif names:
+        has_head = any(s.startswith(("lm_head", "output.", "embed_out")) or ".lm_head." in s for s in index.by_skeleton)
+        has_embed = any("embed" in s or "wte" in s or "word_embeddings" in s for s in index.by_skeleton)
+        if has_embed:
+            _set(values, sources, "tied_embeddings", not has_head, "tensors: output head absent" if not has_head else "tensors: output head present")
+    _set(values, sources, "quantization", _quantization(config, index), "config/tensors")
+    if snap.repo_id:
+        _set(values, sources, "repo_id", snap.repo_id, "repo")
+    base = snap.card.get("base_model") if snap.card else None
+    if isinstance(base, list):
+        base = next((b for b in base if isinstance(b, str)), None)
+    if isinstance(base, str):
+        _set(values, sources, "base_model", base, "card")
+    am = config.get("auto_map")
+    if isinstance(am, dict):
+        flat = [v for v in am.values() if isinstance(v, str)] + [x for v in am.values() if isinstance(v, list) for x in v if isinstance(x, str)]
+        _set(values, sources, "auto_map", flat, "config:auto_map")
+
+
+def _quantization(config: dict, index: TensorIndex) -> str:
+    qc = config.get("quantization_config")
+    if isinstance(qc, dict):
+        method = qc.get("quant_method") or ("bnb" if qc.get("load_in_4bit") or qc.get("load_in_8bit") else None)
+        if isinstance(method, str):
+            return method.lower()
+    for method, markers in _QUANT_MARKERS.items():
+        if any(s.endswith(markers) for s in index.by_skeleton):
+            return method
+    if isinstance(config.get("quantization"), dict):  # MLX repacks
+        return "mlx"
+    return "none"
+
+
+# --- dimension expressions in `shape:` ----------------------------------------------------------
+_ALLOWED_NODES = (ast.Expression, ast.BinOp, ast.Name, ast.Load, ast.UnaryOp, ast.USub, ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)
+
+
+def check_dim_expr(text: str) -> str | None:
+    """None when `text` is a fact name or an arithmetic expression over facts and integers."""
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        return f"cannot read dimension {text!r}"
+    for node in ast.walk(tree):
+        if isinstance(node, _ALLOWED_NODES):
+            continue
+        if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+            continue
+        return f"dimension {text!r} may only use fact names, integers and + - * //"
+    return None
+
+
+def eval_dim(text: str, facts: Facts) -> int | None:
+    """The value of a dimension expression, or None when a fact it needs is missing."""
+
+    def ev(node: ast.AST) -> int | None:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return node.value
+        if isinstance(node, ast.Name):
+            found, v = facts.get(node.id)
+            return v if found and isinstance(v, int) and not isinstance(v, bool) else None
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            v = ev(node.operand)
+            return -v if v is not None else None
+        if isinstance(node, ast.BinOp):
+            a, b = ev(node.left), ev(node.right)
+            if a is None or b is None:
+                return None
+            if isinstance(node.op, ast.Add):
+                return a + b
+            if isinstance(node.op, ast.Sub):
+                return a - b
+            if isinstance(node.op, ast.Mult):
+                return a * b
+            if isinstance(node.op, ast.FloorDiv):
+                return a // b if b else None
+        return None
+
+    if check_dim_expr(text):
+        return None
+    return ev(ast.parse(text, mode="eval"))

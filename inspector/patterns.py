@@ -1,0 +1,96 @@
+"""Tensor-name patterns and regexes, compiled once, matched in linear time (RE2)."""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import re
+
+try:  # RE2 guarantees linear time, so no rule can hang an audit; `re` only when it is missing.
+    import re2 as _re2
+
+    _re2_options = _re2.Options()
+    _re2_options.log_errors = False
+except ImportError:  # pragma: no cover
+    _re2 = None
+
+_NUM = re.compile(r"^\d+$")
+
+
+class PatternError(ValueError):
+    pass
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_regex(source: str):
+    """A user regex (from `matches:`); RE2 syntax; refuses what RE2 cannot run in linear time."""
+    if len(source) > 2000:
+        raise PatternError("regex longer than 2000 characters")
+    if _re2 is not None:
+        try:
+            return _re2.compile(source, options=_re2_options)
+        except Exception as e:  # re2.error is not exported under one name across versions
+            raise PatternError(f"regex does not compile (RE2 syntax, no backreferences or lookaround): {e}") from None
+    try:
+        return re.compile(source)
+    except re.error as e:
+        raise PatternError(f"regex does not compile: {e}") from None
+
+
+def skeleton(name: str) -> str:
+    """The name with every numeric component replaced by `#`: tensors of all layers share one."""
+    if not any(c.isdigit() for c in name):
+        return name
+    return ".".join("#" if _NUM.match(p) else p for p in name.split("."))
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_tensor_pattern(pattern: str) -> tuple[object, object, bool]:
+    """(regex over skeletons, regex over real names with a `layer` group, has literal numbers)."""
+    if not pattern or len(pattern) > 500:
+        raise PatternError("a tensor pattern must be 1..500 characters")
+    anchored = pattern.startswith("^")
+    body = pattern[1:] if anchored else pattern
+    parts = body.split(".")
+    if any(p == "" for p in parts):
+        raise PatternError(f"empty component in tensor pattern {pattern!r}")
+    skel: list[str] = []
+    real: list[str] = []
+    literal_numbers = False
+    layer_seen = False
+    for p in parts:
+        if p == "{N}":
+            skel.append("#")
+            real.append(r"(?P<layer>\d+)" if not layer_seen else r"\d+")
+            layer_seen = True
+        elif p in ("{#}", "{E}"):
+            skel.append("#")
+            real.append(r"\d+")
+        elif p == "*":
+            skel.append(r"[^.]+")
+            real.append(r"[^.]+")
+        elif p == "**":
+            skel.append(r".+")
+            real.append(r".+")
+        elif _NUM.match(p):
+            literal_numbers = True
+            skel.append("#")
+            real.append(re.escape(p))
+        else:
+            if "{" in p or "}" in p:
+                raise PatternError(f"unknown placeholder in {p!r}: use {{N}} for a layer number, * or **")
+            piece = re.escape(p).replace(r"\*", r"[^.]*")
+            skel.append(piece)
+            real.append(piece)
+    head = "^" if anchored else r"(?:^|\.)"
+    tail = r"(?:\.|$)"
+    skel_rx = compile_regex(head + r"\.".join(s if s != "#" else "#" for s in skel) + tail)
+    real_rx = compile_regex(head + r"\.".join(real) + tail)
+    return skel_rx, real_rx, literal_numbers
+
+
+def glob_match(pattern: str, name: str) -> bool:
+    """File globs: `*` does not cross `/` unless the pattern has a `/`."""
+    if "/" not in pattern:
+        name = name.rsplit("/", 1)[-1]
+    return fnmatch.fnmatchcase(name, pattern)

@@ -1,0 +1,556 @@
+"""Rule files -> a typed RuleSet. One pass collects every problem with its file:line:col."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import condition as cond
+from .errors import Location, RuleError, RuleProblem
+from .patterns import PatternError, compile_regex, compile_tensor_pattern
+from .yamlloc import LocDict, LocList, YamlProblem, load_file
+
+FIELDS = ("kind", "layout", "lineage")
+KINDS = ("decoder", "encoder", "encoder-decoder")
+STATUSES = ("experimental", "test", "stable", "deprecated")
+SUBJECTS = ("fact", "config", "tensor", "file")
+VALUE_OPS = ("equals", "not_equals", "in", "not_in", "gte", "gt", "lte", "lt", "between", "exists", "matches", "contains")
+TENSOR_OPS = ("present", "layers", "min_count", "max_count", "shape", "dtype")
+FILE_OPS = ("present",)
+OPS_BY_SUBJECT = {"fact": VALUE_OPS, "config": VALUE_OPS, "tensor": TENSOR_OPS, "file": FILE_OPS}
+RULE_KEYS = ("id", "description", "status", "author", "references", "related", "family", "tags",
+             "kind", "layout", "lineage", "weight", "match", "condition", "extends")
+TOP_KEYS = ("rules", "fragments", "facts", "declared", "bases", "base_weight")
+# Facts computed in Python from the config, the tensors and the repo (see facts.py).
+DERIVED_FACTS = ("head_dim", "gqa_group", "tied_embeddings", "layer_count", "tensor_count", "quantization",
+                 "repo_id", "base_model", "auto_map", "num_kv_heads", "declared_lineage", "declared_kind")
+
+
+@dataclass(frozen=True)
+class Predicate:
+    subject: str
+    key: str
+    ops: dict[str, Any]
+    loc: Location
+    text: str  # how the predicate reads in evidence, e.g. "fact vocab_size in [151936, 152064]"
+
+
+@dataclass(frozen=True)
+class Selection:
+    name: str
+    predicates: tuple[Predicate, ...]
+    loc: Location
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    votes: dict[str, str]
+    weight: float
+    selections: dict[str, Selection]
+    condition: object
+    condition_text: str
+    loc: Location
+    description: str = ""
+    status: str = "experimental"
+    author: str = ""
+    family: str | None = None
+    references: tuple[str, ...] = ()
+    related: tuple[dict, ...] = ()
+
+    @property
+    def file(self) -> str:
+        return self.loc.file
+
+
+@dataclass(frozen=True)
+class BaseModel:
+    id: str
+    lineage: str
+    fingerprint: dict[str, Any]
+    loc: Location
+    references: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A `declared:` entry: what a model_type or architecture claims."""
+
+    value: str  # a lineage or a kind
+    model_types: tuple[str, ...]
+    architectures: tuple[str, ...]  # globs
+    loc: Location
+
+
+@dataclass
+class RuleSet:
+    rules: list[Rule] = field(default_factory=list)
+    facts: dict[str, list[str]] = field(default_factory=dict)
+    bases: list[BaseModel] = field(default_factory=list)
+    base_weight: float = 0.5
+    declared_lineages: list[Claim] = field(default_factory=list)
+    declared_kinds: list[Claim] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    problems: list[RuleProblem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[RuleProblem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+
+def shipped_rules_dir() -> Path:
+    """The rules installed with the package (inspector/_rules); in a source checkout, the repo's rules/."""
+    here = Path(__file__).resolve().parent
+    installed = here / "_rules"
+    return installed if (installed / "facts.yaml").is_file() else here.parent / "rules"
+
+
+def rule_files(path: Path) -> list[Path]:
+    """YAML files of a folder (fixtures under tests/ excluded), or the file itself."""
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml") and "tests" not in p.relative_to(path).parts)
+
+
+def _display(p: Path, root: Path, shipped: bool) -> str:
+    if shipped:
+        return "rules/" + p.relative_to(root).as_posix()
+    return str(p)
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.rs = RuleSet()
+        self.raw_rules: dict[str, tuple[LocDict, int]] = {}  # id -> (mapping, layer)
+        self.fragments: dict[str, tuple[LocList, Location]] = {}
+        self.fact_names: set[str] = set(DERIVED_FACTS)
+
+    def problem(self, code: str, msg: str, loc: Location | None, severity: str = "error") -> None:
+        self.rs.problems.append(RuleProblem(code, msg, loc, severity))
+
+    # --- files -------------------------------------------------------------------------------
+    def add_file(self, path: Path, display: str, layer: int) -> None:
+        self.rs.files.append(display)
+        try:
+            doc = load_file(path, display)
+        except YamlProblem as e:
+            self.rs.problems.append(e.problem)
+            return
+        if doc is None:
+            return
+        if not isinstance(doc, LocDict):
+            self.problem("E110", "a rule file must be a mapping with keys like `rules:`", Location(display, 1, 1))
+            return
+        for key in doc:
+            if key not in TOP_KEYS:
+                self._unknown(key, TOP_KEYS, doc.key_locs[key], "top-level key")
+        if "facts" in doc:
+            self._facts(doc["facts"], doc.where("facts"))
+        if "declared" in doc:
+            self._declared(doc["declared"], doc.where("declared"))
+        if "bases" in doc:
+            self._bases(doc["bases"], doc.where("bases"))
+        if "base_weight" in doc:
+            w = doc["base_weight"]
+            if _is_number(w):
+                self.rs.base_weight = float(w)
+            else:
+                self.problem("E120", f"base_weight must be a number, got {w!r}", doc.where("base_weight"))
+        if "fragments" in doc:
+            self._fragments(doc["fragments"], doc.where("fragments"))
+        if "rules" in doc:
+            rules = doc["rules"]
+            if not isinstance(rules, LocList):
+                self.problem("E120", "`rules` must be a list of rules", doc.where("rules"))
+                return
+            for i, raw in enumerate(rules):
+                if not isinstance(raw, LocDict):
+                    self.problem("E120", "a rule must be a mapping", rules.where(i))
+                    continue
+                rid = raw.get("id")
+                if not isinstance(rid, str) or not rid:
+                    self.problem("E121", "a rule needs an `id` (a non-empty string)", raw.loc)
+                    continue
+                if rid in self.raw_rules:
+                    prev, prev_layer = self.raw_rules[rid]
+                    if prev_layer == layer:
+                        self.problem("E201", f"duplicate rule id {rid!r} (first at {prev.where('id')})", raw.where("id"))
+                        continue
+                self.raw_rules[rid] = (raw, layer)
+
+    def _unknown(self, key: Any, known: tuple[str, ...] | list[str], loc: Location, what: str) -> None:
+        hint = difflib.get_close_matches(str(key), list(known), n=1)
+        tail = f"; did you mean {hint[0]!r}?" if hint else f" (known: {', '.join(known)})"
+        self.problem("E111", f"unknown {what} {key!r}{tail}", loc)
+
+    def _facts(self, facts: Any, loc: Location) -> None:
+        if not isinstance(facts, LocDict):
+            self.problem("E120", "`facts` must map fact names to lists of config paths", loc)
+            return
+        for name, paths in facts.items():
+            if isinstance(paths, str):
+                paths = [paths]
+            if not isinstance(paths, list) or not all(isinstance(p, str) and p for p in paths):
+                self.problem("E120", f"fact {name!r} must list config paths (strings)", facts.where(name))
+                continue
+            self.rs.facts[str(name)] = list(paths)
+            self.fact_names.add(str(name))
+
+    def _claims(self, items: Any, loc: Location, field_name: str, allowed: tuple[str, ...] | None) -> list[Claim]:
+        out: list[Claim] = []
+        if not isinstance(items, LocList):
+            self.problem("E120", f"`declared.{field_name}s` must be a list", loc)
+            return out
+        for i, it in enumerate(items):
+            if not isinstance(it, LocDict):
+                self.problem("E120", "a declared entry must be a mapping", items.where(i))
+                continue
+            for k in it:
+                if k not in (field_name, "model_types", "architectures"):
+                    self._unknown(k, (field_name, "model_types", "architectures"), it.key_locs[k], "key")
+            value = it.get(field_name)
+            if not isinstance(value, str) or (allowed and value not in allowed):
+                self.problem("E122", f"`{field_name}` must be one of {allowed}" if allowed else f"`{field_name}` must be a string", it.where(field_name))
+                continue
+            mts, archs = it.get("model_types", []), it.get("architectures", [])
+            if not _str_list(mts) or not _str_list(archs):
+                self.problem("E120", "model_types and architectures must be lists of strings", it.loc)
+                continue
+            out.append(Claim(value, tuple(mts), tuple(archs), it.loc))
+        return out
+
+    def _declared(self, doc: Any, loc: Location) -> None:
+        if not isinstance(doc, LocDict):
+            self.problem("E120", "`declared` must be a mapping with `lineages` and `kinds`", loc)
+            return
+        for k in doc:
+            if k not in ("lineages", "kinds"):
+                self._unknown(k, ("lineages", "kinds"), doc.key_locs[k], "key")
+        if "lineages" in doc:
+            self.rs.declared_lineages.extend(self._claims(doc["lineages"], doc.where("lineages"), "lineage", None))
+        if "kinds" in doc:
+            self.rs.declared_kinds.extend(self._claims(doc["kinds"], doc.where("kinds"), "kind", KINDS))
+
+    def _bases(self, items: Any, loc: Location) -> None:
+        if not isinstance(items, LocList):
+            self.problem("E120", "`bases` must be a list", loc)
+            return
+        seen = {b.id: b for b in self.rs.bases}
+        for i, it in enumerate(items):
+            if not isinstance(it, LocDict):
+                self.problem("E120", "a base model must be a mapping", items.where(i))
+                continue
+            for k in it:
+                if k not in ("id", "lineage", "fingerprint", "references", "description"):
+                    self._unknown(k, ("id", "lineage", "fingerprint", "references", "description"), it.key_locs[k], "key")
+            bid, lin, fp = it.get("id"), it.get("lineage"), it.get("fingerprint")
+            if not isinstance(bid, str) or not isinstance(lin, str) or not isinstance(fp, LocDict) or not fp:
+                self.problem("E123", "a base model needs `id`, `lineage` and a non-empty `fingerprint` mapping", it.loc)
+                continue
+            if bid in seen:
+                self.problem("E201", f"duplicate base model {bid!r} (first at {seen[bid].loc})", it.where("id"))
+                continue
+            refs = it.get("references", [])
+            b = BaseModel(bid, lin, dict(fp), it.loc, tuple(refs) if _str_list(refs) else ())
+            seen[bid] = b
+            self.rs.bases.append(b)
+
+    def _fragments(self, items: Any, loc: Location) -> None:
+        if not isinstance(items, LocList):
+            self.problem("E120", "`fragments` must be a list", loc)
+            return
+        for i, it in enumerate(items):
+            if not isinstance(it, LocDict) or not isinstance(it.get("id"), str) or not isinstance(it.get("predicates"), LocList):
+                self.problem("E124", "a fragment needs an `id` and a `predicates` list", items.where(i))
+                continue
+            if it["id"] in self.fragments:
+                self.problem("E201", f"duplicate fragment id {it['id']!r}", it.where("id"))
+                continue
+            self.fragments[it["id"]] = (it["predicates"], it.loc)
+
+    # --- rules -------------------------------------------------------------------------------
+    def finish(self) -> RuleSet:
+        for rid, (raw, _layer) in self.raw_rules.items():
+            merged = self._resolve_extends(rid, raw, [])
+            if merged is not None:
+                rule = self._rule(merged)
+                if rule is not None:
+                    self.rs.rules.append(rule)
+        for name in ("vocab_size", "hidden_size", "num_layers", "num_heads"):
+            if self.rs.rules and name not in self.rs.facts:
+                self.problem("W301", f"fact {name!r} is not defined in any facts: file", None, "warning")
+        return self.rs
+
+    def _resolve_extends(self, rid: str, raw: LocDict, chain: list[str]) -> LocDict | None:
+        parent_id = raw.get("extends")
+        if parent_id is None:
+            return raw
+        if not isinstance(parent_id, str) or parent_id not in self.raw_rules:
+            hint = difflib.get_close_matches(str(parent_id), list(self.raw_rules), n=1)
+            tail = f"; did you mean {hint[0]!r}?" if hint else ""
+            self.problem("E130", f"rule {rid!r} extends unknown rule {parent_id!r}{tail}", raw.where("extends"))
+            return None
+        if parent_id in chain or parent_id == rid:
+            self.problem("E131", f"`extends` loops: {' -> '.join([*chain, rid, parent_id])}", raw.where("extends"))
+            return None
+        parent = self._resolve_extends(parent_id, self.raw_rules[parent_id][0], [*chain, rid])
+        if parent is None:
+            return None
+        # The child's keys win; `match` merges by selection name; votes are replaced as a set.
+        merged = copy.copy(parent)
+        merged.key_locs, merged.value_locs, merged.loc = dict(parent.key_locs), dict(parent.value_locs), raw.loc
+        if any(f in raw for f in FIELDS):
+            for f in FIELDS:
+                merged.pop(f, None)
+        for k, v in raw.items():
+            if k == "extends":
+                continue
+            if k == "match" and isinstance(v, LocDict) and isinstance(parent.get("match"), LocDict):
+                m = copy.copy(parent["match"])
+                m.key_locs, m.value_locs = dict(parent["match"].key_locs), dict(parent["match"].value_locs)
+                for sk, sv in v.items():
+                    m[sk] = sv
+                    m.key_locs[sk], m.value_locs[sk] = v.key_locs[sk], v.value_locs[sk]
+                m.loc = v.loc
+                merged[k] = m
+            else:
+                merged[k] = v
+            merged.key_locs[k], merged.value_locs[k] = raw.key_locs[k], raw.value_locs[k]
+        return merged
+
+    def _rule(self, raw: LocDict) -> Rule | None:
+        before = len(self.rs.errors)
+        rid = raw["id"]
+        for k in raw:
+            if k not in RULE_KEYS:
+                self._unknown(k, RULE_KEYS, raw.key_locs[k], "rule key")
+        votes = {}
+        for f in FIELDS:
+            if f in raw:
+                v = raw[f]
+                if not isinstance(v, str) or not v:
+                    self.problem("E122", f"`{f}` must be a non-empty string", raw.where(f))
+                elif f == "kind" and v not in KINDS:
+                    self._unknown(v, KINDS, raw.where(f), "kind")
+                else:
+                    votes[f] = v
+        if not votes and not any(f in raw for f in FIELDS):
+            self.problem("E125", f"rule {rid!r} votes for nothing: give `kind`, `layout` or `lineage`", raw.loc)
+        weight = raw.get("weight", 1.0)
+        if not _is_number(weight):
+            self.problem("E126", f"`weight` must be a number, got {weight!r}", raw.where("weight"))
+            weight = 0.0
+        status = raw.get("status", "experimental")
+        if status not in STATUSES:
+            self._unknown(status, STATUSES, raw.where("status"), "status")
+        for key in ("description", "author", "family"):
+            if key in raw and not isinstance(raw[key], str):
+                self.problem("E122", f"`{key}` must be a string", raw.where(key))
+        refs = raw.get("references", [])
+        if not _str_list(refs):
+            self.problem("E122", "`references` must be a list of strings", raw.where("references"))
+            refs = []
+        related = raw.get("related", [])
+        if not isinstance(related, list) or not all(isinstance(r, dict) and isinstance(r.get("id"), str) and r.get("type", "derived-from") in ("derived-from", "replaces") for r in related):
+            self.problem("E122", "`related` must list {id, type: derived-from | replaces}", raw.where("related"))
+            related = []
+        match = raw.get("match")
+        selections: dict[str, Selection] = {}
+        if not isinstance(match, LocDict) or not match:
+            self.problem("E127", f"rule {rid!r} needs a `match:` mapping of named selections", raw.where("match") if "match" in raw else raw.loc)
+        else:
+            for name, body in match.items():
+                sel = self._selection(str(name), body, match.where(name))
+                if sel is not None:
+                    selections[str(name)] = sel
+        ctext = raw.get("condition")
+        tree: object = None
+        if ctext is None:
+            tree = cond.And(tuple(cond.Sel(n) for n in selections)) if selections else None
+            ctext = " and ".join(selections)
+        elif not isinstance(ctext, str):
+            self.problem("E128", "`condition` must be a string", raw.where("condition"))
+        else:
+            cloc = raw.where("condition")
+            try:
+                tree = cond.parse(ctext)
+            except cond.ConditionError as e:
+                self.problem("E128", f"condition: {e}", Location(cloc.file, cloc.line, cloc.col + e.col))
+            if tree is not None and isinstance(match, LocDict):
+                used: set[str] = set()
+                for ref in cond.names(tree):
+                    hit = cond.expand(ref, list(match))
+                    if not hit:
+                        hint = difflib.get_close_matches(ref, list(match), n=1)
+                        tail = f"; did you mean {hint[0]!r}?" if hint else ""
+                        self.problem("E129", f"condition names selection {ref!r}, which `match` does not define{tail}", cloc)
+                    used.update(hit)
+                for name in match:
+                    if name not in used:
+                        self.problem("W302", f"selection {name!r} is never used in the condition", match.key_locs[name], "warning")
+        if len(self.rs.errors) > before:
+            return None
+        return Rule(
+            id=rid, votes=votes, weight=float(weight), selections=selections, condition=tree, condition_text=ctext,
+            loc=raw.where("id"), description=raw.get("description", ""), status=status, author=raw.get("author", ""),
+            family=raw.get("family") or votes.get("lineage"), references=tuple(refs), related=tuple(dict(r) for r in related),
+        )
+
+    def _selection(self, name: str, body: Any, loc: Location) -> Selection | None:
+        if isinstance(body, LocDict):
+            items, locs = [body], [body.loc]
+        elif isinstance(body, LocList) and body:
+            items, locs = list(body), body.item_locs
+        else:
+            self.problem("E140", f"selection {name!r} must be a predicate or a non-empty list of predicates", loc)
+            return None
+        preds: list[Predicate] = []
+        for item, iloc in zip(items, locs, strict=False):
+            preds.extend(self._predicates(item, iloc, depth=0))
+        return Selection(name, tuple(preds), loc)
+
+    def _predicates(self, item: Any, loc: Location, depth: int) -> list[Predicate]:
+        if not isinstance(item, LocDict):
+            self.problem("E141", "a predicate must be a mapping such as `{fact: vocab_size, equals: 64000}`", loc)
+            return []
+        if "use" in item:
+            ref = item["use"]
+            if len(item) > 1:
+                self.problem("E141", "`use:` stands alone in its predicate", item.loc)
+            if ref not in self.fragments:
+                hint = difflib.get_close_matches(str(ref), list(self.fragments), n=1)
+                tail = f"; did you mean {hint[0]!r}?" if hint else ""
+                self.problem("E142", f"unknown fragment {ref!r}{tail}", item.where("use"))
+                return []
+            if depth > 8:
+                self.problem("E143", "fragments nest too deeply (or loop)", item.where("use"))
+                return []
+            preds_list, _floc = self.fragments[ref]
+            out: list[Predicate] = []
+            for sub, sloc in zip(preds_list, preds_list.item_locs, strict=False):
+                out.extend(self._predicates(sub, sloc, depth + 1))
+            return out
+        subjects = [s for s in SUBJECTS if s in item]
+        if len(subjects) != 1:
+            unknown = [k for k in item if k not in SUBJECTS and k not in VALUE_OPS + TENSOR_OPS]
+            if unknown:
+                self._unknown(unknown[0], SUBJECTS + VALUE_OPS + TENSOR_OPS, item.key_locs[unknown[0]], "predicate key")
+            else:
+                self.problem("E144", f"a predicate names exactly one of {', '.join(SUBJECTS)} (found {len(subjects)})", item.loc)
+            return []
+        subject = subjects[0]
+        key = item[subject]
+        if not isinstance(key, str) or not key:
+            self.problem("E145", f"`{subject}` must name something (a string)", item.where(subject))
+            return []
+        if subject == "fact" and key not in self.fact_names and self.rs.facts:
+            hint = difflib.get_close_matches(key, sorted(self.fact_names), n=1)
+            tail = f"; did you mean {hint[0]!r}?" if hint else ""
+            self.problem("E146", f"unknown fact {key!r}{tail}", item.where(subject))
+        if subject == "tensor":
+            try:
+                compile_tensor_pattern(key)
+            except PatternError as e:
+                self.problem("E147", str(e), item.where(subject))
+        allowed = OPS_BY_SUBJECT[subject]
+        ops: dict[str, Any] = {}
+        for k, v in item.items():
+            if k == subject:
+                continue
+            if k not in allowed:
+                self._unknown(k, allowed, item.key_locs[k], f"operator for `{subject}`")
+                continue
+            err = _check_op(k, v)
+            if err:
+                self.problem("E148", f"`{k}`: {err}", item.where(k))
+                continue
+            ops[k] = v
+        if subject in ("tensor", "file") and not ops:
+            ops["present"] = True
+        if subject in ("fact", "config") and not ops and not any(k in allowed for k in item):
+            self.problem("E149", f"a `{subject}` predicate needs an operator ({', '.join(VALUE_OPS)})", item.loc)
+            return []
+        return [Predicate(subject, key, ops, item.loc, _describe(subject, key, ops))]
+
+
+def _check_op(op: str, v: Any) -> str | None:
+    if op in ("exists", "present"):
+        return None if isinstance(v, bool) else f"expected true/false, got {v!r}"
+    if op in ("gte", "gt", "lte", "lt"):
+        return None if _is_number(v) else f"expected a number, got {v!r}"
+    if op == "between":
+        return None if isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v) and v[0] <= v[1] else "expected [low, high] numbers"
+    if op in ("in", "not_in"):
+        return None if isinstance(v, list) and v else "expected a non-empty list"
+    if op == "matches":
+        if not isinstance(v, str):
+            return "expected a regex string"
+        try:
+            compile_regex(v)
+        except PatternError as e:
+            return str(e)
+        return None
+    if op == "layers":
+        return None if _is_number(v) and 0 < v <= 1 else "expected a fraction in (0, 1]"
+    if op in ("min_count", "max_count"):
+        return None if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else "expected a whole number >= 0"
+    if op == "shape":
+        if not isinstance(v, list) or not all(isinstance(d, int | str) and not isinstance(d, bool) for d in v):
+            return "expected a list of integers, fact names, expressions or '*'"
+        from .facts import check_dim_expr
+
+        for d in v:
+            if isinstance(d, str) and d != "*" and (msg := check_dim_expr(d)):
+                return msg
+        return None
+    if op == "dtype":
+        return None if _str_list(v) and v else "expected a list of dtype names"
+    return None
+
+
+def _describe(subject: str, key: str, ops: dict[str, Any]) -> str:
+    parts = []
+    for op, v in ops.items():
+        if subject in ("tensor", "file") and op == "present":
+            parts.append("present" if v else "absent")
+        elif op == "layers":
+            parts.append(f"in >= {v:.0%} of layers")
+        else:
+            parts.append(f"{op.replace('_', ' ')} {v}")
+    return f"{key} {' and '.join(parts)}"
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _str_list(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def load_ruleset(extra: list[Path] | None = None, *, shipped: bool = True, strict: bool = True) -> RuleSet:
+    """Shipped rules, then each extra folder or file (a rule with a shipped id replaces it)."""
+    b = _Builder()
+    layer = 0
+    sources: list[tuple[Path, bool]] = []
+    if shipped:
+        sources.append((shipped_rules_dir(), True))
+    sources.extend((Path(p), False) for p in extra or [])
+    for root, is_shipped in sources:
+        if not root.exists():
+            b.problem("E100", "no such file or folder", Location(str(root), 1, 1))
+            continue
+        base = root if root.is_dir() else root.parent
+        for f in rule_files(root):
+            b.add_file(f, _display(f, base, is_shipped), layer)
+        layer += 1
+    rs = b.finish()
+    if strict and rs.errors:
+        raise RuleError(rs.errors)
+    return rs

@@ -1,0 +1,143 @@
+"""Parse and size safetensors headers without trusting them. Weights are never read.
+
+Format: 8-byte little-endian header length N, then N bytes of JSON
+(`{"__metadata__": {...}, name: {"dtype", "shape", "data_offsets"}}`), then the data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import struct
+from collections.abc import Iterable
+
+from .errors import InvalidData
+from .snapshot import TensorInfo
+
+# safetensors itself refuses headers over 100 MB; a 31-shard 405B index holds ~1k tensors a shard,
+# far below this, so anything larger is hostile or broken.
+MAX_HEADER_BYTES = 100_000_000
+MAX_TENSORS = 1_000_000
+MAX_RANK = 16
+MAX_DIM = 2**48
+
+ITEMSIZE_BITS: dict[str, int] = {
+    "BOOL": 8, "U8": 8, "I8": 8, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8, "F8_E4M3FN": 8,
+    "F8_E4M3FNUZ": 8, "F8_E5M2FNUZ": 8, "I16": 16, "U16": 16, "F16": 16, "BF16": 16, "I32": 32,
+    "U32": 32, "F32": 32, "F64": 64, "I64": 64, "U64": 64, "C64": 64, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6,
+}
+_DTYPE_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,15}$")
+
+
+def header_length(prefix: bytes, where: str, *, file_size: int | None = None) -> int:
+    """The header length from the 8-byte prefix, refusing impossible values."""
+    if len(prefix) < 8:
+        raise InvalidData(f"safetensors file is {len(prefix)} bytes, shorter than its 8-byte length prefix", where=where)
+    (n,) = struct.unpack("<Q", prefix[:8])
+    if n == 0 or n > MAX_HEADER_BYTES:
+        raise InvalidData(f"safetensors header length {n} is outside 1..{MAX_HEADER_BYTES}", where=where)
+    if file_size is not None and 8 + n > file_size:
+        raise InvalidData(f"safetensors header length {n} is larger than the file ({file_size} bytes)", where=where)
+    return n
+
+
+def _reject_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"duplicate key {k[:80]!r}")
+        out[k] = v
+    return out
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads_strict(raw: bytes, what: str, where: str) -> object:
+    """json.loads that refuses duplicate keys, NaN/Infinity, non-UTF-8 and runaway nesting."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InvalidData(f"{what} is not UTF-8 (byte {e.start})", where=where) from None
+    try:
+        return json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+    except RecursionError:
+        raise InvalidData(f"{what} is nested too deeply", where=where) from None
+    except ValueError as e:
+        msg = str(e).splitlines()[0][:160]
+        raise InvalidData(f"{what} is not valid JSON: {msg}", where=where) from None
+
+
+def parse_header(raw: bytes, where: str, *, data_size: int | None = None, file: str | None = None) -> dict[str, TensorInfo]:
+    """Tensors of one header. `data_size` (bytes after the header) is checked only when known."""
+    doc = loads_strict(raw, "safetensors header", where)
+    if not isinstance(doc, dict):
+        raise InvalidData(f"safetensors header is a JSON {type(doc).__name__}, not an object", where=where)
+    if len(doc) > MAX_TENSORS + 1:
+        raise InvalidData(f"safetensors header lists {len(doc)} entries (limit {MAX_TENSORS})", where=where)
+    tensors: dict[str, TensorInfo] = {}
+    spans: list[tuple[int, int, str]] = []
+    for name, entry in doc.items():
+        if name == "__metadata__":
+            if not isinstance(entry, dict) or not all(isinstance(v, str) for v in entry.values()):
+                raise InvalidData("safetensors __metadata__ must map strings to strings", where=where)
+            continue
+        info, span = _tensor(name, entry, where, file)
+        tensors[name] = info
+        if span[1] > span[0]:
+            spans.append((span[0], span[1], name))
+    spans.sort()
+    for (_b0, e0, n0), (b1, _e1, n1) in zip(spans, spans[1:], strict=False):
+        if b1 < e0:
+            raise InvalidData(f"tensors {n0[:80]!r} and {n1[:80]!r} overlap in the data section", where=where)
+    if data_size is not None and spans and spans[-1][1] > data_size:
+        raise InvalidData(f"tensor {spans[-1][2][:80]!r} ends at byte {spans[-1][1]}, past the data section ({data_size} bytes)", where=where)
+    return tensors
+
+
+def _tensor(name: str, entry: object, where: str, file: str | None) -> tuple[TensorInfo, tuple[int, int]]:
+    label = f"tensor {name[:80]!r}"
+    if not isinstance(entry, dict):
+        raise InvalidData(f"{label} is not an object", where=where)
+    dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+    if not isinstance(dtype, str) or not _DTYPE_RE.match(dtype):
+        raise InvalidData(f"{label} has an invalid dtype {str(dtype)[:20]!r}", where=where)
+    if not isinstance(shape, list) or len(shape) > MAX_RANK or not all(_is_int(d) and 0 <= d <= MAX_DIM for d in shape):
+        raise InvalidData(f"{label} has an invalid shape", where=where)
+    if (
+        not isinstance(offsets, list)
+        or len(offsets) != 2
+        or not all(_is_int(o) and o >= 0 for o in offsets)
+        or offsets[0] > offsets[1]
+    ):
+        raise InvalidData(f"{label} has invalid data_offsets", where=where)
+    bits = ITEMSIZE_BITS.get(dtype)
+    if bits is not None:
+        nbytes = math.prod(shape) * bits
+        if nbytes % 8 == 0 and nbytes // 8 != offsets[1] - offsets[0]:
+            raise InvalidData(f"{label}: data_offsets span {offsets[1] - offsets[0]} bytes, its shape and dtype need {nbytes // 8}", where=where)
+    return TensorInfo(name=name, dtype=dtype, shape=tuple(shape), file=file), (offsets[0], offsets[1])
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+# An entry costs its name plus the fixed JSON around it and the digits of shape and offsets;
+# 66 is the median of that overhead over the sample headers (compact JSON as safetensors writes it).
+_ENTRY_OVERHEAD = 66
+_HEADER_OVERHEAD = 40
+
+
+def estimate_header_length(names: Iterable[str]) -> int:
+    """A close guess of a shard's header length from the tensor names an index says it holds."""
+    return _HEADER_OVERHEAD + sum(len(n.encode()) + _ENTRY_OVERHEAD for n in names)
+
+
+def estimate_header_from_config(num_layers: int | None) -> int:
+    """A guess for a single-file model with no index: about a dozen tensors of ~110 bytes a layer."""
+    if not num_layers or num_layers <= 0 or num_layers > 10_000:
+        return 32_768
+    return 2_048 + num_layers * 1_100

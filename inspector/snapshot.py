@@ -1,0 +1,65 @@
+"""What a source read from a repo: the seam between reading and judging."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    dtype: str | None = None  # None when only the name is known (index-only)
+    shape: tuple[int, ...] | None = None
+    file: str | None = None
+
+    @property
+    def numel(self) -> int | None:
+        if self.shape is None:
+            return None
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+
+@dataclass
+class IOStats:
+    requests: int = 0
+    bytes: int = 0
+    retries: int = 0
+
+    def add(self, other: IOStats) -> None:
+        self.requests += other.requests
+        self.bytes += other.bytes
+        self.retries += other.retries
+
+
+@dataclass
+class Snapshot:
+    """Everything known about one repo at one revision; no weights, ever."""
+
+    target: str
+    source: str  # "hub" | "local" | "fixture"
+    revision: str | None = None
+    repo_id: str | None = None
+    files: list[str] = field(default_factory=list)
+    config: dict[str, Any] | None = None
+    config_error: str | None = None
+    config_status: str = "missing"  # ok | missing | invalid
+    tensors: dict[str, TensorInfo] = field(default_factory=dict)
+    weights_format: str | None = None  # "safetensors" | "safetensors-index" | None
+    weights_error: str | None = None
+    weights_invalid: bool = False
+    total_size: int | None = None  # from an index's metadata
+    shards_total: int = 0
+    shards_read: int = 0
+    hub_params: dict[str, int] | None = None  # the Hub's own count by dtype, when it gave one
+    card: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    gated: bool = False
+    io: IOStats = field(default_factory=IOStats)
+
+    @property
+    def has_shapes(self) -> bool:
+        return any(t.shape is not None for t in self.tensors.values())

@@ -1,0 +1,196 @@
+"""Read a Hub repo: one model_info call pins the sha and lists files; then config, index, headers."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
+
+from huggingface_hub.hf_api import ModelInfo
+
+from ..errors import InvalidData, UsageError
+from ..safetensors_header import (
+    estimate_header_from_config,
+    estimate_header_length,
+    header_length,
+    loads_strict,
+    parse_header,
+)
+from ..snapshot import IOStats, Snapshot, TensorInfo
+from .http import FileMissing, HubClient
+from .plan import (
+    MAX_CONFIG_BYTES,
+    MAX_INDEX_BYTES,
+    evidence_shards,
+    other_index,
+    parse_config,
+    parse_index,
+    plan_weights,
+)
+
+EXPAND = ("sha", "siblings", "gated", "cardData", "tags", "safetensors", "private")
+_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}/[A-Za-z0-9_.\-]{1,96}$")
+_REVISION = re.compile(r"^[A-Za-z0-9_.\-/]{1,200}$")
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+# A first read sized to the predicted header plus this slack covers it in one request almost always,
+# and overshoots by a few percent at most; a second, exact read fixes the rare miss.
+SLACK = 1.04
+SLACK_BYTES = 256
+SHARD_WORKERS = 4
+
+
+def parse_repo_target(target: str) -> tuple[str, str | None]:
+    """`org/name` or `org/name@revision`, refusing anything that could escape a path or a URL."""
+    repo, _, rev = target.partition("@")
+    if not _REPO_ID.match(repo) or ".." in repo or "--" in repo or repo.endswith((".", "-")):
+        raise UsageError("not a Hub repo id (expected org/name) nor an existing path", where=target[:200])
+    if rev and (not _REVISION.match(rev) or ".." in rev or rev.startswith("/") or rev.endswith("/")):
+        raise UsageError("not a valid revision", where=target[:200])
+    return repo, rev or None
+
+
+def _resolve_url(client: HubClient, repo_id: str, revision: str, filename: str) -> str:
+    return f"{client.endpoint}/{repo_id}/resolve/{quote(revision, safe='')}/{quote(filename)}"
+
+
+def fetch_info(client: HubClient, repo_id: str, revision: str | None, io: IOStats) -> ModelInfo:
+    path = f"/api/models/{repo_id}" + (f"/revision/{quote(revision, safe='')}" if revision else "")
+    query = "&".join(f"expand={e}" for e in EXPAND)
+    resp = client.get(f"{client.endpoint}{path}?{query}", what=repo_id, io=io, cap=MAX_INDEX_BYTES)
+    doc = loads_strict(resp.body, "model info", repo_id)
+    if not isinstance(doc, dict):
+        raise InvalidData("model info is not a JSON object", where=repo_id)
+    doc.setdefault("id", repo_id)
+    try:
+        return ModelInfo(**doc)
+    except Exception as e:  # a Hub answer huggingface_hub cannot read is bad data, not a crash
+        raise InvalidData(f"unreadable model info ({type(e).__name__})", where=repo_id) from None
+
+
+def snapshot_from_info(target: str, repo_id: str, info: ModelInfo) -> Snapshot:
+    sha = info.sha if isinstance(info.sha, str) and _SHA.match(info.sha) else None
+    if sha is None:
+        raise InvalidData("the Hub gave no commit sha", where=repo_id)
+    files = [s.rfilename for s in (info.siblings or []) if isinstance(getattr(s, "rfilename", None), str)]
+    card = info.card_data.to_dict() if info.card_data is not None and hasattr(info.card_data, "to_dict") else {}
+    snap = Snapshot(target=target, source="hub", revision=sha, repo_id=repo_id, files=files, card=card,
+                    tags=list(info.tags or []), gated=bool(info.gated))
+    st = getattr(info, "safetensors", None)
+    if st is not None and isinstance(getattr(st, "parameters", None), dict):
+        params = {k: int(v) for k, v in st.parameters.items() if isinstance(v, int)}
+        if isinstance(getattr(st, "total", None), int):
+            params["total"] = st.total
+        snap.hub_params = params or None
+    return snap
+
+
+def read_hub(target: str, client: HubClient, *, headers: str = "default", info: ModelInfo | None = None) -> Snapshot:
+    """`info` may come from a listing (audit) so that no metadata call is needed."""
+    repo_id, revision = parse_repo_target(target)
+    io = IOStats()
+    if info is None or not getattr(info, "sha", None) or info.siblings is None:
+        info = fetch_info(client, repo_id, revision, io)
+    snap = snapshot_from_info(target, repo_id, info)
+    snap.io = io
+    _read_config(client, snap)
+    try:
+        _read_weights(client, snap, headers)
+    except InvalidData as e:
+        snap.weights_invalid, snap.weights_error = True, e.one_line()
+    return snap
+
+
+def _get_small(client: HubClient, snap: Snapshot, filename: str, cap: int) -> bytes:
+    url = _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
+    where = f"{snap.repo_id}/{filename}"
+    resp = client.get(url, what=where, io=snap.io, cap=cap + 1)
+    if len(resp.body) > cap:
+        raise InvalidData(f"{filename} is larger than {cap} bytes", where=where)
+    return resp.body
+
+
+def _read_config(client: HubClient, snap: Snapshot) -> None:
+    if "config.json" not in snap.files:
+        snap.config_error = f"{snap.repo_id}: no config.json"
+        return
+    where = f"{snap.repo_id}/config.json"
+    try:
+        snap.config = parse_config(_get_small(client, snap, "config.json", MAX_CONFIG_BYTES), where)
+        snap.config_status = "ok"
+    except FileMissing:
+        snap.config_error = f"{where}: listed but not found"
+    except InvalidData as e:
+        snap.config_status, snap.config_error = "invalid", e.one_line()
+
+
+def _read_weights(client: HubClient, snap: Snapshot, headers: str) -> None:
+    plan = plan_weights(snap.files)
+    if plan.index:
+        where = f"{snap.repo_id}/{plan.index}"
+        wm, snap.total_size = parse_index(_get_small(client, snap, plan.index, MAX_INDEX_BYTES), where)
+        snap.tensors = {name: TensorInfo(name, file=shard) for name, shard in wm.items()}
+        snap.weights_format = "safetensors-index"
+        by_shard: dict[str, list[str]] = {}
+        for name, shard in wm.items():
+            by_shard.setdefault(shard, []).append(name)
+        snap.shards_total = len(by_shard)
+        if headers == "none":
+            return
+        shards = sorted(by_shard) if headers == "all" else evidence_shards(wm)
+        shards = [s for s in shards if s in snap.files] or shards
+        jobs = [(s, estimate_header_length(by_shard.get(s, []))) for s in shards]
+        _read_headers(client, snap, jobs)
+        return
+    if plan.singles:
+        snap.weights_format = "safetensors"
+        snap.shards_total = len(plan.singles)
+        if headers == "none":
+            return
+        layers = (snap.config or {}).get("num_hidden_layers") or (snap.config or {}).get("num_layers") or (snap.config or {}).get("n_layer")
+        guess = estimate_header_from_config(layers if isinstance(layers, int) else None)
+        picked = plan.singles if headers == "all" else plan.singles[:1]
+        _read_headers(client, snap, [(f, guess) for f in picked])
+        return
+    idx = other_index(snap.files)
+    if idx:
+        where = f"{snap.repo_id}/{idx}"
+        wm, snap.total_size = parse_index(_get_small(client, snap, idx, MAX_INDEX_BYTES), where)
+        snap.tensors = {name: TensorInfo(name, file=shard) for name, shard in wm.items()}
+        snap.weights_format = "bin-index"
+        snap.shards_total = len(set(wm.values()))
+        return
+    snap.weights_error = f"{snap.repo_id}: no safetensors file or index"
+
+
+def _read_headers(client: HubClient, snap: Snapshot, jobs: list[tuple[str, int]]) -> None:
+    if len(jobs) == 1:
+        results = [read_remote_header(client, snap, *jobs[0])]
+    else:
+        with ThreadPoolExecutor(min(SHARD_WORKERS, len(jobs))) as pool:
+            results = list(pool.map(lambda j: read_remote_header(client, snap, *j), jobs))
+    for found, io in results:
+        snap.io.add(io)
+        snap.shards_read += 1
+        snap.weights_format = "safetensors"
+        snap.tensors.update(found)
+
+
+def read_remote_header(client: HubClient, snap: Snapshot, filename: str, predicted: int) -> tuple[dict[str, TensorInfo], IOStats]:
+    """The 8-byte prefix and the header in one ranged read where the prediction covers it.
+
+    Returns the tensors and this read's own counts (shards are read in threads; the caller adds them).
+    """
+    where = f"{snap.repo_id}/{filename}"
+    url = _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
+    io = IOStats()
+    first_len = 8 + int(predicted * SLACK) + SLACK_BYTES
+    resp = client.get(url, what=where, io=io, byte_range=(0, first_len - 1), cap=first_len)
+    n = header_length(resp.body[:8], where)
+    raw = resp.body[8: 8 + n]
+    if len(raw) < n and len(resp.body) >= first_len:
+        # The CDN URL of the first read is reused: no second trip through the resolver.
+        more = client.get(resp.url, what=where, io=io, byte_range=(len(resp.body), 8 + n - 1), cap=8 + n - len(resp.body))
+        raw = raw + more.body
+    if len(raw) < n:
+        raise InvalidData(f"file ends inside its header ({len(raw)} of {n} bytes)", where=where)
+    return parse_header(raw[:n], where, file=filename), io

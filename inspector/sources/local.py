@@ -1,0 +1,130 @@
+"""Read a model folder or a single .safetensors file from disk: headers only, never the data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import InvalidData, TargetNotFound
+from ..safetensors_header import header_length, parse_header
+from ..snapshot import Snapshot, TensorInfo
+from .plan import (
+    MAX_CONFIG_BYTES,
+    MAX_INDEX_BYTES,
+    other_index,
+    parse_config,
+    parse_index,
+    plan_weights,
+)
+
+MAX_LISTED_FILES = 10_000
+
+
+def _read_capped(path: Path, cap: int, where: str) -> bytes:
+    size = path.stat().st_size
+    if size > cap:
+        raise InvalidData(f"{path.name} is {size} bytes (limit {cap})", where=where)
+    return path.read_bytes()
+
+
+def read_safetensors_header(path: Path, where: str) -> dict[str, TensorInfo]:
+    """Header of a local file. A file cut short after its header (a metadata-only copy) is fine."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        n = header_length(fh.read(8), where, file_size=size)
+        raw = fh.read(n)
+    if len(raw) < n:
+        raise InvalidData(f"safetensors header is cut short ({len(raw)} of {n} bytes)", where=where)
+    # The data section may be cut short or absent on purpose (metadata-only copies), so offsets are
+    # checked for consistency and overlap but not against the file size.
+    return parse_header(raw, where, file=path.name)
+
+
+def _list_files(folder: Path) -> list[str]:
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        rel = Path(dirpath).relative_to(folder)
+        for f in sorted(filenames):
+            out.append((rel / f).as_posix() if rel.parts else f)
+            if len(out) >= MAX_LISTED_FILES:
+                return out
+        if len(rel.parts) >= 2:
+            dirnames[:] = []
+    return out
+
+
+def read_local(target: str, *, headers: str = "default") -> Snapshot:
+    path = Path(target)
+    if not path.exists():
+        raise TargetNotFound("no such file or folder", where=target)
+    if path.is_file():
+        snap = Snapshot(target=target, source="local", files=[path.name])
+        if path.suffix != ".safetensors":
+            raise InvalidData("a single file must be a .safetensors file (or give the model folder)", where=target)
+        snap.config_error = "no config.json (a single weights file)"
+        try:
+            snap.tensors = read_safetensors_header(path, target)
+        except InvalidData as e:
+            snap.weights_invalid, snap.weights_error = True, e.one_line()
+        snap.weights_format = "safetensors"
+        snap.shards_total = snap.shards_read = 1
+        return snap
+    folder = path
+    snap = Snapshot(target=target, source="local", files=_list_files(folder))
+    cfg = folder / "config.json"
+    if cfg.is_file():
+        try:
+            snap.config = parse_config(_read_capped(cfg, MAX_CONFIG_BYTES, str(cfg)), str(cfg))
+            snap.config_status = "ok"
+        except InvalidData as e:
+            snap.config_status, snap.config_error = "invalid", e.one_line()
+    else:
+        snap.config_error = f"{target}: no config.json"
+    try:
+        _read_weights(folder, snap, headers)
+    except InvalidData as e:
+        snap.weights_invalid, snap.weights_error = True, e.one_line()
+    return snap
+
+
+def _read_weights(folder: Path, snap: Snapshot, headers: str) -> None:
+    plan = plan_weights(snap.files)
+    if plan.index:
+        where = str(folder / plan.index)
+        wm, snap.total_size = parse_index(_read_capped(folder / plan.index, MAX_INDEX_BYTES, where), where)
+        snap.tensors = {name: TensorInfo(name, file=shard) for name, shard in wm.items()}
+        snap.weights_format = "safetensors-index"
+        shards = sorted(set(wm.values()))
+        snap.shards_total = len(shards)
+        if headers == "none":
+            return
+        for shard in shards:
+            p = folder / shard
+            if not p.is_file():
+                continue
+            found = read_safetensors_header(p, str(p))
+            snap.shards_read += 1
+            snap.weights_format = "safetensors"
+            for name, info in found.items():
+                snap.tensors[name] = info
+        return
+    if plan.singles:
+        snap.weights_format = "safetensors"
+        snap.shards_total = len(plan.singles)
+        for f in plan.singles:
+            if headers == "none":
+                break
+            p = folder / f
+            snap.tensors.update(read_safetensors_header(p, str(p)))
+            snap.shards_read += 1
+        return
+    idx = other_index(snap.files)
+    if idx:
+        where = str(folder / idx)
+        wm, snap.total_size = parse_index(_read_capped(folder / idx, MAX_INDEX_BYTES, where), where)
+        snap.tensors = {name: TensorInfo(name, file=shard) for name, shard in wm.items()}
+        snap.weights_format = "bin-index"
+        snap.shards_total = len(set(wm.values()))
+        return
+    snap.weights_error = f"{snap.target}: no safetensors file or index"

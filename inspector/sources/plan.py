@@ -1,0 +1,92 @@
+"""Which weight files to read, shared by the local and the Hub readers."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+
+from ..errors import InvalidData
+from ..safetensors_header import loads_strict
+
+HEADERS_MODES = ("default", "all", "none")
+MAX_INDEX_BYTES = 64_000_000
+MAX_CONFIG_BYTES = 8_000_000
+_LAYER0 = re.compile(r"(?:^|\.)(?:layers|h|layer|blocks|block)\.0\.")
+_EDGE = re.compile(r"embed|wte|wpe|word_embeddings|lm_head|(?:^|\.)output\.|embed_out|(?:^|\.)(?:norm|ln_f|final_layernorm)\.")
+
+
+@dataclass(frozen=True)
+class WeightsPlan:
+    index: str | None  # a *.safetensors.index.json to read for names
+    singles: tuple[str, ...]  # standalone .safetensors files (no index)
+
+
+def plan_weights(files: list[str]) -> WeightsPlan:
+    """Prefer the HF index, then model.safetensors, then other root-level safetensors files."""
+    root = [f for f in files if "/" not in f]
+    if "model.safetensors.index.json" in root:
+        return WeightsPlan("model.safetensors.index.json", ())
+    if "model.safetensors" in root:
+        return WeightsPlan(None, ("model.safetensors",))
+    indexes = sorted(f for f in root if f.endswith(".safetensors.index.json"))
+    if indexes:
+        return WeightsPlan(indexes[0], ())
+    singles = sorted(f for f in root if f.endswith(".safetensors"))
+    # Adapters and original-format copies describe something else than the HF model.
+    main = [f for f in singles if not f.startswith(("adapter", "consolidated", "training_args"))]
+    return WeightsPlan(None, tuple(main or singles))
+
+
+def other_index(files: list[str]) -> str | None:
+    """A pytorch_model.bin index: tensor names without shapes, when no safetensors exist."""
+    root = [f for f in files if "/" not in f]
+    if "pytorch_model.bin.index.json" in root:
+        return "pytorch_model.bin.index.json"
+    return None
+
+
+def safe_shard_name(name: object, where: str) -> str:
+    """Shard names come from a repo's index: refuse anything that could leave the repo."""
+    if not isinstance(name, str) or not name or len(name) > 255:
+        raise InvalidData("index names a shard that is not a file name", where=where)
+    if "\\" in name or name.startswith("/") or "\x00" in name or any(p in ("..", ".") for p in name.split("/")):
+        raise InvalidData(f"index names an unsafe shard path {name[:80]!r}", where=where)
+    if posixpath.normpath(name) != name:
+        raise InvalidData(f"index names an unsafe shard path {name[:80]!r}", where=where)
+    return name
+
+
+def parse_index(raw: bytes, where: str) -> tuple[dict[str, str], int | None]:
+    """(tensor -> shard, total_size) from an index JSON, refusing unsafe or malformed entries."""
+    doc = loads_strict(raw, "index", where)
+    if not isinstance(doc, dict) or not isinstance(doc.get("weight_map"), dict):
+        raise InvalidData("index has no `weight_map` object", where=where)
+    wm: dict[str, str] = {}
+    for tensor, shard in doc["weight_map"].items():
+        wm[tensor] = safe_shard_name(shard, where)
+    total = None
+    meta = doc.get("metadata")
+    if isinstance(meta, dict):
+        ts = meta.get("total_size")
+        if isinstance(ts, int | float) and not isinstance(ts, bool) and 0 <= ts < 2**60:
+            total = int(ts)
+    return wm, total
+
+
+def evidence_shards(weight_map: dict[str, str]) -> list[str]:
+    """The shards holding the embedding, the first layer and the output head: enough to judge."""
+    chosen: dict[str, None] = {}
+    for tensor, shard in weight_map.items():
+        if _LAYER0.search(tensor) or _EDGE.search(tensor):
+            chosen.setdefault(shard)
+    if not chosen and weight_map:
+        chosen.setdefault(sorted(set(weight_map.values()))[0])
+    return list(chosen)
+
+
+def parse_config(raw: bytes, where: str) -> dict:
+    doc = loads_strict(raw, "config.json", where)
+    if not isinstance(doc, dict):
+        raise InvalidData(f"config.json is a JSON {type(doc).__name__}, not an object", where=where)
+    return doc

@@ -1,0 +1,153 @@
+"""A safe YAML loader that keeps line and column for every node and closes PyYAML's traps.
+
+- built on yaml.SafeLoader: no Python objects are ever constructed;
+- `1e-5` is a float (YAML 1.2), `on`/`yes`/`no`/`off` stay strings (only true/false are booleans);
+- duplicate keys and aliases are errors (aliases: no billion-laughs, and they cannot cross files).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.events import AliasEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .errors import Location, RuleProblem
+
+MAX_RULE_FILE_BYTES = 5_000_000
+
+
+class LocDict(dict):
+    """A mapping that remembers where it and each of its keys and values stand."""
+
+    loc: Location
+    key_locs: dict[Any, Location]
+    value_locs: dict[Any, Location]
+
+    def where(self, key: Any) -> Location:
+        return self.value_locs.get(key) or self.key_locs.get(key) or self.loc
+
+
+class LocList(list):
+    loc: Location
+    item_locs: list[Location]
+
+    def where(self, i: int) -> Location:
+        return self.item_locs[i] if 0 <= i < len(self.item_locs) else self.loc
+
+
+class YamlProblem(Exception):
+    def __init__(self, problem: RuleProblem) -> None:
+        self.problem = problem
+        super().__init__(str(problem))
+
+
+_FLOAT_RE = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |\.[0-9_]+(?:[eE][-+][0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+_BOOL_RE = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+
+
+class _Loader(yaml.SafeLoader):
+    file_name = "<string>"
+
+
+# Rebuild the implicit resolvers: drop YAML 1.1 booleans (yes/no/on/off) and its float regex.
+_Loader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in lst if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:float")]
+    for ch, lst in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL_RE, list("tTfF"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_RE, list("-+0123456789."))
+
+
+def _loc(loader: _Loader, node: Node) -> Location:
+    return Location(loader.file_name, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _compose_node(self: _Loader, parent: Node | None, index: Any) -> Node:
+    if self.check_event(AliasEvent):
+        ev = self.peek_event()
+        raise YamlProblem(
+            RuleProblem("E103", "YAML aliases are not allowed here; share predicates with `fragments:`",
+                        Location(self.file_name, ev.start_mark.line + 1, ev.start_mark.column + 1))
+        )
+    return yaml.SafeLoader.compose_node(self, parent, index)
+
+
+_Loader.compose_node = _compose_node  # type: ignore[method-assign]
+
+
+def _construct_mapping(loader: _Loader, node: MappingNode) -> LocDict:
+    out = LocDict()
+    out.loc, out.key_locs, out.value_locs = _loc(loader, node), {}, {}
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise YamlProblem(RuleProblem("E104", "a mapping key must be a plain value", _loc(loader, key_node))) from None
+        if key in out:
+            raise YamlProblem(
+                RuleProblem("E102", f"duplicate key {key!r} (first at line {out.key_locs[key].line})", _loc(loader, key_node))
+            )
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.key_locs[key] = _loc(loader, key_node)
+        out.value_locs[key] = _loc(loader, value_node)
+    return out
+
+
+def _construct_sequence(loader: _Loader, node: SequenceNode) -> LocList:
+    out = LocList(loader.construct_object(child, deep=True) for child in node.value)
+    out.loc = _loc(loader, node)
+    out.item_locs = [_loc(loader, child) for child in node.value]
+    return out
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+
+
+def load_text(text: str, file_name: str) -> Any:
+    loader = _Loader(text)
+    loader.file_name = file_name
+    try:
+        return loader.get_single_data()
+    except YamlProblem:
+        raise
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        loc = Location(file_name, mark.line + 1, mark.column + 1) if mark else Location(file_name, 1, 1)
+        msg = " ".join(f"{e.context or ''} {e.problem or ''}".split()) or "invalid YAML"
+        raise YamlProblem(RuleProblem("E101", f"invalid YAML: {msg}", loc)) from None
+    except (yaml.YAMLError, RecursionError, ValueError) as e:
+        raise YamlProblem(RuleProblem("E101", f"invalid YAML: {str(e).splitlines()[0][:160]}", Location(file_name, 1, 1))) from None
+    finally:
+        loader.dispose()
+
+
+def load_file(path: Path, display: str | None = None) -> Any:
+    name = display or str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_RULE_FILE_BYTES:
+            raise YamlProblem(RuleProblem("E105", f"file is {size} bytes (limit {MAX_RULE_FILE_BYTES})", Location(name, 1, 1)))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise YamlProblem(RuleProblem("E101", "file is not UTF-8", Location(name, 1, 1))) from None
+    except OSError as e:
+        raise YamlProblem(RuleProblem("E100", f"cannot read: {e.strerror or e}", Location(name, 1, 1))) from None
+    return load_text(text, name)
+
+
+def is_scalar_node(node: Node) -> bool:
+    return isinstance(node, ScalarNode)
