@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -102,3 +104,10 @@ def inspect_cmd(targets, as_json, rules_dirs, headers, explain, rule_ids, eviden
             click.echo("")
         click.echo(out)
     sys.exit(1 if failed else 0)
+
+
+# Subcommand groups live in their own CLI modules (each exposes `command`); registered when present.
+_SUBCOMMANDS = ("inspector.cli_rules", "inspector.cli_audit", "inspector.cli_report", "inspector.cli_eval")
+for _name in _SUBCOMMANDS:
+    if importlib.util.find_spec(_name) is not None:
+        main.add_command(importlib.import_module(_name).command)

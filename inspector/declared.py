@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import functools
+import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 
 from .patterns import glob_match
 from .ruleset import Claim, RuleSet
@@ -30,21 +33,42 @@ def _claim(claims: list[Claim], model_type: str | None, archs: tuple[str, ...]) 
     return None
 
 
+_REGISTRY_TABLES = (
+    ("MODEL_FOR_MASKED_LM_MAPPING_NAMES", "encoder"),
+    ("MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES", "encoder-decoder"),
+    ("MODEL_FOR_CAUSAL_LM_MAPPING_NAMES", "decoder"),
+)
+
+
 @functools.lru_cache(maxsize=1)
 def _registry() -> dict[str, str]:
-    """Architecture class -> kind from transformers' auto mappings; imported only when needed."""
-    try:
-        from transformers.models.auto import modeling_auto as ma
-    except Exception:  # transformers missing or broken: the YAML table still decides most
+    """Architecture class -> kind from transformers' auto mappings, read statically.
+
+    transformers 5 refuses to import its modeling tables without PyTorch, and importing it costs
+    seconds; the tables are plain literals in modeling_auto.py, so they are parsed, not imported.
+    """
+    spec = importlib.util.find_spec("transformers")
+    if spec is None or not spec.origin:
         return {}
+    source = Path(spec.origin).parent / "models" / "auto" / "modeling_auto.py"
+    try:
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    wanted = dict(_REGISTRY_TABLES)
     out: dict[str, str] = {}
-    for mapping, kind in (
-        ("MODEL_FOR_MASKED_LM_MAPPING_NAMES", "encoder"),
-        ("MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES", "encoder-decoder"),
-        ("MODEL_FOR_CAUSAL_LM_MAPPING_NAMES", "decoder"),
-    ):
-        for v in getattr(ma, mapping, {}).values():
-            for name in v if isinstance(v, tuple | list) else (v,):
+    for node in tree.body:
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
+            continue
+        kind = wanted.get(node.targets[0].id)
+        if kind is None or not isinstance(node.value, ast.Call) or not node.value.args:
+            continue
+        try:
+            pairs = ast.literal_eval(node.value.args[0])
+        except ValueError:
+            continue
+        for _model_type, arch in pairs:
+            for name in arch if isinstance(arch, tuple | list) else (arch,):
                 out.setdefault(name, kind)
     return out
 

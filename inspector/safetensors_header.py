@@ -125,15 +125,22 @@ def _is_int(x: object) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
-# An entry costs its name plus the fixed JSON around it and the digits of shape and offsets;
-# 66 is the median of that overhead over the sample headers (compact JSON as safetensors writes it).
-_ENTRY_OVERHEAD = 66
+# An entry is its name plus fixed JSON (`"":{"dtype":"BF16","shape":[],"data_offsets":[,]},` = 50
+# bytes), the shape's digits and the two offsets' digits, which grow with the shard's size.
+_ENTRY_FIXED = 50
 _HEADER_OVERHEAD = 40
+_ONE_DIM = ("norm", "bias", "ln_", "layernorm", "scale", "inv_freq", "g_idx", "alibi")
 
 
-def estimate_header_length(names: Iterable[str]) -> int:
+def estimate_header_length(names: Iterable[str], shard_bytes: int | None = None) -> int:
     """A close guess of a shard's header length from the tensor names an index says it holds."""
-    return _HEADER_OVERHEAD + sum(len(n.encode()) + _ENTRY_OVERHEAD for n in names)
+    offset_digits = 2 * len(str(shard_bytes)) - 1 if shard_bytes and shard_bytes > 0 else 19
+    total = _HEADER_OVERHEAD
+    for n in names:
+        leaf = n.rsplit(".", 2)[-2:]
+        dims = 5 if any(m in part for part in leaf for m in _ONE_DIM) else 10
+        total += len(n.encode()) + _ENTRY_FIXED + dims + offset_digits
+    return total
 
 
 def estimate_header_from_config(num_layers: int | None) -> int:

@@ -118,9 +118,11 @@ _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 
 def load_text(text: str, file_name: str) -> Any:
-    loader = _Loader(text)
-    loader.file_name = file_name
+    loader: _Loader | None = None
     try:
+        # The reader refuses control characters (NUL, ...) already in the constructor.
+        loader = _Loader(text)
+        loader.file_name = file_name
         return loader.get_single_data()
     except YamlProblem:
         raise
@@ -132,7 +134,8 @@ def load_text(text: str, file_name: str) -> Any:
     except (yaml.YAMLError, RecursionError, ValueError) as e:
         raise YamlProblem(RuleProblem("E101", f"invalid YAML: {str(e).splitlines()[0][:160]}", Location(file_name, 1, 1))) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def load_file(path: Path, display: str | None = None) -> Any:

@@ -20,11 +20,22 @@ Typical use::
     # subprocesses: env={**os.environ, **hub.env(tmp_path)} (HF_ENDPOINT is read at import time)
 
 Request pattern of huggingface_hub 2.4 against it (each hop is counted in ``hub.stats``):
-``hf_hub_download`` of a small file = HEAD resolve (307) + HEAD cache (200) + GET cache = 3 requests;
-of an LFS file = HEAD resolve (302, not followed: cross-origin) + GET cdn = 2.
-``parse_safetensors_file_metadata`` = GET resolve (302) + GET cdn ``Range: bytes=0-100000`` = 2
-(+2 if the header is larger). ``get_safetensors_metadata`` = 1 HEAD + 2 (single file) or
-HEAD 404 + 2 HEAD (index exists) + 3 (download index) + 2 per shard (sharded).
+
+* ``hf_hub_download`` small file: HEAD resolve (307) + HEAD resolve-cache (200) + GET resolve-cache = 3;
+  again when cached: the 2 HEADs. LFS file: HEAD resolve (302 left unfollowed because the CDN is another
+  origin; size from ``X-Linked-Size``, etag from ``X-Linked-Etag``) + GET cdn without Authorization = 2.
+  A 5xx/429 on the first HEAD is retried once at once (no backoff sleep) when nothing is cached.
+* ``parse_safetensors_file_metadata``: GET resolve (302, followed by httpx, which drops Authorization
+  cross-origin) + GET cdn ``Range: bytes=0-100000`` = 2, +2 if the header is bigger. It always asks for
+  100 KB, and reads the body non-streamed: a server ignoring Range would make it download the whole file.
+* ``get_safetensors_metadata``: single file = HEAD + 2 = 3; sharded = HEAD model.safetensors (404) +
+  HEAD resolve + HEAD cache (index exists) + 3 (download the index) + 2 per shard.
+* ``model_info`` and the safetensors GETs use the session directly (no retry); ``list_models`` and tree
+  listings go through ``http_backoff`` (429 -> sleeps ``t + 1`` s from the RateLimit header).
+* Without HF_HUB_DISABLE_TELEMETRY the first header build fetches ``{ENDPOINT}/api/agent-harnesses``
+  (counted here as kind "meta"); ``use_endpoint`` disables telemetry.
+* ``hf_raise_for_status`` maps a bare 401 to RepositoryNotFoundError only for ``https://`` URLs, so on
+  this http endpoint the ``X-Error-Code`` header (always sent here) is what carries the error class.
 """
 
 from __future__ import annotations
@@ -496,6 +507,7 @@ class FakeHub:
         self.faults = Faults()
         self.rate_limit: RateLimit | None = None
         self.errors: list[str] = []  # tracebacks of unexpected server-side exceptions
+        self.keep_log = True  # benchmarks with millions of requests may turn the per-request log off
         self._repos: dict[str, _Repo] = {}
         self._lock = threading.RLock()
         self._idle = threading.Condition(self._lock)
@@ -716,11 +728,11 @@ class FakeHub:
             else:
                 self._conns.discard(conn)
 
-    def _chance(self, what: str, key: str) -> float:
+    def _chance(self, seed: int, what: str, key: str) -> float:
         """Deterministic draw in [0, 1) for the n-th occurrence of ``key``, independent of thread timing."""
         self._occurrences[(what, key)] += 1
         n = self._occurrences[(what, key)]
-        digest = hashlib.blake2b(f"{self.faults.seed}\0{what}\0{key}\0{n}".encode(), digest_size=8).digest()
+        digest = hashlib.blake2b(f"{seed}\0{what}\0{key}\0{n}".encode(), digest_size=8).digest()
         return int.from_bytes(digest, "big") / 2**64
 
     def _rate_check(self, bucket: str | None) -> tuple[bool, dict[str, str], int]:
@@ -795,7 +807,8 @@ class FakeHub:
                 stats.by_file[(route.repo_id or "", route.file)] += 1
             if auth is not None:
                 stats.auth_by_host.setdefault(host, []).append(auth)
-            stats.log.append(entry)
+            if self.keep_log:
+                stats.log.append(entry)
             self._inflight += 1
         try:
             self._serve_inner(h, method, url.path, url.query, route, entry, stats, faults, auth, rng)
@@ -828,9 +841,17 @@ class FakeHub:
                     if s.remaining <= 0:
                         self._scripted.remove(s)
                     break
-            stall = applies and faults.stall > 0 and self._chance("stall", key) < faults.stall_rate
-            fail = applies and faults.fail_rate_5xx > 0 and self._chance("5xx", key) < faults.fail_rate_5xx
-            drop = applies and faults.drop_rate > 0 and self._chance("drop", key) < faults.drop_rate
+            stall = (
+                applies and faults.stall > 0 and self._chance(faults.seed, "stall", key) < faults.stall_rate
+            )
+            fail = (
+                applies
+                and faults.fail_rate_5xx > 0
+                and self._chance(faults.seed, "5xx", key) < faults.fail_rate_5xx
+            )
+            drop = (
+                applies and faults.drop_rate > 0 and self._chance(faults.seed, "drop", key) < faults.drop_rate
+            )
             bucket = (
                 "resolvers"
                 if route.kind == "resolve"
@@ -923,7 +944,8 @@ class FakeHub:
         try:
             h.send_response(resp.status)
             for k, v in resp.headers.items():
-                h.send_header(k, v)
+                # http.server encodes headers as strict latin-1: escape anything else (repo paths, revs).
+                h.send_header(k, v.encode("ascii", "backslashreplace").decode())
             h.send_header("Content-Length", str(length))
             h.end_headers()
             if method == "HEAD":

@@ -54,11 +54,12 @@ def hf_home(hub: FakeHub, tmp_path: Path):
         yield tmp_path / "hf"
 
 
-def _single(hub: FakeHub, repo_id: str = "org/single", **kwargs) -> str:
+def _single(hub: FakeHub, repo_id: str = "org/single", extra: dict | None = None, **kwargs) -> str:
     files = {
         "config.json": CONFIG,
         "README.md": "---\nlicense: mit\n---\n# card\n",
         "model.safetensors": safetensors_file({"w": ("F16", [BIG // 2])}, {"format": "pt"}),  # 50 GB, virtual
+        **(extra or {}),
     }
     return hub.add_repo(repo_id, files, **kwargs)
 
@@ -246,7 +247,7 @@ def test_missing_repo_file_and_revision_errors(hub: FakeHub, hf_home: Path):
 
 
 def test_gated_repo_needs_token_and_token_never_reaches_cdn(hub: FakeHub, hf_home: Path):
-    _single(hub, "org/gated", gated="manual")
+    _single(hub, "org/gated", gated="manual", extra={"tokenizer.model": b"spm" * 100})  # small LFS file
     anon = HfApi(endpoint=hub.endpoint)
     assert anon.model_info("org/gated").gated == "manual"  # metadata stays public, like the Hub
     with pytest.raises(GatedRepoError) as err:
@@ -259,7 +260,8 @@ def test_gated_repo_needs_token_and_token_never_reaches_cdn(hub: FakeHub, hf_hom
     authed = HfApi(endpoint=hub.endpoint, token=TOKEN)
     assert authed.get_safetensors_metadata("org/gated").parameter_count == {"F16": BIG // 2}
     assert json.loads(Path(authed.hf_hub_download("org/gated", "config.json")).read_text()) == CONFIG
-    assert hub.stats.by_kind["cdn"] == 1
+    assert Path(authed.hf_hub_download("org/gated", "tokenizer.model")).read_bytes() == b"spm" * 100
+    assert hub.stats.by_kind["cdn"] == 2
     cdn_host = f"localhost:{hub.port}"
     assert cdn_host in hub.stats.by_host and cdn_host not in hub.stats.auth_by_host
     assert set(hub.stats.auth_by_host) == {hub.host}

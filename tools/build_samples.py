@@ -458,7 +458,7 @@ def read_header(path):
     with open(path, "rb") as f:
         raw = f.read()
     if len(raw) < 8:
-        raise ValueError("%s: shorter than 8 bytes" % path)
+        raise ValueError(f"{path}: shorter than 8 bytes")
     (n,) = struct.unpack("<Q", raw[:8])
     if len(raw) != 8 + n:
         raise ValueError("%s: expected exactly 8+%d bytes (header only), got %d" % (path, n, len(raw)))
@@ -470,10 +470,10 @@ def read_header(path):
 def st_shard_name(bin_name):
     m = re.match(r"^pytorch_model-(\d+)-of-(\d+)\.bin$", bin_name)
     if m:
-        return "model-%s-of-%s.safetensors" % (m.group(1), m.group(2))
+        return f"model-{m.group(1)}-of-{m.group(2)}.safetensors"
     if bin_name == "pytorch_model.bin":
         return "model.safetensors"
-    raise ValueError("unexpected shard name %r" % bin_name)
+    raise ValueError(f"unexpected shard name {bin_name!r}")
 
 
 # ---------------------------------------------------------------------------
@@ -526,7 +526,7 @@ def build_sample(spec, corpus, out):
                 if isinstance(shape, list):
                     given_shapes[name] = shape
             if not weight_map:
-                raise SystemExit("%s: weight_map.json is not usable" % slug)
+                raise SystemExit(f"{slug}: weight_map.json is not usable")
             wm = {}
         dt0 = base_dtype(cfg)
         info["dtype"] = dt0 + ("" if cfg.get("torch_dtype") else " (assumed: config has no torch_dtype)")
@@ -537,7 +537,7 @@ def build_sample(spec, corpus, out):
                 shape, dt, why = fn(name, cfg)
             except Unsure:
                 if name not in given_shapes:
-                    raise SystemExit("%s: cannot derive shape for %s" % (slug, name))
+                    raise SystemExit(f"{slug}: cannot derive shape for {name}")
                 shape, dt, why = None, None, None
             if name in given_shapes:
                 shape, why = given_shapes[name], None
@@ -554,8 +554,7 @@ def build_sample(spec, corpus, out):
             with open(os.path.join(dst, "model.safetensors.index.json"), "wb") as f:
                 f.write(raw)
             info["verbatim"].append("model.safetensors.index.json")
-            info["index_note"] = ("copied byte for byte from the corpus weight_map.json (the source's %s)"
-                                  % wm_src_path)
+            info["index_note"] = (f"copied byte for byte from the corpus weight_map.json (the source's {wm_src_path})")
         elif src_kind == "list":
             new = {"metadata": {"total_size": total}, "weight_map": dict(weight_map)}
             with open(os.path.join(dst, "model.safetensors.index.json"), "w", encoding="utf-8") as f:
@@ -592,42 +591,40 @@ def build_sample(spec, corpus, out):
 
 def write_sample_readme(spec, info, dst):
     L = []
-    L.append("# %s" % spec["slug"])
+    L.append("# {}".format(spec["slug"]))
     L.append("")
-    L.append("%s. Sample folder for `inspector`, laid out like a Hugging Face model download "
-             "(metadata only, no weights)." % MARKER)
+    L.append(f"{MARKER}. Sample folder for `inspector`, laid out like a Hugging Face model download "
+             "(metadata only, no weights).")
     L.append("")
-    L.append("- model id: %s" % spec["model_id"])
-    L.append("- corpus family label: `%s` (confidence %s, see SOURCE.md)" % (spec["family"], spec["confidence"]))
-    L.append("- expected verdict: kind `%s`, layout `%s`, lineage `%s`, base `%s`"
-             % (spec["kind"], spec["layout"], spec["lineage"], spec["base"]))
-    L.append("- note: %s" % spec["note"])
+    L.append("- model id: {}".format(spec["model_id"]))
+    L.append("- corpus family label: `{}` (confidence {}, see SOURCE.md)".format(spec["family"], spec["confidence"]))
+    L.append("- expected verdict: kind `{}`, layout `{}`, lineage `{}`, base `{}`".format(spec["kind"], spec["layout"], spec["lineage"], spec["base"]))
+    L.append("- note: {}".format(spec["note"]))
     L.append("")
     L.append("## Files")
     L.append("")
-    L.append("Copied byte for byte from `corpus/%s/` (real public data, provenance in SOURCE.md):"
-             % spec["slug"])
+    L.append("Copied byte for byte from `corpus/{}/` (real public data, provenance in SOURCE.md):".format(spec["slug"]))
     L.append("")
     for f in info["verbatim"]:
         if f == "model.safetensors.index.json":
-            L.append("- `%s`: %s" % (f, info["index_note"]))
+            L.append("- `{}`: {}".format(f, info["index_note"]))
         elif f == "config.json":
             L.append("- `config.json` (SOURCE.md says whether it is the hub file as found, converted or partial)")
         else:
-            L.append("- `%s`" % f)
+            L.append(f"- `{f}`")
     L.append("")
     L.append("Constructed by `tools/build_samples.py` (NOT real files):")
     L.append("")
     L.append("- `README.md` (this file)")
     if info["index_note"] and "model.safetensors.index.json" in info["constructed"]:
-        L.append("- `model.safetensors.index.json`: %s" % info["index_note"])
+        L.append("- `model.safetensors.index.json`: {}".format(info["index_note"]))
     if info["shards"]:
         L.append("- %d header-only safetensors shard file(s): %s. Each holds the 8-byte header length and "
                  "the JSON header only; the data section is ABSENT (the file is truncated on purpose, "
                  "offsets are laid out as if the data were there). Tensor names and the shard of each "
                  "tensor are real (from the index); shapes are DERIVED from config.json for the `%s` layout; "
                  "dtype %s from config torch_dtype (quantized tensors: qweight/qzeros/g_idx I32, scales F16)."
-                 % (len(info["shards"]), ", ".join("`%s`" % s for s in info["shards"]), spec["layout"],
+                 % (len(info["shards"]), ", ".join(f"`{s}`" for s in info["shards"]), spec["layout"],
                     info["dtype"]))
         ct = info["corpus_total"]
         if ct is not None:
@@ -635,14 +632,14 @@ def write_sample_readme(spec, info, dst):
             L.append("- check: the derived shapes sum to %d bytes over %d tensors, which %s the source "
                      "index's total_size %s." % (info["total"], info["ntensors"], match, ct))
             if int(ct) != info["total"]:
-                L.append("  Reason: %s" % TOTAL_DIFF_REASON.get(spec["slug"], "unknown"))
+                L.append("  Reason: {}".format(TOTAL_DIFF_REASON.get(spec["slug"], "unknown")))
         if info["unsure"]:
             ok = ct is not None and int(ct) == info["total"]
             L.append("- shapes/dtypes derived with less certainty%s:" % (
                 " (taken from modeling-code conventions, not from config.json alone; the exact "
                 "total_size match above supports them)" if ok else ""))
             for why, names in sorted(info["unsure"].items()):
-                ex = ", ".join("`%s`" % n for n in names[:3]) + (" ..." if len(names) > 3 else "")
+                ex = ", ".join(f"`{n}`" for n in names[:3]) + (" ..." if len(names) > 3 else "")
                 L.append("  - %d tensor(s), %s: %s" % (len(names), why, ex))
     else:
         L.append("")
@@ -686,8 +683,8 @@ def write_top_readme(out):
     L = []
     L.append("# samples: real model metadata as a user would have it")
     L.append("")
-    L.append("%s from `corpus/` (see `corpus/README.md`). Do not edit by hand; re-run "
-             "`/tmp/venv/bin/python tools/build_samples.py`." % MARKER)
+    L.append(f"{MARKER} from `corpus/` (see `corpus/README.md`). Do not edit by hand; re-run "
+             "`/tmp/venv/bin/python tools/build_samples.py`.")
     L.append("")
     L.append("Each folder is one real public model (%d in all), laid out like a Hugging Face download "
              "without weights. Provenance of every real file is in the folder's `SOURCE.md` (source "
@@ -733,7 +730,7 @@ def write_top_readme(out):
             files = "config, %s, %d header-only shards" % (idx, len(i["shards"]))
         else:
             files = "config only"
-        L.append("| %s | %s | %s (%s) | %s | %s | %s | %s | %s |" % (
+        L.append("| {} | {} | {} ({}) | {} | {} | {} | {} | {} |".format(
             s["slug"], s["model_id"].replace("|", "/"), s["family"], s["confidence"], s["kind"],
             s["layout"], s["lineage"], s["base"], files))
     L.append("")
@@ -753,16 +750,16 @@ def check(out, corpus):
         d = os.path.join(out, s["slug"])
         for f in ("config.json", "SOURCE.md", "README.md"):
             if not os.path.exists(os.path.join(d, f)):
-                problems.append("%s: missing %s" % (s["slug"], f))
+                problems.append("{}: missing {}".format(s["slug"], f))
         for f in ("config.json", "SOURCE.md"):
             if open(os.path.join(d, f), "rb").read() != open(os.path.join(corpus, s["slug"], f), "rb").read():
-                problems.append("%s: %s differs from corpus" % (s["slug"], f))
+                problems.append("{}: {} differs from corpus".format(s["slug"], f))
         for f in os.listdir(d):
             total_bytes += os.path.getsize(os.path.join(d, f))
         ip = os.path.join(d, "model.safetensors.index.json")
         if not os.path.exists(ip):
             if any(f.endswith(".safetensors") for f in os.listdir(d)):
-                problems.append("%s: shards without index" % s["slug"])
+                problems.append("{}: shards without index".format(s["slug"]))
             continue
         idx = json.load(open(ip))
         wmap = idx["weight_map"]
@@ -771,11 +768,11 @@ def check(out, corpus):
             try:
                 headers[sh] = read_header(os.path.join(d, sh))
             except Exception as e:  # noqa
-                problems.append("%s: %s" % (s["slug"], e))
+                problems.append("{}: {}".format(s["slug"], e))
                 continue
             h = headers[sh]
             if h.get("__metadata__") != {"format": "pt"}:
-                problems.append("%s/%s: bad __metadata__" % (s["slug"], sh))
+                problems.append("{}/{}: bad __metadata__".format(s["slug"], sh))
             spans = sorted(tuple(v["data_offsets"]) for k, v in h.items() if k != "__metadata__")
             pos = 0
             for b, e in spans:
@@ -787,15 +784,15 @@ def check(out, corpus):
                     continue
                 b, e = v["data_offsets"]
                 if e - b != numel(v["shape"]) * DTYPE_BYTES[v["dtype"]]:
-                    problems.append("%s/%s: %s size/offset mismatch" % (s["slug"], sh, k))
+                    problems.append("{}/{}: {} size/offset mismatch".format(s["slug"], sh, k))
                 if wmap.get(k) != sh:
-                    problems.append("%s/%s: %s not mapped to this shard in index" % (s["slug"], sh, k))
+                    problems.append("{}/{}: {} not mapped to this shard in index".format(s["slug"], sh, k))
         for name, sh in wmap.items():
             if sh in headers and name not in headers[sh]:
-                problems.append("%s: %s missing from header of %s" % (s["slug"], name, sh))
+                problems.append("{}: {} missing from header of {}".format(s["slug"], name, sh))
         if "model.safetensors.index.json" in os.listdir(d) and not all(
                 f in wmap.values() for f in os.listdir(d) if f.endswith(".safetensors")):
-            problems.append("%s: stray shard file" % s["slug"])
+            problems.append("{}: stray shard file".format(s["slug"]))
     for f in os.listdir(out):
         p = os.path.join(out, f)
         if os.path.isfile(p):

@@ -34,8 +34,8 @@ _REVISION = re.compile(r"^[A-Za-z0-9_.\-/]{1,200}$")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 # A first read sized to the predicted header plus this slack covers it in one request almost always,
 # and overshoots by a few percent at most; a second, exact read fixes the rare miss.
-SLACK = 1.04
-SLACK_BYTES = 256
+SLACK = 1.03
+SLACK_BYTES = 64
 SHARD_WORKERS = 4
 
 
@@ -138,7 +138,8 @@ def _read_weights(client: HubClient, snap: Snapshot, headers: str) -> None:
             return
         shards = sorted(by_shard) if headers == "all" else evidence_shards(wm)
         shards = [s for s in shards if s in snap.files] or shards
-        jobs = [(s, estimate_header_length(by_shard.get(s, []))) for s in shards]
+        per_shard = snap.total_size // len(by_shard) if snap.total_size else None
+        jobs = [(s, estimate_header_length(by_shard.get(s, []), per_shard)) for s in shards]
         _read_headers(client, snap, jobs)
         return
     if plan.singles:

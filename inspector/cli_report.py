@@ -1,0 +1,36 @@
+"""`inspector report`: an audit database -> HTML, Markdown, CSV or JSON. Errors reach cli.Group, caught once there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .errors import UsageError
+from .report import FORMATS, render, report
+
+SUFFIX_FORMAT = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".csv": "csv", ".json": "json"}
+
+
+@click.command("report")
+@click.argument("db", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write here (default: standard output). The suffix picks the format when --format is not given.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="html (one self-contained page), md, csv (one line per repo), json.")
+@click.option("--by", type=click.Choice(["author"]), help="Add a table per organisation.")
+@click.option("--lineage", help="Only repos that declare or are detected as this lineage.")
+def command(db: Path, output: Path | None, fmt: str | None, by: str | None, lineage: str | None) -> None:
+    """Summarise an `inspector audit` database: shares, disagreements, lineage flows, unknowns, errors."""
+    fmt = fmt or (SUFFIX_FORMAT.get(output.suffix.lower(), "html") if output else "md")
+    text = render(report(db, by=by, lineage=lineage), fmt)
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    # Write then rename: a browser open on the old report never sees half a page.
+    tmp = output.with_name(f".{output.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8", newline="")
+        tmp.replace(output)
+    except OSError as e:
+        raise UsageError(f"{output}: cannot write: {e.strerror or e}") from e
+    click.echo(f"wrote {output} ({fmt}, {len(text)} bytes)", err=True)

@@ -1,0 +1,187 @@
+"""Where an audit's repos come from: a file, Hub listings, or a folder of local models.
+
+Hub listings ask `list_models` to expand everything the inspection needs (sha, siblings, tags, gated,
+cardData, safetensors), so a listed repo costs no `model_info` call of its own.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+from .sources.hub import EXPAND
+
+LIST_EXPAND = [*EXPAND, "author"]
+SORTS = {"downloads": "downloads", "likes": "likes", "created": "created_at", "modified": "last_modified"}
+ID_COLUMNS = ("id", "repo", "repo_id", "modelId", "model_id", "model")
+SHA_COLUMNS = ("sha", "revision", "commit")
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+@dataclass
+class Item:
+    """One repo to audit. `sha` is known from a listing or the list file; `info` spares a model_info call."""
+
+    repo: str
+    sha: str = ""
+    info: Any = None  # huggingface_hub ModelInfo from a listing
+    local: bool = False
+    revision: str | None = None  # a non-sha revision asked for in a list file (org/name@branch)
+
+    @property
+    def target(self) -> str:
+        rev = self.sha or self.revision
+        return f"{self.repo}@{rev}" if rev and not self.local else self.repo
+
+
+# ---- --from FILE
+
+
+def _split_target(text: str) -> tuple[str, str, str | None]:
+    repo, _, rev = text.strip().partition("@")
+    if rev and _SHA.match(rev):
+        return repo, rev, None
+    return repo, "", rev or None
+
+
+def read_list(path: str | Path) -> list[Item]:
+    """Ids one per line (`org/name[@rev]`, `#` comments), or CSV / JSON Lines with an id column."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"cannot read the repo list: {e.strerror or e}", where=str(path)) from None
+    items: list[Item] = []
+    suffix = p.suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                raise UsageError("not a JSON object", where=f"{path}:{n}") from None
+            items.append(_from_record(obj, f"{path}:{n}"))
+    elif suffix in (".csv", ".tsv"):
+        reader = csv.DictReader(text.splitlines(), delimiter="\t" if suffix == ".tsv" else ",")
+        if not reader.fieldnames or not any(c in reader.fieldnames for c in ID_COLUMNS):
+            raise UsageError(f"no id column (one of {', '.join(ID_COLUMNS)})", where=str(path))
+        for n, rec in enumerate(reader, 2):
+            items.append(_from_record(rec, f"{path}:{n}"))
+    else:
+        for line in text.splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line:
+                repo, sha, rev = _split_target(line)
+                items.append(Item(repo, sha, revision=rev))
+    return items
+
+
+def _from_record(rec: Any, where: str) -> Item:
+    if not isinstance(rec, dict):
+        raise UsageError("not a JSON object", where=where)
+    repo = next((rec[c] for c in ID_COLUMNS if isinstance(rec.get(c), str) and rec[c].strip()), None)
+    if repo is None:
+        raise UsageError(f"no id (one of {', '.join(ID_COLUMNS)})", where=where)
+    repo, sha, rev = _split_target(repo)
+    col = next((rec[c].strip() for c in SHA_COLUMNS if isinstance(rec.get(c), str) and rec[c].strip()), "")
+    if col:
+        if _SHA.match(col):
+            sha, rev = col, None
+        else:
+            rev = col
+    return Item(repo, sha, revision=rev)
+
+
+# ---- Hub listings
+
+
+def list_hub(*, authors: Iterable[str] = (), search: str | None = None, filters: Iterable[str] = (),
+             sort: str | None = None, limit: int | None = None, api=None) -> Iterator[Item]:
+    """One `list_models` query per author (the Hub takes one author per query), else one in all."""
+    from huggingface_hub import HfApi
+
+    api = api or HfApi()
+    if sort is not None and sort not in SORTS:
+        raise UsageError(f"--sort must be one of {', '.join(SORTS)}")
+    for author in list(authors) or [None]:
+        for info in api.list_models(author=author, search=search, filter=list(filters) or None,
+                                    sort=SORTS[sort] if sort else None, limit=limit, expand=LIST_EXPAND):
+            yield Item(info.id, info.sha if isinstance(info.sha, str) else "", info=info)
+
+
+def info_to_json(info: Any) -> str | None:
+    """The expanded fields of a listed ModelInfo, enough to rebuild it for --resume (no secrets in it)."""
+    if info is None:
+        return None
+    card = info.card_data.to_dict() if getattr(info, "card_data", None) is not None else None
+    st = getattr(info, "safetensors", None)
+    doc = {
+        "id": info.id, "author": info.author, "sha": info.sha, "gated": info.gated, "private": info.private,
+        "tags": info.tags, "cardData": card,
+        "siblings": None if info.siblings is None else [{"rfilename": s.rfilename} for s in info.siblings],
+        "safetensors": None if st is None else {"parameters": st.parameters, "total": st.total},
+    }
+    return json.dumps(doc, sort_keys=True)
+
+
+def info_from_json(text: str | None) -> Any:
+    if not text:
+        return None
+    from huggingface_hub.hf_api import ModelInfo
+
+    doc = json.loads(text)
+    return ModelInfo(**{k: v for k, v in doc.items() if v is not None or k == "siblings"})
+
+
+# ---- --dir DIR
+
+
+def list_dir(path: str | Path) -> list[Item]:
+    root = Path(path)
+    if not root.is_dir():
+        raise UsageError("not a folder", where=str(path))
+    return [Item(str(p), fingerprint(p), local=True) for p in sorted(root.iterdir())
+            if p.is_dir() and not p.name.startswith(".")]
+
+
+def fingerprint(folder: Path) -> str:
+    """A local folder's stand-in for a sha: names, sizes and mtimes of the files the inspection reads."""
+    h = hashlib.sha1()
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and (p.suffix in (".json", ".safetensors")):
+            st = p.stat()
+            h.update(f"{p.name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    return "local:" + h.hexdigest()
+
+
+# ---- sharding
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    k, sep, n = text.partition("/")
+    if not sep or not k.isdigit() or not n.isdigit() or not 1 <= int(k) <= int(n):
+        raise UsageError("--shard must be K/N with 1 <= K <= N", where=text)
+    return int(k), int(n)
+
+
+def in_shard(repo: str, k: int, n: int) -> bool:
+    """Stable across runs, machines and Python versions (unlike hash()): sha1 of the repo id."""
+    return int.from_bytes(hashlib.sha1(repo.encode()).digest()[:8], "big") % n == k - 1
+
+
+def dedupe(items: Iterable[Item]) -> list[Item]:
+    seen: set[str] = set()
+    out = []
+    for it in items:
+        if it.repo not in seen:
+            seen.add(it.repo)
+            out.append(it)
+    return out

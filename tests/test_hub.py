@@ -1,0 +1,199 @@
+"""The Hub path, end to end through real huggingface_hub code against the loopback fake Hub."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import pytest
+from conftest import SAMPLES, RecordedSleep, expected_samples
+from fakehub import from_folder, sharded_safetensors_files
+
+from inspector.api import Inspector
+from inspector.sources.http import HubClient
+
+LLAMA70 = SAMPLES / "meta-llama__Llama-2-70b-chat-hf"
+QWEN3 = SAMPLES / "Qwen__Qwen3-4B__sophgo-copy"
+
+
+def header_len(content) -> int:
+    prefix = content.prefix if hasattr(content, "prefix") else content
+    return 8 + struct.unpack("<Q", prefix[:8])[0]
+
+
+def needed_bytes(files: dict, read: list[str]) -> int:
+    """config + index + the headers the reader needs: the floor any reader must pay."""
+    total = 0
+    for name, content in files.items():
+        if name.endswith(".json"):
+            total += len(content if isinstance(content, bytes) else json.dumps(content).encode())
+        elif name in read:
+            total += header_len(content)
+    return total
+
+
+def synthetic_repo(n_shards: int) -> dict:
+    """A constructed llama-shaped repo with n shards (not a real model: shapes from a real config)."""
+    cfg = json.loads((SAMPLES / "TheBloke__Llama-2-7B-fp16" / "config.json").read_text())
+    layers_per = max(1, 32 // n_shards)
+    shards = {}
+    layer = 0
+    for i in range(n_shards):
+        t = {}
+        if i == 0:
+            t["model.embed_tokens.weight"] = ("F16", [32000, 4096])
+        for _ in range(layers_per):
+            for proj in ("q_proj", "k_proj", "v_proj", "o_proj"):
+                t[f"model.layers.{layer}.self_attn.{proj}.weight"] = ("F16", [4096, 4096])
+            for proj, shape in (("gate_proj", [11008, 4096]), ("up_proj", [11008, 4096]), ("down_proj", [4096, 11008])):
+                t[f"model.layers.{layer}.mlp.{proj}.weight"] = ("F16", shape)
+            t[f"model.layers.{layer}.input_layernorm.weight"] = ("F16", [4096])
+            layer += 1
+        if i == n_shards - 1:
+            t["lm_head.weight"] = ("F16", [32000, 4096])
+            t["model.norm.weight"] = ("F16", [4096])
+        shards[f"model-{i + 1:05d}-of-{n_shards:05d}.safetensors"] = t
+    cfg["num_hidden_layers"] = layer
+    return {"config.json": json.dumps(cfg).encode(), **sharded_safetensors_files(shards)}
+
+
+def test_a_sharded_hub_repo_gets_the_same_verdict_as_its_local_copy(hub, hub_client, insp):
+    hub.add_folder("meta-llama/Llama-2-70b-chat-hf", LLAMA70)
+    remote = Inspector(insp.rules, client=hub_client).inspect("meta-llama/Llama-2-70b-chat-hf")
+    local = insp.inspect(str(LLAMA70))
+    assert remote.status == "ok", remote.error
+    assert (remote.kind, remote.layout, remote.lineage, remote.base) == (local.kind, local.layout, local.lineage, local.base)
+    assert remote.revision == hub.sha("meta-llama/Llama-2-70b-chat-hf")
+
+
+@pytest.mark.parametrize("case", [c for c in expected_samples() if any((SAMPLES / c["sample"]).glob("*.safetensors"))],
+                         ids=lambda c: c["sample"])
+def test_every_sample_with_weights_reads_right_through_the_hub(hub, hub_client, insp, case):
+    hub.add_folder("org/" + case["sample"][:90], SAMPLES / case["sample"])
+    v = Inspector(insp.rules, client=hub_client).inspect("org/" + case["sample"][:90])
+    assert (v.status, v.kind, v.lineage) == ("ok", case["kind"], case["lineage"])
+
+
+def test_requests_do_not_grow_with_the_shard_count(hub, hub_client, insp):
+    counts = {}
+    for n in (2, 8, 32):
+        hub.add_repo(f"org/m{n}", synthetic_repo(n))
+        v = Inspector(insp.rules, client=hub_client).inspect(f"org/m{n}")
+        assert v.status == "ok", v.error
+        counts[n] = v.io["requests"]
+    assert counts[2] == counts[8] == counts[32], counts
+
+
+def test_every_file_read_pins_the_listed_sha(hub, hub_client, insp):
+    sha = hub.add_folder("org/q", QWEN3)
+    hub.reset_stats()
+    Inspector(insp.rules, client=hub_client).inspect("org/q")
+    resolves = [e for e in hub.stats.log if e.kind == "resolve"]
+    assert resolves and all(f"/resolve/{sha}/" in e.path for e in resolves)
+
+
+@pytest.mark.parametrize("sample", [LLAMA70, QWEN3, SAMPLES / "tiiuae__falcon-40b"], ids=lambda p: p.name)
+def test_bytes_stay_within_1_2x_of_what_is_needed_and_no_shard_data_is_read(hub, hub_client, insp, sample):
+    # The first range read is sized from the index's prediction plus a small slack (<= ~15% of a
+    # header, 256 bytes for tiny ones), so it may touch the first bytes of data, never more.
+    files = from_folder(sample)
+    hub.add_repo("org/m", files)
+    hub.reset_stats()
+    v = Inspector(insp.rules, client=hub_client).inspect("org/m")
+    read = [f for f in files if f.endswith(".safetensors") and hub.stats.max_offset.get(("org/m", f))]
+    assert read
+    for f in read:
+        h = header_len(files[f])
+        assert hub.stats.max_offset[("org/m", f)] <= h + max(0.15 * h, 256)
+    assert v.io["bytes"] <= 1.2 * needed_bytes(files, read), (v.io, needed_bytes(files, read))
+
+
+def test_a_server_that_ignores_range_does_not_make_us_download_a_shard(hub, hub_client, insp):
+    files = from_folder(LLAMA70)
+    hub.add_repo("org/m", files)
+    hub.set_faults(ignore_range=True)
+    v = Inspector(insp.rules, client=hub_client).inspect("org/m")
+    assert v.status == "ok", v.error
+    for (_repo, f), sent in hub.stats.max_offset.items():
+        if f.endswith(".safetensors"):
+            assert sent < 0.01 * files[f].size, (f, sent)
+
+
+def test_a_missing_repo_is_not_found(hub_client, insp):
+    v = Inspector(insp.rules, client=hub_client).inspect("org/nothing-here")
+    assert v.status == "not_found" and "org/nothing-here" in v.error
+
+
+def test_a_gated_repo_is_gated_without_a_token_and_readable_with_one(hub, insp):
+    hub.add_folder("org/gated", QWEN3, gated=True)
+    anon = HubClient(endpoint=hub.endpoint, token=False, sleep=RecordedSleep())
+    assert Inspector(insp.rules, client=anon).inspect("org/gated").status == "gated"
+    token = "hf_" + "a" * 34
+    hub.tokens.add(token)
+    authed = HubClient(endpoint=hub.endpoint, token=token, sleep=RecordedSleep())
+    v = Inspector(insp.rules, client=authed).inspect("org/gated")
+    assert v.status == "ok", v.error
+    assert token not in json.dumps(v.to_dict())
+    cdn_host = hub.cdn_endpoint.split("//")[1]
+    assert not any(token in a for a in hub.stats.auth_by_host.get(cdn_host, []))
+
+
+def test_5xx_bursts_are_retried_with_backoff_not_lost(hub, hub_client, insp):
+    hub.add_folder("org/q", QWEN3)
+    hub.fail_next(3, 503)
+    v = Inspector(insp.rules, client=hub_client).inspect("org/q")
+    assert v.status == "ok" and v.io["retries"] == 3
+    assert len(hub_client.sleep.calls) == 3
+
+
+def test_a_429_honours_retry_after(hub, hub_client, insp):
+    hub.add_folder("org/q", QWEN3)
+    hub.fail_next(1, 429, "/resolve/", retry_after=7)
+    v = Inspector(insp.rules, client=hub_client).inspect("org/q")
+    assert v.status == "ok"
+    assert 7 in hub_client.sleep.calls
+
+
+def test_a_dropped_connection_mid_header_is_retried(hub, hub_client, insp):
+    hub.add_folder("org/q", QWEN3)
+    hub.fail_next(1, "drop", "/cdn/")
+    v = Inspector(insp.rules, client=hub_client).inspect("org/q")
+    assert v.status == "ok" and v.io["retries"] >= 1
+
+
+def test_persistent_5xx_ends_as_network_error_in_one_line(hub, insp):
+    hub.add_folder("org/q", QWEN3)
+    hub.set_faults(fail_rate_5xx=1.0)
+    client = HubClient(endpoint=hub.endpoint, token=False, sleep=RecordedSleep(), retries=2)
+    v = Inspector(insp.rules, client=client).inspect("org/q")
+    assert v.status == "network_error" and "\n" not in v.error and "org/q" in v.error
+
+
+def test_a_stalled_server_times_out(hub, insp):
+    hub.add_folder("org/q", QWEN3)
+    hub.set_faults(stall=3.0)
+    client = HubClient(endpoint=hub.endpoint, token=False, sleep=RecordedSleep(), retries=1, timeout=0.3)
+    v = Inspector(insp.rules, client=client).inspect("org/q")
+    assert v.status == "network_error" and "timed out" in v.error
+
+
+def test_a_hostile_shard_name_in_an_index_is_refused(hub, hub_client, insp):
+    files = from_folder(QWEN3)
+    files["model.safetensors.index.json"] = {"weight_map": {"model.embed_tokens.weight": "../../etc/passwd"}}
+    hub.add_repo("org/evil", files)
+    v = Inspector(insp.rules, client=hub_client).inspect("org/evil")
+    assert v.status == "invalid" and "unsafe shard path" in v.error
+
+
+def test_offline_mode_refuses_hub_targets(hub, hub_client, insp, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    v = Inspector(insp.rules, client=hub_client).inspect("org/q")
+    assert v.status == "network_error" and "offline" in v.error
+
+
+def test_a_revision_can_be_asked_for(hub, hub_client, insp):
+    sha = hub.add_folder("org/q", QWEN3)
+    v = Inspector(insp.rules, client=hub_client).inspect(f"org/q@{sha}")
+    assert v.status == "ok" and v.revision == sha
