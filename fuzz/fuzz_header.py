@@ -1,18 +1,32 @@
-"""Fuzz a whole safetensors file (prefix + header + data): header_length then parse_header."""
+"""Fuzz safetensors headers: a whole file (prefix, header, data) or, to reach the JSON checks
+sooner, the header bytes alone. Every tensor accepted must be self-consistent."""
 
 from __future__ import annotations
 
+import math
+
 from _common import run
 
-from inspector.safetensors_header import estimate_header_length, header_length, parse_header
+from inspector.safetensors_header import (
+    ITEMSIZE_BITS,
+    MAX_HEADER_BYTES,
+    estimate_header_length,
+    header_length,
+    parse_header,
+)
 
 
 def test_one_input(data: bytes) -> None:
-    n = header_length(data[:8], "fuzz", file_size=len(data))
-    tensors = parse_header(data[8: 8 + n], "fuzz", data_size=len(data) - 8 - n, file="f.safetensors")
+    if data[:1] == b"{":
+        tensors = parse_header(data, "fuzz", file="f.safetensors")
+    else:
+        n = header_length(data[:8], "fuzz", file_size=len(data))
+        assert 1 <= n <= MAX_HEADER_BYTES and 8 + n <= len(data)
+        tensors = parse_header(data[8: 8 + n], "fuzz", data_size=len(data) - 8 - n, file="f.safetensors")
     for t in tensors.values():
-        assert t.shape is not None and t.numel is not None and t.numel >= 0
-    estimate_header_length(tensors, len(data))
+        assert t.shape is not None and all(isinstance(d, int) and d >= 0 for d in t.shape)
+        assert t.dtype is not None and (t.dtype not in ITEMSIZE_BITS or math.prod(t.shape) * ITEMSIZE_BITS[t.dtype] >= 0)
+    assert estimate_header_length(tensors, len(data)) > 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Run every atheris target for a bounded time: fuzz/run.sh [SECONDS_EACH=150] [TARGET...]
-# Corpora live in fuzz/corpus-<target>/ (git-ignored), seeded from samples/ and rules/;
-# crashes are written to fuzz/findings/<target>/. Memory is capped at 2 GB per target.
+# Run every atheris target for a bounded time:  fuzz/run.sh [SECONDS_EACH=150] [TARGET...]
+# Targets: header index judge rules. Corpora live in fuzz/corpus-<target>/ (git-ignored), seeded
+# from samples/ and rules/ on first use; crashes, OOMs and timeouts are written to
+# fuzz/corpus-findings/<target>/ with the log of the last run. Memory is capped at 2 GB, one input
+# at 10 s. Exit status 1 when any target left a finding.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(dirname "$here")"
@@ -12,32 +14,35 @@ targets=("$@")
 py="${PYTHON:-$repo/.venv/bin/python}"
 [ -x "$py" ] || py="$(command -v python3)"
 
-seed() {  # seed <target> <dir>
-    local t="$1" d="$2"
+seed() {  # seed <target> <dir>: copy real inputs as the starting corpus
+    local t="$1" d="$2" pattern
     mkdir -p "$d"
-    [ -n "$(ls -A "$d")" ] && return 0
+    [ -z "$(ls -A "$d")" ] || return 0
     case "$t" in
-        header) find "$repo/samples" -name '*.safetensors' -size -64k | head -40 | while read -r f; do cp "$f" "$d/$(echo "$f" | md5sum | cut -c1-16)"; done || true ;;
-        index) find "$repo/samples" -name '*.index.json' | while read -r f; do cp "$f" "$d/$(echo "$f" | md5sum | cut -c1-16)"; done ;;
-        judge) find "$repo/samples" -name 'config.json' | while read -r f; do cp "$f" "$d/$(echo "$f" | md5sum | cut -c1-16)"; done ;;
-        rules) for f in "$repo"/rules/*.yaml; do cp "$f" "$d/$(basename "$f")"; done ;;
+        header) pattern='*.safetensors' ;;
+        index) pattern='*.index.json' ;;
+        judge) pattern='config.json' ;;
+        rules) pattern='*.yaml' ;;
     esac
+    find "$repo/samples" "$repo/rules" -name "$pattern" -size -64k | sort | head -60 | while read -r f; do
+        cp "$f" "$d/$(printf '%s' "$f" | md5sum | cut -c1-16)"
+    done || true
 }
 
 status=0
 for t in "${targets[@]}"; do
     corpus="$here/corpus-$t"
-    out="$here/findings/$t"
+    out="$here/corpus-findings/$t"
     seed "$t" "$corpus"
     mkdir -p "$out"
-    echo "== $t: ${secs}s" >&2
-    # -timeout: one input may not take more than 10 s; -rss_limit_mb: memory bounded.
-    if ! "$py" "$here/fuzz_$t.py" "$corpus" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
-        -max_len=65536 -artifact_prefix="$out/" -print_final_stats=1 2>&1 | tee "$out/last.log" | grep -E '^(#[0-9]+ +DONE|stat::|==[0-9]+==|Uncaught|.*Error)' ; then
-        :
-    fi
+    extra=()
+    [ -f "$here/$t.dict" ] && extra+=("-dict=$here/$t.dict")
+    echo "== $t: ${secs}s, corpus $(ls "$corpus" | wc -l) inputs" >&2
+    "$py" "$here/fuzz_$t.py" "$corpus" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -max_len=65536 \
+        -artifact_prefix="$out/" -print_final_stats=1 "${extra[@]}" >"$out/last.log" 2>&1 || true
+    grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)|^#[0-9]+ +DONE|ERROR: libFuzzer|^=== Uncaught' "$out/last.log" | awk '!seen[$0]++' >&2 || true
     if ls "$out"/crash-* "$out"/oom-* "$out"/timeout-* >/dev/null 2>&1; then
-        echo "!! $t: findings in $out" >&2
+        echo "!! $t: findings in $out (reproduce: $py $here/fuzz_$t.py <file>)" >&2
         status=1
     fi
 done

@@ -16,20 +16,21 @@ from .verdict import Verdict, decide
 
 def is_local(target: str) -> bool:
     p = Path(target)
-    return p.exists() or target.startswith((".", "/", "~")) or "\\" in target or target.endswith(".safetensors")
+    return p.exists() or target.startswith((".", "/", "~")) or "\\" in target or target.endswith((".safetensors", ".gguf", ".bin"))
 
 
 class Inspector:
     """Holds the rules and the Hub client, so a batch loads and connects once."""
 
     def __init__(self, rules: RuleSet | None = None, *, extra_rules: list[Path] | None = None,
-                 headers: str = "default", client=None) -> None:
+                 headers: str = "default", client=None, with_tokenizer: bool = False) -> None:
         if headers not in HEADERS_MODES:
             from .errors import UsageError
 
             raise UsageError(f"--headers must be one of {', '.join(HEADERS_MODES)}")
         self.rules = rules or load_ruleset(extra_rules)
         self.headers = headers
+        self.with_tokenizer = with_tokenizer  # read tokenizer files too (costs requests on the Hub)
         self._client = client
 
     @property
@@ -44,10 +45,10 @@ class Inspector:
         if is_local(target):
             from .sources.local import read_local
 
-            return read_local(target, headers=self.headers)
+            return read_local(target, headers=self.headers, with_tokenizer=self.with_tokenizer)
         from .sources.hub import read_hub
 
-        return read_hub(target, self.client, headers=self.headers, info=info)
+        return read_hub(target, self.client, headers=self.headers, info=info, with_tokenizer=self.with_tokenizer)
 
     def judge(self, snap: Snapshot, only: set[str] | None = None) -> tuple[Verdict, Facts, Evaluation]:
         facts = build_facts(snap, self.rules.facts)
@@ -67,6 +68,7 @@ class Inspector:
             return Verdict(target=target, status="invalid", error=f"{target}: internal error: {type(e).__name__}: {' '.join(str(e).split())[:200]}")
 
 
-def inspect(target: str, *, rules: list[str | Path] | None = None, headers: str = "default") -> Verdict:
+def inspect(target: str, *, rules: list[str | Path] | None = None, headers: str = "default",
+            with_tokenizer: bool = False) -> Verdict:
     """Inspect one repo (`org/name[@rev]`), model folder or .safetensors file."""
-    return Inspector(extra_rules=[Path(r) for r in rules or []], headers=headers).inspect(target)
+    return Inspector(extra_rules=[Path(r) for r in rules or []], headers=headers, with_tokenizer=with_tokenizer).inspect(target)

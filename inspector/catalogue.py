@@ -8,7 +8,10 @@ from .facts import Facts
 from .ruleset import BaseModel
 
 # Structural dimensions must agree exactly: a fine-tune or a quantized copy keeps them.
-CORE = ("hidden_size", "num_layers", "num_heads", "num_kv_heads", "intermediate_size")
+CORE = ("hidden_size", "num_layers", "num_heads", "num_kv_heads", "intermediate_size", "num_experts")
+# A fingerprint key the model does not state weighs half: a partial config still pins its base,
+# yet a full match beats it.
+MISSING_WEIGHT = 0.5
 KEY_WEIGHT = {"vocab_size": 2.0, "rope_theta": 1.0, "max_positions": 0.5, "tied_embeddings": 0.5}
 MIN_CORE_COMPARED = 3
 MIN_SCORE = 0.6
@@ -31,9 +34,9 @@ def _same(a: object, b: object) -> bool:
 
 
 def match_bases(facts: Facts, bases: list[BaseModel]) -> list[BaseMatch]:
-    """Candidates, best first. A base whose structural dimensions differ is no candidate."""
-    out: list[BaseMatch] = []
-    for b in bases:
+    """Candidates, best first (catalogue order breaks ties). Differing structure rules a base out."""
+    out: list[tuple[int, BaseMatch]] = []
+    for order, b in enumerate(bases):
         matched, differing = [], []
         total = got = 0.0
         core_compared = 0
@@ -42,7 +45,13 @@ def match_bases(facts: Facts, bases: list[BaseModel]) -> list[BaseMatch]:
             w = KEY_WEIGHT.get(key, 1.0)
             total += w
             found, have = facts.get(key)
+            if found and facts.sources.get(key, "").startswith("derived: ="):
+                found = False  # a default (kv heads = heads) is no evidence of the model's shape
             if not found:
+                if key == "num_experts":
+                    rejected = True  # a dense model is no MoE base
+                    break
+                total -= w * (1 - MISSING_WEIGHT)
                 continue
             if _same(have, want):
                 got += w
@@ -55,6 +64,6 @@ def match_bases(facts: Facts, bases: list[BaseModel]) -> list[BaseMatch]:
                     break
         if rejected or core_compared < MIN_CORE_COMPARED or total == 0:
             continue
-        out.append(BaseMatch(b, got / total, tuple(matched), tuple(differing)))
-    out.sort(key=lambda m: (-m.score, -len(m.matched), m.base.id))
-    return out
+        out.append((order, BaseMatch(b, got / total, tuple(matched), tuple(differing))))
+    out.sort(key=lambda om: (-om[1].score, -len(om[1].matched), om[0]))
+    return [m for _o, m in out]

@@ -67,15 +67,17 @@ rules_option = click.option("--rules", "rules_dirs", multiple=True, type=click.P
 @rules_option
 @click.option("--headers", type=click.Choice(["default", "all", "none"]), default="default", show_default=True,
               help="Safetensors headers to read: the shards with the evidence, every shard, or none (index only).")
+@click.option("--with-tokenizer", is_flag=True,
+              help="Also read tokenizer_config.json (and the head of tokenizer.json if needed): special tokens as evidence.")
 @click.option("--explain", is_flag=True, help="Every rule and predicate with expected vs observed values.")
 @click.option("--rule", "rule_ids", multiple=True, help="With --explain: only these rule ids.")
 @click.option("--evidence", type=click.Choice(["top", "all"]), default="top", show_default=True)
-def inspect_cmd(targets, as_json, rules_dirs, headers, explain, rule_ids, evidence) -> None:
+def inspect_cmd(targets, as_json, rules_dirs, headers, with_tokenizer, explain, rule_ids, evidence) -> None:
     """Inspect Hub repos (org/name[@rev]), model folders or .safetensors files."""
     from .api import Inspector
     from .output import to_json, to_text
 
-    insp = Inspector(extra_rules=list(rules_dirs), headers=headers)
+    insp = Inspector(extra_rules=list(rules_dirs), headers=headers, with_tokenizer=with_tokenizer)
     failed = False
     # A shell glob such as samples/* also brings a folder's README and tables along.
     docs = [t for t in targets if Path(t).is_file() and Path(t).suffix.lower() in DOC_SUFFIXES]

@@ -86,7 +86,7 @@ def declared_of(config: dict | None, card: dict | None, rules: RuleSet) -> Decla
     if config.get("is_encoder_decoder") is True:
         kind = "encoder-decoder"
     if kind is None:
-        kind = _claim(rules.declared_kinds, None, archs)
+        kind = _claim(rules.declared_kinds, mt, archs)
     if kind is None and archs:
         reg = _registry()
         kind = next((reg[a] for a in archs if a in reg), None)

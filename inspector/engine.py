@@ -121,6 +121,7 @@ class _Evaluator:
     def __init__(self, facts: Facts) -> None:
         self.facts = facts
         self.cache: dict[int, PredicateOutcome] = {}
+        self.matches: dict[str, list] = {}  # tensor pattern -> matched tensors, shared by every rule
         self.layers = facts.values.get("num_layers") if isinstance(facts.values.get("num_layers"), int) else None
         if not self.layers or self.layers <= 0:
             self.layers = facts.values.get("layer_count")
@@ -140,15 +141,20 @@ class _Evaluator:
         holds = all(_value_op(op, arg, found, v) for op, arg in p.ops.items())
         return PredicateOutcome(p, holds, _fmt(v) if found else "missing")
 
+    def _matched(self, pattern: str) -> list:
+        if pattern not in self.matches:
+            skel_rx, real_rx, literal = compile_tensor_pattern(pattern)
+            found = []
+            for skel, group in self.facts.tensors.by_skeleton.items():
+                if skel_rx.search(skel):
+                    # Digits stand as `#` in skeletons: a literal layer number needs the real names.
+                    found.extend(t for t in group if real_rx.search(t.name)) if literal else found.extend(group)
+            self.matches[pattern] = found
+        return self.matches[pattern]
+
     def _tensor(self, p: Predicate) -> PredicateOutcome:
-        skel_rx, real_rx, literal = compile_tensor_pattern(p.key)
-        matched = []
-        for skel, group in self.facts.tensors.by_skeleton.items():
-            if skel_rx.search(skel):
-                if literal or "{N}" in p.key:
-                    matched.extend(t for t in group if real_rx.search(t.name))
-                else:
-                    matched.extend(group)
+        _skel_rx, real_rx, _literal = compile_tensor_pattern(p.key)
+        matched = self._matched(p.key)
         count = len(matched)
         names = tuple(sorted(t.name for t in matched)[:MAX_NAMES_SHOWN])
         results: list[bool] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 from .engine import Evaluation
 from .verdict import FIELDS, Verdict
 
@@ -10,16 +12,29 @@ def explain(v: Verdict, evaluation: Evaluation, *, rule_ids: set[str] | None = N
     lines: list[str] = []
     for f in FIELDS:
         totals: dict[str, float] = {}
+        voters: dict[str, list[tuple[str, float]]] = {}
         for o in evaluation.fired:
             if f in o.rule.votes:
                 totals[o.rule.votes[f]] = totals.get(o.rule.votes[f], 0.0) + o.rule.weight
+                voters.setdefault(o.rule.votes[f], []).append((o.rule.id, o.rule.weight))
         for e in v.evidence:
             if e.rule.startswith("base:") and e.field == f:
                 totals[e.value] = totals.get(e.value, 0.0) + e.weight
+                voters.setdefault(e.value, []).append((e.rule, e.weight))
         ranked = sorted(totals.items(), key=lambda kv: -kv[1])
         board = ", ".join(f"{k} {s:+.2f}" for k, s in ranked[:4]) or "no rule held"
         winner = getattr(v, f)
         lines.append(f"{f}: {winner} (margin {v.margins.get(f, 0):.2f}, confidence {v.confidences.get(f, 0):.2f}) <- {board}")
+        # Who put the winner and the runner-up there: the rules an author would change.
+        for value, _score in ranked[:2]:
+            who = sorted(voters.get(value, []), key=lambda rw: -abs(rw[1]))
+            shown = ", ".join(f"{r} {w:+.2f}" for r, w in who[:6]) + (f", +{len(who) - 6} more" if len(who) > 6 else "")
+            lines.append(f"    {value}: {shown}")
+    if rule_ids:
+        known = [o.rule.id for o in evaluation.outcomes]
+        for rid in sorted(rule_ids - set(known)):
+            hint = difflib.get_close_matches(rid, known, n=1)
+            lines.append(f"no rule {rid!r} was evaluated" + (f"; did you mean {hint[0]!r}?" if hint else " (deprecated or unknown)"))
     lines.append("")
     for o in evaluation.outcomes:
         if rule_ids and o.rule.id not in rule_ids:

@@ -12,7 +12,7 @@ from typing import Any
 from .patterns import skeleton
 from .snapshot import Snapshot, TensorInfo
 
-_LAYER_CONTAINERS = {"layers", "h", "layer", "blocks", "block", "decoder_layers"}
+_LAYER_CONTAINERS = {"layers", "h", "layer", "blocks", "block", "decoder_layers", "blk"}  # blk: GGUF
 _QUANT_MARKERS = {
     "gptq": (".qweight", ".qzeros", ".g_idx"),
     "bnb": (".SCB", ".weight_format", ".quant_state", ".absmax"),
@@ -71,6 +71,8 @@ def _number(v: Any) -> Any:
         return int(f) if f.is_integer() and "." not in v and "e" not in v.lower() else f
     if isinstance(v, float) and not math.isfinite(v):
         return None
+    if isinstance(v, int) and v.bit_length() > 1000:  # no float holds it: comparisons would overflow
+        return None
     return v
 
 
@@ -103,8 +105,31 @@ def _int(v: Any) -> int | None:
     return v if isinstance(v, int) and not isinstance(v, bool) else None
 
 
+_EMBEDDINGS = ("embed_tokens.weight", "wte.weight", "word_embeddings.weight", "tok_embeddings.weight")
+_K_PROJ = re.compile(r"(?:^|\.)layers\.#\.(?:self_attn|attention)\.(?:k_proj|wk)\.weight$")
+
+
+def _shape_of(index: TensorIndex, match) -> tuple[int, ...] | None:
+    for skel, group in index.by_skeleton.items():
+        if match(skel):
+            for t in group:
+                if t.shape is not None and len(t.shape) == 2:
+                    return t.shape
+    return None
+
+
 def _derive(values: dict, sources: dict, config: dict, snap: Snapshot, index: TensorIndex) -> None:
+    # Headers can stand in for a partial config: the embedding is [vocab, hidden], k_proj [kv*head_dim, hidden].
+    emb = _shape_of(index, lambda sk: sk.endswith(_EMBEDDINGS) and "position" not in sk)
+    if emb:
+        _set(values, sources, "vocab_size", emb[0], "tensors: embedding shape")
+        _set(values, sources, "hidden_size", emb[1], "tensors: embedding shape")
     heads, hidden = _int(values.get("num_heads")), _int(values.get("hidden_size"))
+    if _int(values.get("num_kv_heads")) is None and heads and hidden:
+        k = _shape_of(index, _K_PROJ.search)
+        hd0 = _int(values.get("head_dim_config")) or (hidden // heads if hidden % heads == 0 else None)
+        if k and hd0 and k[0] % hd0 == 0 and k[1] == hidden:
+            _set(values, sources, "num_kv_heads", k[0] // hd0, "tensors: k_proj shape")
     if _int(values.get("num_kv_heads")) is None and heads:
         # MQA configs say so with a flag rather than a count.
         mq = config.get("multi_query") is True or config.get("multi_query_attention") is True
@@ -140,6 +165,9 @@ def _derive(values: dict, sources: dict, config: dict, snap: Snapshot, index: Te
     _set(values, sources, "quantization", _quantization(config, index), "config/tensors")
     if snap.repo_id:
         _set(values, sources, "repo_id", snap.repo_id, "repo")
+    if snap.weights_format:
+        _set(values, sources, "weights_format", snap.weights_format, "weights")
+    _tokenizer_facts(values, sources, snap.tokenizer)
     base = snap.card.get("base_model") if snap.card else None
     if isinstance(base, list):
         base = next((b for b in base if isinstance(b, str)), None)
@@ -149,6 +177,21 @@ def _derive(values: dict, sources: dict, config: dict, snap: Snapshot, index: Te
     if isinstance(am, dict):
         flat = [v for v in am.values() if isinstance(v, str)] + [x for v in am.values() if isinstance(v, list) for x in v if isinstance(x, str)]
         _set(values, sources, "auto_map", flat, "config:auto_map")
+
+
+# Tokenizer evidence (sources/tokenizer.py, or a GGUF's embedded tokenizer) -> facts.
+_TOKENIZER_FACTS = (("tokenizer_class", "tokenizer_class"), ("special_tokens", "special_tokens"),
+                    ("tokenizer_vocab_size", "vocab_size"), ("tokenizer_base_vocab", "base_vocab"),
+                    ("chat_template_sha256", "chat_template_sha256"), ("tokenizer_model", "tokenizer_model"))
+
+
+def _tokenizer_facts(values: dict, sources: dict, tok: dict[str, Any] | None) -> None:
+    if not tok:
+        return
+    src = f"tokenizer: {tok.get('source', '?')}"
+    for fact, key in _TOKENIZER_FACTS:
+        if tok.get(key) not in (None, [], ""):
+            _set(values, sources, fact, tok[key], src)
 
 
 def _quantization(config: dict, index: TensorIndex) -> str:

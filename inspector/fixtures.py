@@ -28,7 +28,8 @@ from .yamlloc import LocDict, LocList, YamlProblem, load_file
 
 EXPECT_FIELDS = (*FIELDS, "base")
 RULE_EXPECTATIONS = ("match", "no-match", "todo")
-FIXTURE_KEYS = ("id", "description", "source", "repo_id", "card", "config", "tensors", "files", "expect", "todo", "rules")
+FIXTURE_KEYS = ("id", "description", "source", "repo_id", "card", "config", "tokenizer", "weights_format", "tensors", "files",
+                "expect", "todo", "rules")
 SOURCE_KEYS = ("model", "provenance", "revision", "family", "confidence")
 MAX_EXPANDED = 2_000_000  # tensors per fixture after range expansion: a typo like {0-99999999} must not hang
 
@@ -46,9 +47,11 @@ class Fixture:
     repo_id: str | None = None
     card: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] | None = None
+    tokenizer: dict[str, Any] | None = None  # tokenizer evidence as the snapshot had it (specials, base vocab, ...)
+    weights_format: str | None = None  # safetensors, bin-index, gguf, ...: the `weights_format` fact
     tensors: dict[str, TensorInfo] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
-    expect: dict[str, str | None] = field(default_factory=dict)
+    expect: dict[str, str | tuple[str, ...] | None] = field(default_factory=dict)
     todo: tuple[str, ...] = ()  # expect fields not confirmed yet: reported, never failed
     rules: dict[str, str] = field(default_factory=dict)  # rule id -> match | no-match | todo
     rule_locs: dict[str, Location] = field(default_factory=dict)
@@ -56,14 +59,14 @@ class Fixture:
     def snapshot(self) -> Snapshot:
         snap = Snapshot(target=f"fixture:{self.id}", source="fixture", repo_id=self.repo_id,
                         revision=self.source.get("revision"), files=list(self.files), config=self.config,
-                        tensors=dict(self.tensors), card=dict(self.card))
+                        tensors=dict(self.tensors), card=dict(self.card),
+                        tokenizer=dict(self.tokenizer) if self.tokenizer is not None else None)
         snap.config_status = "ok" if self.config is not None else "missing"
         if self.config is None:
             snap.config_error = f"fixture {self.id}: no config"
         if not self.tensors:
             snap.weights_error = f"fixture {self.id}: no tensors"
-        else:
-            snap.weights_format = "fixture"
+        snap.weights_format = self.weights_format
         return snap
 
 
@@ -204,7 +207,8 @@ def _natural(name: str) -> list:
 class _Reader:
     def __init__(self, out: FixtureSet) -> None:
         self.out = out
-        self.seen: dict[str, Location] = {}
+        self.seen: dict[str, tuple[Location, int]] = {}
+        self.layer = 0  # 0: shipped, 1: the user's paths (their fixture with a shipped id replaces it)
 
     def problem(self, code: str, msg: str, loc: Location | None, severity: str = "error") -> None:
         self.out.problems.append(RuleProblem(code, msg, loc, severity))
@@ -249,9 +253,12 @@ class _Reader:
             self.problem("E161", "a fixture needs an `id` (a non-empty string)", raw.loc)
             return None
         if fid in self.seen:
-            self.problem("E161", f"duplicate fixture id {fid!r} (first at {self.seen[fid]})", raw.where("id"))
-            return None
-        self.seen[fid] = raw.where("id")
+            first, layer = self.seen[fid]
+            if layer == self.layer:
+                self.problem("E161", f"duplicate fixture id {fid!r} (first at {first})", raw.where("id"))
+                return None
+            self.out.fixtures = [f for f in self.out.fixtures if f.id != fid]
+        self.seen[fid] = (raw.where("id"), self.layer)
         before = len(self.out.errors)
         for k in raw:
             if k not in FIXTURE_KEYS:
@@ -271,12 +278,13 @@ class _Reader:
                         self.problem("E160", f"`source.{k}` must be a string", src.where(k))
                     else:
                         fx.source[k] = v
-        for key in ("card", "config"):
+        for key in ("card", "config", "tokenizer"):
             v = raw.get(key)
             if v is not None and not isinstance(v, dict):
-                self.problem("E160", f"`{key}` must be a mapping (a config.json object)", raw.where(key))
+                self.problem("E160", f"`{key}` must be a mapping (a JSON object)", raw.where(key))
             elif v is not None:
                 setattr(fx, key, _plain(v))
+        fx.weights_format = self._str(raw, "weights_format")
         files = raw.get("files", [])
         if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
             self.problem("E160", "`files` must be a list of file names", raw.where("files"))
@@ -341,8 +349,11 @@ class _Reader:
                         self.unknown(k, EXPECT_FIELDS, exp.key_locs[k], "expect field")
                     elif v is None and k == "base":
                         fx.expect[k] = None  # "no base should be named"
+                    elif isinstance(v, list) and v and all(isinstance(x, str) and x for x in v) and k != "kind":
+                        fx.expect[k] = tuple(v)  # any of these is right (e.g. bases no config can tell apart)
                     elif not isinstance(v, str) or not v:
-                        self.problem("E163", f"`expect.{k}` must be a string" + (" or null" if k == "base" else ""), exp.where(k))
+                        self.problem("E163", f"`expect.{k}` must be a string" + (", a list of strings" if k != "kind" else "")
+                                     + (" or null" if k == "base" else ""), exp.where(k))
                     elif k == "kind" and v not in (*KINDS, "unknown"):
                         hint = difflib.get_close_matches(v, list(KINDS), n=1)
                         tail = f"; did you mean {hint[0]!r}?" if hint else ""
@@ -377,6 +388,14 @@ class _Reader:
             fx.rule_locs[str(rid)] = rules.key_locs[rid]
 
 
+def expect_holds(field_name: str, want: str | tuple[str, ...] | None, got: str | None) -> bool:
+    """Does an observed value meet the expectation? A list is any-of; base ids ignore case."""
+    wants = want if isinstance(want, tuple) else (want,)
+    if field_name == "base":
+        return any((w or "").lower() == (got or "").lower() for w in wants)
+    return got in wants
+
+
 def _plain(v: Any) -> Any:
     """LocDict/LocList -> dict/list, as json.load would give (the engine compares plain values)."""
     if isinstance(v, dict):
@@ -394,6 +413,7 @@ def load_fixtures(paths: list[Path] | None = None, *, shipped: bool = True) -> F
         root = shipped_fixtures_dir()
         for p in fixture_files(root):
             reader.file(p, "rules/tests/" + p.relative_to(root).as_posix())
+    reader.layer = 1
     for path in paths or []:
         if not path.exists():
             out.problems.append(RuleProblem("E100", "no such file or folder", Location(str(path), 1, 1)))
@@ -451,12 +471,20 @@ def render_fixture(fx: dict[str, Any]) -> str:
         lines.append(f"    rules: {_flow(fx['rules'])}")
     if fx.get("card"):
         lines.append(f"    card: {json.dumps(fx['card'], ensure_ascii=False)}")
+    if fx.get("tokenizer"):
+        lines.append(f"    tokenizer: {json.dumps(fx['tokenizer'], ensure_ascii=False)}")
+    if fx.get("weights_format"):
+        lines.append(f"    weights_format: {_scalar(fx['weights_format'])}")
     lines.append(f"    files: {_flow(list(fx.get('files') or []))}")
     if fx.get("config") is None:
         lines.append("    config: null")
     else:
-        body = json.dumps(fx["config"], indent=2, ensure_ascii=False)
-        lines.append("    config: " + body.replace("\n", "\n      "))
+        # One top-level key a line, each value compact: reads like config.json, diffs by key.
+        items = [f"      {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}" for k, v in fx["config"].items()]
+        lines.append("    config: {" if items else "    config: {}")
+        if items:
+            lines.append(",\n".join(items))
+            lines.append("      }")
     tensors = fx.get("tensors") or {}
     if not tensors:
         lines.append("    tensors: {}")
@@ -483,5 +511,6 @@ def fixture_dict(fid: str, snap: Snapshot, *, source: dict[str, str], expect: di
         "id": fid, "description": description, "repo_id": snap.repo_id, "source": source,
         "expect": expect, "todo": list(todo), "rules": rules or {}, "card": card,
         "files": files if files is not None else list(snap.files), "config": snap.config,
+        "tokenizer": snap.tokenizer, "weights_format": snap.weights_format,
         "tensors": compress_tensors(snap.tensors),
     }

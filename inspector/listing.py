@@ -44,7 +44,7 @@ class Item:
 # ---- --from FILE
 
 
-def _split_target(text: str) -> tuple[str, str, str | None]:
+def split_target(text: str) -> tuple[str, str, str | None]:
     repo, _, rev = text.strip().partition("@")
     if rev and _SHA.match(rev):
         return repo, rev, None
@@ -79,7 +79,7 @@ def read_list(path: str | Path) -> list[Item]:
         for line in text.splitlines():
             line = line.split("#", 1)[0].strip()
             if line:
-                repo, sha, rev = _split_target(line)
+                repo, sha, rev = split_target(line)
                 items.append(Item(repo, sha, revision=rev))
     return items
 
@@ -90,7 +90,7 @@ def _from_record(rec: Any, where: str) -> Item:
     repo = next((rec[c] for c in ID_COLUMNS if isinstance(rec.get(c), str) and rec[c].strip()), None)
     if repo is None:
         raise UsageError(f"no id (one of {', '.join(ID_COLUMNS)})", where=where)
-    repo, sha, rev = _split_target(repo)
+    repo, sha, rev = split_target(repo)
     col = next((rec[c].strip() for c in SHA_COLUMNS if isinstance(rec.get(c), str) and rec[c].strip()), "")
     if col:
         if _SHA.match(col):

@@ -50,7 +50,7 @@ def to_text(v: Verdict, *, all_evidence: bool = False) -> str:
                  + (f"  -> {d.get('lineage') or '?'}, {d.get('kind') or '?'}" if claim else ""))
     det = [v.kind, f"layout {v.layout}", f"lineage {v.lineage}"]
     if v.base:
-        det.append(f"base {v.base}")
+        det.append(f"base {v.base}" + (f" (or {', '.join(v.base_alternatives)})" if v.base_alternatives else ""))
     det.append(f"confidence {v.confidence:.2f}")
     lines.append(f"  detected   {' · '.join(det)}")
     if v.mismatch:

@@ -36,6 +36,10 @@ BINS = 10
 HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
 VOCAB_RE = re.compile(r"\bvocab_size\s*[=:]\s*(\d+)")
 MAX_TEXT = 400  # hostile rows could carry megabytes in one field; the report shows a line, not a file
+# Long lists are cut in the human formats (an issue comment holds 65,536 characters; a page with 100k
+# rows stops being one): the cut says how many more, and CSV/JSON always carry every repo.
+MD_LIMIT = 50
+HTML_LIMIT = 3000
 
 
 # ---------------------------------------------------------------- rows
@@ -69,6 +73,7 @@ class Row:
     vocab: int | None
     evidence: list[Evidence] = field(default_factory=list)
     finished_at: str = ""
+    local: bool = False  # a folder or file: "samples/x" looks like a Hub id but must not become a link
 
     @property
     def usable(self) -> bool:
@@ -76,7 +81,7 @@ class Row:
 
     @property
     def url(self) -> str | None:
-        return hub_url(self.repo)
+        return None if self.local else hub_url(self.repo)
 
 
 def hub_url(repo: str) -> str | None:
@@ -119,9 +124,9 @@ def _vocab(verdict: dict[str, Any], evidence: list[dict[str, Any]]) -> int | Non
     return None
 
 
-def author_of(repo: str) -> str:
+def author_of(repo: str, local: bool = False) -> str:
     name = repo.partition("@")[0]
-    return name.split("/", 1)[0] if HUB_ID.match(name) else "(local)"
+    return name.split("/", 1)[0] if HUB_ID.match(name) and not local else "(local)"
 
 
 def row_from(rec: sqlite3.Row) -> Row:
@@ -159,11 +164,12 @@ def row_from(rec: sqlite3.Row) -> Row:
         declared_lineage=_text(col("declared_lineage", declared.get("lineage"))),
         declared_kind=_text(col("declared_kind", declared.get("kind"))),
         declared_model_type=_text(declared.get("model_type")),
-        author=_text(rec["author"]) or author_of(repo),
+        author=_text(rec["author"]) or author_of(repo, verdict.get("source") == "local"),
         vocab=_vocab(verdict, raw_ev),
         evidence=[Evidence(_text(e.get("rule"), "?"), _text(e.get("field"), "?"), _text(e.get("value"), "?"),
                            _text(e.get("observed"), "") or "", _float(e.get("weight")) or 0.0) for e in raw_ev[:50]],
         finished_at=_text(rec["finished_at"], "") or "",
+        local=verdict.get("source") == "local",
     )
 
 
@@ -186,13 +192,15 @@ def load(db: str | Path) -> tuple[list[Row], dict[str, str]]:
         wanted = ["repo", "sha", "status", "error", "kind", "layout", "lineage", "base", "confidence", "mismatch",
                   "declared_lineage", "declared_kind", "author", "verdict", "finished_at"]
         select = ", ".join(c if c in cols else f"NULL AS {c}" for c in wanted)
-        latest: dict[str, Row] = {}
-        for rec in con.execute(f"SELECT {select} FROM results"):
+        latest: dict[str, tuple[tuple[str, int], Row]] = {}
+        for rec in con.execute(f"SELECT rowid AS rowid_, {select} FROM results"):
             r = row_from(rec)
-            # One repo audited at several commits counts once: its newest result.
+            # One repo audited at several commits counts once: its newest result (the store's own rule:
+            # latest finished_at, then the last written).
+            key = (r.finished_at, rec["rowid_"] or 0)
             old = latest.get(r.repo)
-            if old is None or (r.finished_at, r.sha) > (old.finished_at, old.sha):
-                latest[r.repo] = r
+            if old is None or key > old[0]:
+                latest[r.repo] = (key, r)
         meta: dict[str, str] = {}
         if con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone():
             meta = {_text(k, "") or "": _text(v, "") or "" for k, v in con.execute("SELECT key, value FROM meta")}
@@ -200,7 +208,7 @@ def load(db: str | Path) -> tuple[list[Row], dict[str, str]]:
         raise InvalidData(f"{db}: not a readable SQLite database: {e}") from e
     finally:
         con.close()
-    return sorted(latest.values(), key=lambda r: r.repo), meta
+    return sorted((r for _, r in latest.values()), key=lambda r: r.repo), meta
 
 
 # ---------------------------------------------------------------- the report
@@ -383,9 +391,13 @@ def md_repo(repo: str, url: str | None) -> str:
     return f"[{md(repo)}]({url})" if url else md(repo)
 
 
-def _md_table(head: list[str], rows: list[list[Any]]) -> list[str]:
+def _md_table(head: list[str], rows: list[list[Any]], limit: int | None = None) -> list[str]:
+    if not rows:
+        return ["_none_", ""]
     out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows[:limit]]
+    if limit is not None and len(rows) > limit:
+        out += ["", f"_… and {len(rows) - limit} more: `--format csv` lists every repo._"]
     return out + [""]
 
 
@@ -403,8 +415,8 @@ def to_markdown(rep: Report) -> str:
     out += _md_table(["repo", "declared", "detected", "confidence", "evidence"], [
         [md_repo(d["repo"], d["url"]), f"{md(d['declared_lineage'])} · {md(d['declared_kind'])}",
          f"{md(d['lineage'])} · {md(d['kind'])}", _conf(d["confidence"]),
-         "<br>".join(f"`{md(e['rule'])}` {e['weight']:+.2f}: {md(e['observed'])}" for e in d["evidence"]) or "—"]
-        for d in rep.disagreements])
+         "<br>".join(f"**{md(e['rule'])}** {e['weight']:+.2f}: {md(e['observed'])}" for e in d["evidence"]) or "—"]
+        for d in rep.disagreements], MD_LIMIT)
     out += ["### Lineage flows (declared → detected)", ""]
     out += _md_table(["declared", "detected", "repos"], [[md(f["declared"]), md(f["detected"]), f["count"]] for f in rep.flows])
     out += ["### Confidence (lineage)", ""]
@@ -413,17 +425,17 @@ def to_markdown(rep: Report) -> str:
     out += _md_table(["layout", "vocab", "repos", "model_type", "examples"], [
         [md(u["layout"]), u["vocab"] if u["vocab"] is not None else "—", u["count"], md(", ".join(u["model_types"])),
          ", ".join(md_repo(x["repo"], x["url"]) for x in u["repos"][:5]) + (f" +{u['count'] - 5} more" if u["count"] > 5 else "")]
-        for u in rep.unknowns])
+        for u in rep.unknowns], MD_LIMIT)
     out += ["### Status", ""]
     out += _md_table(["status", "repos"], [[md(s["status"]), s["count"]] for s in rep.statuses])
     if rep.errors:
         out += [f"### Errors ({len(rep.errors)})", ""]
-        out += _md_table(["repo", "status", "error"], [[md_repo(e["repo"], e["url"]), md(e["status"]), md(e["error"])] for e in rep.errors])
+        out += _md_table(["repo", "status", "error"], [[md_repo(e["repo"], e["url"]), md(e["status"]), md(e["error"])] for e in rep.errors], MD_LIMIT)
     if rep.authors is not None:
         out += ["### By author", ""]
         out += _md_table(["author", "repos", "inspected", "disagreements", "unknown", "errors", "lineages"], [
             [md(a["author"]), a["repos"], a["usable"], a["mismatches"], a["unknown"], a["errors"],
-             md(", ".join(f"{k} {v}" for k, v in a["lineages"].items()))] for a in rep.authors])
+             md(", ".join(f"{k} {v}" for k, v in a["lineages"].items()))] for a in rep.authors], MD_LIMIT)
     return "\n".join(out)
 
 
@@ -534,15 +546,19 @@ def _svg_flows(flows: list[dict[str, Any]], width: int = 900) -> str:
     total = sum(left.values())
     pad = 6
     n = max(len(left), len(right))
-    height = max(220, min(900, 14 * n + total * 0 + 260))
+    height = max(220, min(900, 14 * n + 260))
     unit = (height - 30 - pad * (n - 1)) / total
     node_w, lx, rx = 12, 150, width - 162
 
+    # One order for both sides (by total count): a lineage declared and detected sits at the same height,
+    # so honest flows run straight and only the relabelled ones cross.
+    order = {k: i for i, k in enumerate(sorted(set(left) | set(right), key=lambda k: (-(left[k] + right[k]), k)))}
+
     def place(c: Counter) -> dict[str, float]:
         y, pos = 20.0, {}
-        for k, v in sorted(c.items(), key=lambda kv: (-kv[1], kv[0])):
+        for k in sorted(c, key=order.__getitem__):
             pos[k] = y
-            y += v * unit + pad
+            y += c[k] * unit + pad
         return pos
 
     lpos, rpos = place(left), place(right)
@@ -592,6 +608,10 @@ def _table(tid: str, head: list[tuple[str, bool]], rows: list[list[tuple[str, An
     return "".join(out)
 
 
+def _more(n: int) -> str:
+    return f"<p>… and {n - HTML_LIMIT} more: <code>--format csv</code> lists every repo.</p>" if n > HTML_LIMIT else ""
+
+
 def _num(v: int | float | None, fmt: str = "{}") -> tuple[str, Any]:
     return ("—", -1) if v is None else (fmt.format(v), v)
 
@@ -624,7 +644,7 @@ def to_html(rep: Report) -> str:
 
     # Disagreements
     drows = []
-    for d in rep.disagreements:
+    for d in rep.disagreements[:HTML_LIMIT]:
         ev = "".join(f'<li><code>{h(e["rule"])}</code> {e["weight"]:+.2f} {h(e["field"])}={h(e["value"])}: {h(e["observed"])}</li>'
                      for e in d["evidence"])
         drows.append([(_repo_cell(d["repo"], d["url"]), d["repo"].lower()), (h(d["author"]), None),
@@ -633,7 +653,8 @@ def to_html(rep: Report) -> str:
                       _num(d["confidence"], "{:.2f}"), (f'<ul class="ev">{ev}</ul>', None)])
     body.append(f'<section id="disagreements"><h2>Disagreements ({len(rep.disagreements)}): the declared tags imply another lineage or kind than the evidence</h2>'
                 + _table("disagreements-table", [("repo", False), ("author", False), ("declared", False), ("detected", False),
-                                                 ("confidence", True), ("evidence", False)], drows) + "</section>")
+                                                 ("confidence", True), ("evidence", False)], drows)
+                + _more(len(rep.disagreements)) + "</section>")
 
     # Flows + confidence
     body.append('<section id="flows-section"><h2>Lineage flows: declared → detected</h2>'
@@ -659,13 +680,14 @@ def to_html(rep: Report) -> str:
                 + _table("status-table", [("status", False), ("repos", True)], [[(h(s["status"]), None), _num(s["count"])] for s in rep.statuses])
                 + f'</div><div><h2>Errors ({len(rep.errors)})</h2>'
                 + _table("errors-table", [("repo", False), ("status", False), ("error", False)],
-                         [[(_repo_cell(e["repo"], e["url"]), e["repo"].lower()), (h(e["status"]), None), (h(e["error"] or ""), None)] for e in rep.errors])
+                         [[(_repo_cell(e["repo"], e["url"]), e["repo"].lower()), (h(e["status"]), None), (h(e["error"] or ""), None)] for e in rep.errors[:HTML_LIMIT]]) + _more(len(rep.errors))
                 + "</div></div></section>")
     if rep.authors is not None:
         body.append('<section id="authors"><h2>By author</h2>' + _table("authors-table", [
             ("author", False), ("repos", True), ("inspected", True), ("disagreements", True), ("unknown", True), ("errors", True), ("lineages", False)],
             [[(h(a["author"]), None), _num(a["repos"]), _num(a["usable"]), _num(a["mismatches"]), _num(a["unknown"]), _num(a["errors"]),
-              (h(", ".join(f"{k} {v}" for k, v in a["lineages"].items())), None)] for a in rep.authors]) + "</section>")
+              (h(", ".join(f"{k} {v}" for k, v in a["lineages"].items())), None)] for a in rep.authors[:HTML_LIMIT]])
+            + _more(len(rep.authors)) + "</section>")
     body.append('</main><footer>generated by inspector report · rendered in <output id="load-ms">…</output> ms</footer>')
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{h(csp)}">'

@@ -26,7 +26,10 @@ RULE_KEYS = ("id", "description", "status", "author", "references", "related", "
 TOP_KEYS = ("rules", "fragments", "facts", "declared", "bases", "base_weight")
 # Facts computed in Python from the config, the tensors and the repo (see facts.py).
 DERIVED_FACTS = ("head_dim", "gqa_group", "tied_embeddings", "layer_count", "tensor_count", "quantization",
-                 "repo_id", "base_model", "auto_map", "num_kv_heads", "declared_lineage", "declared_kind")
+                 "repo_id", "base_model", "auto_map", "num_kv_heads", "declared_lineage", "declared_kind",
+                 # weights format and tokenizer evidence (facts.py _tokenizer_facts)
+                 "weights_format", "special_tokens", "tokenizer_vocab_size", "tokenizer_base_vocab",
+                 "chat_template_sha256", "tokenizer_model")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Predicate:
     ops: dict[str, Any]
     loc: Location
     text: str  # how the predicate reads in evidence, e.g. "fact vocab_size in [151936, 152064]"
+    subject_loc: Location | None = None  # where the tensor pattern / config key is written (validation points there)
 
 
 @dataclass(frozen=True)
@@ -470,13 +474,17 @@ class _Builder:
             if err:
                 self.problem("E148", f"`{k}`: {err}", item.where(k))
                 continue
+            if k == "matches" and (hint := _nested_quantifier(v)):
+                # RE2 runs it in linear time anyway; other engines (and readers) may not.
+                self.problem("W303", f"`matches`: nested quantifier {hint!r} backtracks catastrophically outside RE2; "
+                             "write it without a repeated group", item.where(k), "warning")
             ops[k] = v
         if subject in ("tensor", "file") and not ops:
             ops["present"] = True
-        if subject in ("fact", "config") and not ops and not any(k in allowed for k in item):
+        if subject in ("fact", "config") and len(item) == 1:  # an unknown or broken operator is reported already
             self.problem("E149", f"a `{subject}` predicate needs an operator ({', '.join(VALUE_OPS)})", item.loc)
             return []
-        return [Predicate(subject, key, ops, item.loc, _describe(subject, key, ops))]
+        return [Predicate(subject, key, ops, item.loc, _describe(subject, key, ops), item.where(subject))]
 
 
 def _check_op(op: str, v: Any) -> str | None:
@@ -514,6 +522,35 @@ def _check_op(op: str, v: Any) -> str | None:
     return None
 
 
+def _nested_quantifier(source: str) -> str | None:
+    """The first repeated group that itself holds a repeat, like `(a+)+` or `(\\w*x)*`, else None."""
+    try:
+        import re._parser as sre  # type: ignore[import-not-found]  # Python 3.11+
+    except ImportError:  # pragma: no cover
+        import sre_parse as sre  # type: ignore[no-redef]
+    try:
+        tree = sre.parse(source)
+    except Exception:  # RE2-only syntax: RE2 accepted it, nothing to hint
+        return None
+    repeats = {sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", None)} - {None}
+
+    def children(op, arg) -> list:
+        if op in repeats:
+            return [arg[2]]
+        if op == sre.SUBPATTERN:
+            return [arg[-1]]
+        return list(arg[1]) if op == sre.BRANCH else []
+
+    def repeats_in(items) -> bool:
+        return any((op in repeats and arg[1] > 1) or any(repeats_in(c) for c in children(op, arg)) for op, arg in items)
+
+    def nested(items) -> bool:
+        return any((op in repeats and arg[1] > 1 and repeats_in(arg[2])) or any(nested(c) for c in children(op, arg))
+                   for op, arg in items)
+
+    return source if nested(tree) else None
+
+
 def _describe(subject: str, key: str, ops: dict[str, Any]) -> str:
     parts = []
     for op, v in ops.items():
@@ -537,7 +574,6 @@ def _str_list(v: Any) -> bool:
 def load_ruleset(extra: list[Path] | None = None, *, shipped: bool = True, strict: bool = True) -> RuleSet:
     """Shipped rules, then each extra folder or file (a rule with a shipped id replaces it)."""
     b = _Builder()
-    layer = 0
     sources: list[tuple[Path, bool]] = []
     if shipped:
         sources.append((shipped_rules_dir(), True))
@@ -547,9 +583,11 @@ def load_ruleset(extra: list[Path] | None = None, *, shipped: bool = True, stric
             b.problem("E100", "no such file or folder", Location(str(root), 1, 1))
             continue
         base = root if root.is_dir() else root.parent
+        # Two layers: shipped, then every extra path together, so an extra rule replaces a shipped
+        # one while the same id in two extra files is a duplicate (E201), as it is within rules/.
+        layer = 0 if is_shipped else 1
         for f in rule_files(root):
             b.add_file(f, _display(f, base, is_shipped), layer)
-        layer += 1
     rs = b.finish()
     if strict and rs.errors:
         raise RuleError(rs.errors)

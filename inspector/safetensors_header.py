@@ -21,6 +21,8 @@ MAX_HEADER_BYTES = 100_000_000
 MAX_TENSORS = 1_000_000
 MAX_RANK = 16
 MAX_DIM = 2**48
+# No file holds a petabyte: offsets past this are hostile even when the data section's size is unknown.
+MAX_OFFSET = 2**50
 
 ITEMSIZE_BITS: dict[str, int] = {
     "BOOL": 8, "U8": 8, "I8": 8, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8, "F8_E4M3FN": 8,
@@ -43,11 +45,13 @@ def header_length(prefix: bytes, where: str, *, file_size: int | None = None) ->
 
 
 def _reject_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for k, v in pairs:
-        if k in out:
-            raise ValueError(f"duplicate key {k[:80]!r}")
-        out[k] = v
+    out = dict(pairs)
+    if len(out) != len(pairs):  # rare: only then look for the culprit
+        seen: set[str] = set()
+        for k, _v in pairs:
+            if k in seen:
+                raise ValueError(f"duplicate key {k[:80]!r}")
+            seen.add(k)
     return out
 
 
@@ -55,14 +59,30 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# No count, size or id in a model file needs more digits; a longer integer cannot even become a
+# float, so later comparisons would raise OverflowError.
+MAX_INT_DIGITS = 300
+
+
+_LONG_DIGITS = re.compile(rf"\d{{{MAX_INT_DIGITS + 1}}}")
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(text.lstrip('-'))} digits (limit {MAX_INT_DIGITS})")
+    return int(text)
+
+
 def loads_strict(raw: bytes, what: str, where: str) -> object:
-    """json.loads that refuses duplicate keys, NaN/Infinity, non-UTF-8 and runaway nesting."""
+    """json.loads that refuses duplicate keys, NaN/Infinity, huge integers, non-UTF-8 and runaway nesting."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise InvalidData(f"{what} is not UTF-8 (byte {e.start})", where=where) from None
     try:
-        return json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+        # The integer check costs a call per number: only pay it when a long digit run exists at all.
+        parse_int = _bounded_int if _LONG_DIGITS.search(text) else None
+        return json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant, parse_int=parse_int)
     except RecursionError:
         raise InvalidData(f"{what} is nested too deeply", where=where) from None
     except ValueError as e:
@@ -98,31 +118,32 @@ def parse_header(raw: bytes, where: str, *, data_size: int | None = None, file: 
 
 
 def _tensor(name: str, entry: object, where: str, file: str | None) -> tuple[TensorInfo, tuple[int, int]]:
-    label = f"tensor {name[:80]!r}"
-    if not isinstance(entry, dict):
-        raise InvalidData(f"{label} is not an object", where=where)
+    # Hot path (a header may list 100k tensors): `type(x) is int` refuses bools and floats in one test.
+    if type(entry) is not dict:
+        raise InvalidData(f"{_label(name)} is not an object", where=where)
     dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-    if not isinstance(dtype, str) or not _DTYPE_RE.match(dtype):
-        raise InvalidData(f"{label} has an invalid dtype {str(dtype)[:20]!r}", where=where)
-    if not isinstance(shape, list) or len(shape) > MAX_RANK or not all(_is_int(d) and 0 <= d <= MAX_DIM for d in shape):
-        raise InvalidData(f"{label} has an invalid shape", where=where)
-    if (
-        not isinstance(offsets, list)
-        or len(offsets) != 2
-        or not all(_is_int(o) and o >= 0 for o in offsets)
-        or offsets[0] > offsets[1]
-    ):
-        raise InvalidData(f"{label} has invalid data_offsets", where=where)
+    if type(dtype) is not str or (dtype not in ITEMSIZE_BITS and not _DTYPE_RE.match(dtype)):
+        raise InvalidData(f"{_label(name)} has an invalid dtype {str(dtype)[:20]!r}", where=where)
+    if type(shape) is not list or len(shape) > MAX_RANK:
+        raise InvalidData(f"{_label(name)} has an invalid shape", where=where)
+    for d in shape:
+        if type(d) is not int or not 0 <= d <= MAX_DIM:
+            raise InvalidData(f"{_label(name)} has an invalid shape", where=where)
+    if type(offsets) is not list or len(offsets) != 2:
+        raise InvalidData(f"{_label(name)} has invalid data_offsets", where=where)
+    begin, end = offsets
+    if type(begin) is not int or type(end) is not int or not 0 <= begin <= end <= MAX_OFFSET:
+        raise InvalidData(f"{_label(name)} has invalid data_offsets", where=where)
     bits = ITEMSIZE_BITS.get(dtype)
     if bits is not None:
         nbytes = math.prod(shape) * bits
-        if nbytes % 8 == 0 and nbytes // 8 != offsets[1] - offsets[0]:
-            raise InvalidData(f"{label}: data_offsets span {offsets[1] - offsets[0]} bytes, its shape and dtype need {nbytes // 8}", where=where)
-    return TensorInfo(name=name, dtype=dtype, shape=tuple(shape), file=file), (offsets[0], offsets[1])
+        if nbytes % 8 == 0 and nbytes // 8 != end - begin:
+            raise InvalidData(f"{_label(name)}: data_offsets span {end - begin} bytes, its shape and dtype need {nbytes // 8}", where=where)
+    return TensorInfo(name=name, dtype=dtype, shape=tuple(shape), file=file), (begin, end)
 
 
-def _is_int(x: object) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
+def _label(name: str) -> str:
+    return f"tensor {name[:80]!r}"
 
 
 # An entry is its name plus fixed JSON (`"":{"dtype":"BF16","shape":[],"data_offsets":[,]},` = 50

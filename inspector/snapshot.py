@@ -47,8 +47,9 @@ class Snapshot:
     config: dict[str, Any] | None = None
     config_error: str | None = None
     config_status: str = "missing"  # ok | missing | invalid
+    config_origin: str | None = None  # set when the config was synthesized, e.g. "gguf:model.Q4_K_M.gguf"
     tensors: dict[str, TensorInfo] = field(default_factory=dict)
-    weights_format: str | None = None  # "safetensors" | "safetensors-index" | None
+    weights_format: str | None = None  # "safetensors" | "safetensors-index" | "bin" | "bin-index" | "gguf" | None
     weights_error: str | None = None
     weights_invalid: bool = False
     total_size: int | None = None  # from an index's metadata
@@ -59,6 +60,8 @@ class Snapshot:
     tags: list[str] = field(default_factory=list)
     gated: bool = False
     io: IOStats = field(default_factory=IOStats)
+    # special tokens, class, base vocabulary, chat-template digest (--with-tokenizer, or a GGUF's own)
+    tokenizer: dict[str, Any] | None = None
 
     @property
     def has_shapes(self) -> bool:

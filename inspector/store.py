@@ -6,6 +6,7 @@ the runner, so a run killed at any moment can be resumed without listing the Hub
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -103,7 +104,7 @@ class Row:
     def values(self) -> tuple:
         return (self.repo, self.sha, self.status, self.error, self.kind, self.layout, self.lineage, self.base,
                 self.confidence, None if self.mismatch is None else int(self.mismatch), self.declared_lineage,
-                self.declared_kind, self.author, json.dumps(self.verdict, sort_keys=True), self.requests,
+                self.declared_kind, self.author, json.dumps(self.verdict), self.requests,
                 self.bytes, self.finished_at or now_iso())
 
 
@@ -182,13 +183,15 @@ class Store:
 
     # ---- queue
 
-    def set_queue(self, items: Iterable[tuple[str, str, bool, str | None]]) -> None:
+    def set_queue(self, items: Iterable[tuple[str, str, bool, str | None]], meta: dict[str, str]) -> None:
+        """The work list and the run's meta in one transaction: a kill can never leave one without the other."""
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 self.db.execute("DELETE FROM queue")
                 self.db.executemany("INSERT OR IGNORE INTO queue(repo, sha, local, info) VALUES (?, ?, ?, ?)",
                                     ((r, s, int(loc), info) for r, s, loc, info in items))
+                self.db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta.items())
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")
@@ -260,11 +263,11 @@ def export(store: Store, fmt: str, out: io.TextIOBase | str | Path) -> int:
             raise UsageError("parquet export needs -o FILE")
         pq.write_table(pa.Table.from_pylist([_flat(v) for v in records]), str(out))
         return len(records)
-    fh, close = (open(out, "w", newline="", encoding="utf-8"), True) if isinstance(out, (str, Path)) else (out, False)
-    try:
+    with contextlib.ExitStack() as stack:
+        fh = stack.enter_context(open(out, "w", newline="", encoding="utf-8")) if isinstance(out, (str, Path)) else out
         if fmt == "jsonl":
             for v in records:
-                fh.write(json.dumps(v, sort_keys=True) + "\n")
+                fh.write(json.dumps(v) + "\n")
         else:
             keys: list[str] = []
             for v in records:
@@ -273,7 +276,4 @@ def export(store: Store, fmt: str, out: io.TextIOBase | str | Path) -> int:
             w.writeheader()
             for v in records:
                 w.writerow(_flat(v))
-    finally:
-        if close:
-            fh.close()
     return len(records)

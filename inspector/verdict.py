@@ -41,6 +41,7 @@ class Verdict:
     layout: str = "unknown"
     lineage: str = "unknown"
     base: str | None = None
+    base_alternatives: list[str] = field(default_factory=list)  # bases the evidence fits as well
     confidence: float = 0.0
     confidences: dict[str, float] = field(default_factory=dict)
     margins: dict[str, float] = field(default_factory=dict)
@@ -134,10 +135,10 @@ def decide(snap: Snapshot, facts: Facts, evaluation: Evaluation, declared: Decla
         v.margins[f] = round(top - second, 3)
     v.confidence = v.confidences["lineage"]
     # The base must belong to the lineage the evidence chose; the best such candidate names it.
-    for c in candidates:
-        if c.score >= MIN_SCORE and c.base.lineage == v.lineage:
-            v.base = c.base.id
-            break
+    same = [c for c in candidates if c.score >= MIN_SCORE and c.base.lineage == v.lineage]
+    if same:
+        v.base = same[0].base.id
+        v.base_alternatives = [c.base.id for c in same[1:] if c.score == same[0].score and len(c.matched) == len(same[0].matched)]
     v.declared = {
         "model_type": declared.model_type,
         "architectures": list(declared.architectures),

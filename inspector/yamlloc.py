@@ -117,7 +117,71 @@ _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 
+try:  # libyaml's parser, when PyYAML was built with it: the same nodes and marks, ~8x faster
+    from yaml._yaml import CParser as _CParser
+except ImportError:  # pragma: no cover
+    _CParser = None
+
+if _CParser is not None:
+
+    class _FastLoader(_CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+        """libyaml composes, our constructors and resolvers build: only for documents that load cleanly."""
+
+        file_name = "<string>"
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+    _FastLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+    _FastLoader.yaml_constructors = dict(_Loader.yaml_constructors)
+
+
+def _shares_nodes(root: Node) -> bool:
+    """An alias makes libyaml reuse the anchored node: a node met twice means the text has one."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            return True
+        seen.add(id(n))
+        if isinstance(n, MappingNode):
+            for k, v in n.value:
+                stack.append(k)
+                stack.append(v)
+        elif isinstance(n, SequenceNode):
+            stack.extend(n.value)
+    return False
+
+
+def _load_fast(text: str, file_name: str) -> tuple[bool, Any]:
+    """(True, document) when libyaml reads the text cleanly; (False, None) sends it to the exact
+    (pure-Python) loader, which then reports the problem with its own message and location."""
+    if _CParser is None:
+        return False, None
+    loader = _FastLoader(text)
+    loader.file_name = file_name
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return True, None
+        if _shares_nodes(node):
+            return False, None
+        return True, loader.construct_document(node)
+    except YamlProblem:
+        raise
+    except Exception:  # any libyaml complaint: let the exact loader word it
+        return False, None
+    finally:
+        loader.dispose()
+
+
 def load_text(text: str, file_name: str) -> Any:
+    ok, doc = _load_fast(text, file_name)
+    if ok:
+        return doc
     loader: _Loader | None = None
     try:
         # The reader refuses control characters (NUL, ...) already in the constructor.

@@ -199,18 +199,25 @@ class HubClient:
             self._count(io, requests=1)
             with session.stream("GET", url, headers=headers, follow_redirects=False, timeout=self.timeout) as r:
                 self.pacer.update(bucket, r.headers)
+                clen = r.headers.get("content-length", "")
                 if r.status_code in (301, 302, 303, 307, 308) and "location" in r.headers:
+                    if clen.isdigit() and int(clen) <= MAX_ERROR_BODY:
+                        # Read the tiny redirect body so the connection goes back to the pool.
+                        self._count(io, nbytes=len(r.read()))
                     url = urljoin(url, r.headers["location"])
                     continue
                 limit = cap if r.status_code < 400 else MAX_ERROR_BODY
                 if r.status_code == 200 and byte_range is not None:
                     limit = min(limit, byte_range[1] - byte_range[0] + 1)
+                # A body of known length within the limit is read to its end (the connection stays
+                # reusable); anything else is cut at the limit and the connection dropped.
+                bounded = clen.isdigit() and int(clen) <= limit
                 chunks: list[bytes] = []
                 got = 0
                 for chunk in r.iter_bytes():
                     chunks.append(chunk)
                     got += len(chunk)
-                    if got >= limit:
+                    if got >= limit and not bounded:
                         break
                 self._count(io, nbytes=got)
                 body = b"".join(chunks)

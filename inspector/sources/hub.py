@@ -17,16 +17,22 @@ from ..safetensors_header import (
     parse_header,
 )
 from ..snapshot import IOStats, Snapshot, TensorInfo
+from .gguf import fill_gguf
 from .http import FileMissing, HubClient
 from .plan import (
     MAX_CONFIG_BYTES,
     MAX_INDEX_BYTES,
+    bin_files,
     evidence_shards,
     other_index,
     parse_config,
     parse_index,
+    pick_gguf,
     plan_weights,
 )
+from .ranged import HubRangeFile
+from .tokenizer import fill_tokenizer
+from .torchzip import fill_bin
 
 EXPAND = ("sha", "siblings", "gated", "cardData", "tags", "safetensors", "private")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}/[A-Za-z0-9_.\-]{1,96}$")
@@ -84,7 +90,8 @@ def snapshot_from_info(target: str, repo_id: str, info: ModelInfo) -> Snapshot:
     return snap
 
 
-def read_hub(target: str, client: HubClient, *, headers: str = "default", info: ModelInfo | None = None) -> Snapshot:
+def read_hub(target: str, client: HubClient, *, headers: str = "default", info: ModelInfo | None = None,
+             with_tokenizer: bool = False) -> Snapshot:
     """`info` may come from a listing (audit) so that no metadata call is needed."""
     repo_id, revision = parse_repo_target(target)
     io = IOStats()
@@ -92,18 +99,58 @@ def read_hub(target: str, client: HubClient, *, headers: str = "default", info: 
         info = fetch_info(client, repo_id, revision, io)
     snap = snapshot_from_info(target, repo_id, info)
     snap.io = io
-    _read_config(client, snap)
+    index = _index_name(snap.files)
+    prefetched: dict[str, tuple[bytes | None, Exception | None, IOStats]] = {}
+    if index and "config.json" in snap.files:
+        # The index does not depend on the config: fetch both at once (a round trip saved a repo).
+        with ThreadPoolExecutor(1) as pool:
+            fut = pool.submit(_fetch, client, snap, index, MAX_INDEX_BYTES)
+            _read_config(client, snap)
+            prefetched[index] = fut.result()
+    else:
+        _read_config(client, snap)
     try:
-        _read_weights(client, snap, headers)
+        _read_weights(client, snap, headers, prefetched)
     except InvalidData as e:
         snap.weights_invalid, snap.weights_error = True, e.one_line()
+    if with_tokenizer:
+        fill_tokenizer(snap, lambda f, cap: _get_small(client, snap, f, cap), lambda f: _range_file(client, snap, f), count_io=True)
     return snap
 
 
-def _get_small(client: HubClient, snap: Snapshot, filename: str, cap: int) -> bytes:
+def _range_file(client: HubClient, snap: Snapshot, filename: str) -> HubRangeFile:
+    url = _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
+    return HubRangeFile(client, url, f"{snap.repo_id}/{filename}")
+
+
+def _index_name(files: list[str]) -> str | None:
+    plan = plan_weights(files)
+    return plan.index or (None if plan.singles else other_index(files))
+
+
+def _fetch(client: HubClient, snap: Snapshot, filename: str, cap: int) -> tuple[bytes | None, Exception | None, IOStats]:
+    """A small file's bytes or its error, with its own counts (it runs beside the config read)."""
+    io = IOStats()
+    try:
+        return _get_small(client, snap, filename, cap, io), None, io
+    except Exception as e:  # handed back, raised where the index is used
+        return None, e, io
+
+
+def _small(client: HubClient, snap: Snapshot, filename: str, cap: int, prefetched: dict) -> bytes:
+    if filename in prefetched:
+        body, error, io = prefetched.pop(filename)
+        snap.io.add(io)
+        if error is not None:
+            raise error
+        return body
+    return _get_small(client, snap, filename, cap)
+
+
+def _get_small(client: HubClient, snap: Snapshot, filename: str, cap: int, io: IOStats | None = None) -> bytes:
     url = _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
     where = f"{snap.repo_id}/{filename}"
-    resp = client.get(url, what=where, io=snap.io, cap=cap + 1)
+    resp = client.get(url, what=where, io=io if io is not None else snap.io, cap=cap + 1)
     if len(resp.body) > cap:
         raise InvalidData(f"{filename} is larger than {cap} bytes", where=where)
     return resp.body
@@ -123,11 +170,12 @@ def _read_config(client: HubClient, snap: Snapshot) -> None:
         snap.config_status, snap.config_error = "invalid", e.one_line()
 
 
-def _read_weights(client: HubClient, snap: Snapshot, headers: str) -> None:
+def _read_weights(client: HubClient, snap: Snapshot, headers: str, prefetched: dict | None = None) -> None:
+    prefetched = prefetched if prefetched is not None else {}
     plan = plan_weights(snap.files)
     if plan.index:
         where = f"{snap.repo_id}/{plan.index}"
-        wm, snap.total_size = parse_index(_get_small(client, snap, plan.index, MAX_INDEX_BYTES), where)
+        wm, snap.total_size = parse_index(_small(client, snap, plan.index, MAX_INDEX_BYTES, prefetched), where)
         snap.tensors = {name: TensorInfo(name, file=shard) for name, shard in wm.items()}
         snap.weights_format = "safetensors-index"
         by_shard: dict[str, list[str]] = {}
@@ -153,14 +201,20 @@ def _read_weights(client: HubClient, snap: Snapshot, headers: str) -> None:
         _read_headers(client, snap, [(f, guess) for f in picked])
         return
     idx = other_index(snap.files)
-    if idx:
-        where = f"{snap.repo_id}/{idx}"
-        wm, snap.total_size = parse_index(_get_small(client, snap, idx, MAX_INDEX_BYTES), where)
-        snap.tensors = {name: TensorInfo(name, file=shard) for name, shard in wm.items()}
-        snap.weights_format = "bin-index"
-        snap.shards_total = len(set(wm.values()))
+    bins = bin_files(snap.files)
+    if idx or bins:
+        wm = None
+        if idx:
+            where = f"{snap.repo_id}/{idx}"
+            wm, snap.total_size = parse_index(_small(client, snap, idx, MAX_INDEX_BYTES, prefetched), where)
+        fill_bin(snap, lambda f: _range_file(client, snap, f), weight_map=wm, singles=bins, headers=headers,
+                 count_io=True, workers=SHARD_WORKERS)
         return
-    snap.weights_error = f"{snap.repo_id}: no safetensors file or index"
+    gguf = pick_gguf(snap.files)
+    if gguf:
+        fill_gguf(snap, gguf, _range_file(client, snap, gguf), count_io=True)
+        return
+    snap.weights_error = f"{snap.repo_id}: no safetensors, .bin or GGUF weights"
 
 
 def _read_headers(client: HubClient, snap: Snapshot, jobs: list[tuple[str, int]]) -> None:

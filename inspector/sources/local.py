@@ -8,14 +8,20 @@ from pathlib import Path
 from ..errors import InvalidData, TargetNotFound
 from ..safetensors_header import header_length, parse_header
 from ..snapshot import Snapshot, TensorInfo
+from .gguf import fill_gguf
 from .plan import (
     MAX_CONFIG_BYTES,
     MAX_INDEX_BYTES,
+    bin_files,
     other_index,
     parse_config,
     parse_index,
+    pick_gguf,
     plan_weights,
 )
+from .ranged import LocalRangeFile
+from .tokenizer import fill_tokenizer
+from .torchzip import fill_bin
 
 MAX_LISTED_FILES = 10_000
 
@@ -35,9 +41,10 @@ def read_safetensors_header(path: Path, where: str) -> dict[str, TensorInfo]:
         raw = fh.read(n)
     if len(raw) < n:
         raise InvalidData(f"safetensors header is cut short ({len(raw)} of {n} bytes)", where=where)
-    # The data section may be cut short or absent on purpose (metadata-only copies), so offsets are
-    # checked for consistency and overlap but not against the file size.
-    return parse_header(raw, where, file=path.name)
+    # The data section may be absent on purpose (metadata-only copies end right after the header):
+    # offsets are then checked for consistency and overlap only. A file with data is checked in full.
+    data_size = size - 8 - n if size > 8 + n else None
+    return parse_header(raw, where, data_size=data_size, file=path.name)
 
 
 def _list_files(folder: Path) -> list[str]:
@@ -54,15 +61,25 @@ def _list_files(folder: Path) -> list[str]:
     return out
 
 
-def read_local(target: str, *, headers: str = "default") -> Snapshot:
+def read_local(target: str, *, headers: str = "default", with_tokenizer: bool = False) -> Snapshot:
     path = Path(target)
     if not path.exists():
         raise TargetNotFound("no such file or folder", where=target)
     if path.is_file():
         snap = Snapshot(target=target, source="local", files=[path.name])
-        if path.suffix != ".safetensors":
-            raise InvalidData("a single file must be a .safetensors file (or give the model folder)", where=target)
         snap.config_error = "no config.json (a single weights file)"
+        if path.suffix in (".bin", ".gguf"):
+            try:
+                if path.suffix == ".gguf":
+                    fill_gguf(snap, path.name, LocalRangeFile(path, target), count_io=False)
+                else:
+                    fill_bin(snap, lambda f: LocalRangeFile(path, target), weight_map=None, singles=[path.name],
+                             headers=headers, count_io=False)
+            except InvalidData as e:
+                snap.weights_invalid, snap.weights_error = True, e.one_line()
+            return snap
+        if path.suffix != ".safetensors":
+            raise InvalidData("a single file must be a .safetensors, .bin or .gguf file (or give the model folder)", where=target)
         try:
             snap.tensors = read_safetensors_header(path, target)
         except InvalidData as e:
@@ -85,6 +102,9 @@ def read_local(target: str, *, headers: str = "default") -> Snapshot:
         _read_weights(folder, snap, headers)
     except InvalidData as e:
         snap.weights_invalid, snap.weights_error = True, e.one_line()
+    if with_tokenizer:
+        fill_tokenizer(snap, lambda f, cap: _read_capped(folder / f, cap, str(folder / f)),
+                       lambda f: LocalRangeFile(folder / f), count_io=False)
     return snap
 
 
@@ -120,11 +140,16 @@ def _read_weights(folder: Path, snap: Snapshot, headers: str) -> None:
             snap.shards_read += 1
         return
     idx = other_index(snap.files)
-    if idx:
-        where = str(folder / idx)
-        wm, snap.total_size = parse_index(_read_capped(folder / idx, MAX_INDEX_BYTES, where), where)
-        snap.tensors = {name: TensorInfo(name, file=shard) for name, shard in wm.items()}
-        snap.weights_format = "bin-index"
-        snap.shards_total = len(set(wm.values()))
+    bins = bin_files(snap.files)
+    if idx or bins:
+        wm = None
+        if idx:
+            where = str(folder / idx)
+            wm, snap.total_size = parse_index(_read_capped(folder / idx, MAX_INDEX_BYTES, where), where)
+        fill_bin(snap, lambda f: LocalRangeFile(folder / f), weight_map=wm, singles=bins, headers=headers, count_io=False)
         return
-    snap.weights_error = f"{snap.target}: no safetensors file or index"
+    gguf = pick_gguf(snap.files)
+    if gguf:
+        fill_gguf(snap, gguf, LocalRangeFile(folder / gguf), count_io=False)
+        return
+    snap.weights_error = f"{snap.target}: no safetensors, .bin or GGUF weights"

@@ -46,6 +46,24 @@ def other_index(files: list[str]) -> str | None:
     return None
 
 
+# .bin files that are not the model's weights (trainer state, adapters, optimizer).
+_NOT_WEIGHTS = ("training_args", "optimizer", "scheduler", "rng_state", "adapter_", "trainer_state", "scaler")
+
+
+def bin_files(files: list[str]) -> list[str]:
+    """Root-level torch .bin weight files when there is no index: pytorch_model.bin first."""
+    root = sorted(f for f in files if "/" not in f and f.endswith(".bin") and not f.startswith(_NOT_WEIGHTS))
+    return sorted(root, key=lambda f: f != "pytorch_model.bin")
+
+
+def pick_gguf(files: list[str]) -> str | None:
+    """One GGUF to read: every quant of a repo shares the metadata. Projectors (mmproj) describe a
+    vision tower, and only the first part of a split GGUF holds the metadata."""
+    ggufs = sorted(f for f in files if f.lower().endswith(".gguf") and "mmproj" not in f.lower() and f.count("/") <= 1)
+    ggufs = [f for f in ggufs if (m := re.search(r"-(\d+)-of-\d+\.gguf$", f)) is None or int(m.group(1)) == 1]
+    return min(ggufs, key=lambda f: ("/" in f, len(f), f), default=None)
+
+
 def safe_shard_name(name: object, where: str) -> str:
     """Shard names come from a repo's index: refuse anything that could leave the repo."""
     if not isinstance(name, str) or not name or len(name) > 255:

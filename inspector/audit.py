@@ -1,0 +1,267 @@
+"""Bulk audit: many repos through one Inspector and one HubClient, each result committed as it lands.
+
+Workers are threads sharing the HubClient (one session, keep-alive, one Pacer for the whole run). A
+single thread -- the caller's -- writes the store, so each repo is one short transaction and a kill at
+any moment loses at most the repos in flight. Per repo the audit makes exactly the inspection's reads;
+a listed repo (ModelInfo from the listing) makes no model_info call at all.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from .api import Inspector
+from .errors import InspectorError, TargetNotFound
+from .listing import Item, info_from_json, info_to_json, split_target
+from .snapshot import IOStats
+from .store import RETRYABLE, Row, Store, now_iso
+from .verdict import Verdict
+
+USABLE = ("ok", "no_config", "no_weights_metadata")
+
+
+@dataclass
+class Outcome:
+    repo: str
+    sha: str
+    status: str  # the row's status, or "skipped"
+    row: Row | None = None  # None when nothing was fetched (finished earlier, same sha)
+
+    @property
+    def failed(self) -> bool:
+        return self.row is not None and self.status not in USABLE
+
+
+@dataclass
+class RunStats:
+    total: int = 0
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+class Audit:
+    """`run(items)` starts a run; `run(None, resume=True)` continues the one recorded in the store."""
+
+    def __init__(self, inspector: Inspector, store: Store, *, workers: int = 8, refresh: bool = False,
+                 progress: Callable[[Outcome, RunStats], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.insp = inspector
+        self.store = store
+        self.workers = max(1, workers)
+        self.refresh = refresh
+        self.progress = progress
+        self.clock = clock
+        self.stats = RunStats()
+        self._state: dict[str, list[tuple[str, str, str]]] = {}
+        self._run_started = ""
+        self._resume = False
+
+    # ---- planning
+
+    def plan(self, items: Iterable[Item] | None, *, resume: bool = False) -> list[Item]:
+        """Record the work list (or read it back on resume) before any repo is read."""
+        self._resume = resume
+        if resume:
+            saved = self.store.queue()
+            self._run_started = self.store.get_meta("run.started") or ""
+            if not saved:
+                from .errors import UsageError
+
+                raise UsageError("nothing to resume in this database (start a run without --resume)",
+                                 where=str(self.store.path))
+            items = []
+            for target, sha, local, info in saved:
+                repo, _sha, rev = (target, "", None) if local else split_target(target)
+                items.append(Item(repo, sha, info=info_from_json(info), local=local, revision=rev))
+            if self.store.get_meta("run.refresh") == "1":
+                self.refresh = True
+        else:
+            items = list(items or [])
+            self._run_started = now_iso()
+            self.store.set_queue(((it.target if it.revision and not it.sha else it.repo, it.sha, it.local,
+                                   info_to_json(it.info)) for it in items),
+                                 {"run.started": self._run_started, "run.refresh": "1" if self.refresh else "0"})
+        self._state = self.store.state()
+        return list(items)
+
+    def _finished(self, repo: str, sha: str) -> bool:
+        rows = self._state.get(repo, ())
+        if self._resume and self._run_started and any(at >= self._run_started for _s, _st, at in rows):
+            return True  # finished in this very run before it was killed: --resume redoes nothing
+        if self.refresh:
+            return False
+        return bool(sha) and any(s == sha and st not in RETRYABLE for s, st, _at in rows)
+
+    # ---- running
+
+    def run(self, items: Iterable[Item] | None, *, resume: bool = False) -> RunStats:
+        return self.execute(self.plan(items, resume=resume))
+
+    def execute(self, todo: list[Item]) -> RunStats:
+        """Audit a planned list (see plan); the caller's thread writes every row."""
+        self.stats = RunStats(total=len(todo), started=self.clock())
+        work: list[Item] = []
+        for it in todo:
+            # A known sha already audited costs nothing, not even a request.
+            if (it.sha or it.local or self._resume) and self._finished(it.repo, it.sha):
+                self._report(Outcome(it.repo, it.sha, "skipped"))
+            else:
+                work.append(it)
+        if not work:
+            return self.stats
+        results: queue.Queue[Outcome | None] = queue.Queue()
+        feed = iter(work)
+        feed_lock = threading.Lock()
+        stop = threading.Event()
+
+        def worker() -> None:
+            while not stop.is_set():
+                with feed_lock:
+                    it = next(feed, None)
+                if it is None:
+                    break
+                results.put(self.process(it))
+            results.put(None)
+
+        n = min(self.workers, len(work))
+        # Daemon threads: an interrupted run exits at once; what was committed stays committed.
+        threads = [threading.Thread(target=worker, daemon=True, name=f"audit-{i}") for i in range(n)]
+        for t in threads:
+            t.start()
+        running = n
+        try:
+            while running:
+                out = results.get()
+                if out is None:
+                    running -= 1
+                    continue
+                if out.row is not None:
+                    self.store.put(out.row)
+                self._report(out)
+        finally:
+            stop.set()
+        return self.stats
+
+    def _report(self, out: Outcome) -> None:
+        if out.row is None:
+            self.stats.skipped += 1
+        elif out.failed:
+            self.stats.failed += 1
+        else:
+            self.stats.done += 1
+        if self.progress is not None:
+            self.progress(out, self.stats)
+
+    # ---- one repo
+
+    def process(self, it: Item) -> Outcome:
+        """Never raises: every repo ends as a row with a status (or a skip)."""
+        try:
+            if it.local:
+                v = self.insp.inspect(it.repo)
+                return self._row(it.repo, it.sha, v, None)
+            return self._process_hub(it)
+        except Exception as e:  # a bug costs one repo, not the run
+            msg = f"{it.repo}: internal error: {type(e).__name__}: {' '.join(str(e).split())[:200]}"
+            return self._row(it.repo, it.sha, Verdict(target=it.repo, status="invalid", error=msg), None)
+
+    def _process_hub(self, it: Item) -> Outcome:
+        from .sources.hub import fetch_info, parse_repo_target
+
+        io = IOStats()
+        author = None
+        try:
+            repo_id, _rev = parse_repo_target(it.repo)
+            info = it.info
+            if info is None:
+                # A list file without a sha: the model_info the inspection needs anyway tells the sha
+                # first, so an unchanged repo costs this one API call and nothing more.
+                info = fetch_info(self.insp.client, repo_id, it.sha or it.revision, io)
+                if self._finished(it.repo, info.sha or ""):
+                    return Outcome(it.repo, info.sha, "skipped")
+            author = getattr(info, "author", None)
+            sha = info.sha or it.sha
+            v = self.insp.inspect(repo_id, info=info)
+            if v.status == "not_found" and it.info is not None:
+                # Listed, then gone or force-pushed: ask the Hub again once, never in a loop.
+                try:
+                    fresh = fetch_info(self.insp.client, repo_id, None, io)
+                except TargetNotFound:
+                    v.error = f"{repo_id}: vanished since the listing ({v.error})"
+                else:
+                    if fresh.sha and fresh.sha != sha:
+                        sha, v = fresh.sha, self.insp.inspect(repo_id, info=fresh)
+        except InspectorError as e:
+            v = Verdict(target=it.repo, revision=it.sha or None, status=e.status, error=e.one_line())
+            sha = it.sha
+        return self._row(it.repo, sha or "", v, author, io)
+
+    def _row(self, repo: str, sha: str, v: Verdict, author: str | None, io: IOStats | None = None) -> Outcome:
+        d = v.to_dict()
+        extra = io or IOStats()
+        row = Row.from_verdict(repo, sha, d, author=author or (None if "/" not in repo or repo.startswith((".", "/")) else repo.split("/")[0]),
+                               requests=(d.get("io") or {}).get("requests", 0) + extra.requests,
+                               nbytes=(d.get("io") or {}).get("bytes", 0) + extra.bytes)
+        return Outcome(repo, sha, v.status, row)
+
+
+# ---- the summary
+
+
+@dataclass
+class Summary:
+    repos: int = 0
+    by_status: Counter[str] = field(default_factory=Counter)
+    by_kind: Counter[str] = field(default_factory=Counter)
+    by_lineage: Counter[str] = field(default_factory=Counter)
+    mismatches: int = 0
+    requests: int = 0
+    bytes: int = 0
+
+
+def summarize(store: Store, repos: set[str] | None = None) -> Summary:
+    """Over each repo's latest row (only `repos` when given)."""
+    s = Summary()
+    for r in store.rows():
+        if repos is not None and r["repo"] not in repos:
+            continue
+        s.repos += 1
+        s.by_status[r["status"]] += 1
+        if r["status"] in USABLE:
+            s.by_kind[r["kind"] or "unknown"] += 1
+            s.by_lineage[r["lineage"] or "unknown"] += 1
+        s.mismatches += int(bool(r["mismatch"]))
+        s.requests += r["requests"] or 0
+        s.bytes += r["bytes"] or 0
+    return s
+
+
+def render_summary(s: Summary, stats: RunStats | None = None, *, top: int = 12) -> str:
+    def line(title: str, c: Counter[str]) -> str:
+        items = c.most_common()
+        shown = ", ".join(f"{k} {v}" for k, v in items[:top])
+        rest = sum(v for _k, v in items[top:])
+        return f"  {title:<9}{shown}" + (f", other {rest}" if rest else "")
+
+    out = []
+    if stats is not None:
+        rate = stats.done + stats.failed
+        out.append(f"audit: {stats.total} repos: {stats.done} done, {stats.failed} failed, {stats.skipped} unchanged "
+                   f"in {stats.elapsed:.1f}s ({rate / stats.elapsed if stats.elapsed > 0 else 0:.1f} repos/s)")
+    out.append(f"  {s.repos} repos in the store's view; {s.mismatches} mismatches; "
+               f"{s.requests} requests, {s.bytes / 1e6:.1f} MB recorded")
+    out.append(line("status", s.by_status))
+    out.append(line("kind", s.by_kind))
+    out.append(line("lineage", s.by_lineage))
+    return "\n".join(out)

@@ -1,0 +1,138 @@
+"""`inspector audit`: bulk runs into SQLite, plus `export` and `merge`. Errors reach cli.main's handler."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import UsageError
+
+
+@click.group("audit", invoke_without_command=True)
+@click.option("--from", "from_file", type=click.Path(path_type=Path),
+              help="Repo ids one per line (org/name[@sha]), or CSV / JSONL with an id (and optional sha) column.")
+@click.option("--author", "authors", multiple=True, help="List this author's / org's models (repeatable).")
+@click.option("--search", help="List models whose id contains TEXT.")
+@click.option("--filter", "filters", multiple=True, help="List models with this tag (repeatable: all must match).")
+@click.option("--sort", type=click.Choice(["downloads", "likes", "created", "modified"]), help="Listing order.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N models per listing query.")
+@click.option("--dir", "local_dir", type=click.Path(path_type=Path), help="One local model per subfolder.")
+@click.option("--db", type=click.Path(path_type=Path), default=Path("audit.sqlite"), show_default=True)
+@click.option("--workers", type=click.IntRange(1, 256), default=8, show_default=True, help="Repos in flight.")
+@click.option("--resume", is_flag=True, help="Continue the run recorded in --db (its list, nothing redone).")
+@click.option("--refresh", is_flag=True, help="Inspect again even repos whose sha was audited before.")
+@click.option("--max-rps", type=click.FloatRange(min=0.01), help="Cap on Hub requests per second.")
+@click.option("--shard", help="K/N: audit only this stable 1/N of the list (by a hash of the repo id).")
+@click.option("--headers", type=click.Choice(["default", "all", "none"]), default="default", show_default=True)
+@click.option("--rules", "rules_dirs", multiple=True, type=click.Path(path_type=Path), help="Extra rule file or folder.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
+@click.pass_context
+def command(ctx: click.Context, from_file, authors, search, filters, sort, limit, local_dir, db, workers, resume,
+            refresh, max_rps, shard, headers, rules_dirs, quiet) -> None:
+    """Audit many repos into SQLite; resumable. Subcommands: export, merge."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .api import Inspector
+    from .audit import Audit, render_summary, summarize
+    from .listing import dedupe, in_shard, list_dir, list_hub, parse_shard, read_list
+    from .store import Store
+
+    listed = bool(authors or search or filters)
+    has_source = bool(from_file or listed or local_dir)
+    if resume and has_source:
+        raise UsageError("--resume continues the list recorded in --db: give no --from/--author/--search/--filter/--dir")
+    if not resume and not has_source:
+        raise UsageError("nothing to audit: give --from FILE, --author ORG, --search TEXT, --filter TAG or --dir DIR")
+    if (sort or limit) and not listed:
+        raise UsageError("--sort and --limit apply to Hub listings (--author, --search, --filter)")
+    k_n = parse_shard(shard) if shard else None
+
+    client = None
+    if not local_dir or from_file or listed:
+        from .sources.http import HubClient
+
+        client = HubClient(max_rps=max_rps)
+    insp = Inspector(extra_rules=list(rules_dirs), headers=headers, client=client)
+
+    with Store(db) as store:
+        items = None
+        if not resume:
+            found = []
+            if from_file:
+                found += read_list(from_file)
+            if listed:
+                found += list(list_hub(authors=authors, search=search, filters=filters, sort=sort, limit=limit))
+            if local_dir:
+                found += list_dir(local_dir)
+            items = [it for it in dedupe(found) if k_n is None or in_shard(it.repo, *k_n)]
+
+        bar = _progress_bar(quiet)
+        audit = Audit(insp, store, workers=workers, refresh=refresh, progress=bar.update if bar else None)
+        try:
+            todo = audit.plan(items, resume=resume)
+            if bar:
+                bar.start(len(todo))
+            stats = audit.execute(todo)
+        finally:
+            if bar:
+                bar.close()
+        if not quiet:
+            click.echo(render_summary(summarize(store, {it.repo for it in todo}), stats))
+
+
+class _Bar:
+    """tqdm, only on a terminal: a log file gets the summary, not a stream of carriage returns."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def start(self, total: int) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="repo", dynamic_ncols=True, smoothing=0.1)
+
+    def update(self, _out, stats) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix(done=stats.done, failed=stats.failed, unchanged=stats.skipped, refresh=False)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _progress_bar(quiet: bool) -> _Bar | None:
+    return None if quiet or not sys.stdout.isatty() else _Bar()
+
+
+@command.command("export")
+@click.option("--db", type=click.Path(path_type=Path), default=Path("audit.sqlite"), show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl", show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="File to write (default: stdout).")
+def export_cmd(db: Path, fmt: str, output: Path | None) -> None:
+    """A row per repo (its latest audit): the inspection's JSON contract."""
+    from .store import Store, export
+
+    if not db.is_file():
+        raise UsageError("no such audit database", where=str(db))
+    if fmt == "parquet" and output is None:
+        raise UsageError("--format parquet needs -o FILE")
+    with Store(db) as store:
+        n = export(store, fmt, output if output is not None else sys.stdout)
+    if output is not None:
+        click.echo(f"{n} repos written to {output}", err=True)
+
+
+@command.command("merge")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Merged database.")
+def merge_cmd(sources: tuple[Path, ...], output: Path) -> None:
+    """Union of audit databases (e.g. the shards of one audit); a newer row wins for the same (repo, sha)."""
+    from .store import merge
+
+    if output.resolve() in {s.resolve() for s in sources}:
+        raise UsageError("-o must not be one of the sources", where=str(output))
+    n = merge(output, list(sources))
+    click.echo(f"{n} rows in {output}", err=True)

@@ -1,0 +1,85 @@
+"""Byte ranges of one file, local or on the Hub: the only way the .bin and GGUF readers see a file.
+
+Both readers ask for exact spans (a zip's tail, a pickle member, a GGUF metadata window), so the
+same parsing code runs on disk (seeks) and on the Hub (ranged GETs through HubClient, counted,
+retried and capped there). `needed` is what the parser consumed; `io` what was fetched: their
+ratio is the byte discipline the tests hold the readers to.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Protocol
+
+from ..errors import InvalidData, NetworkError
+from ..snapshot import IOStats
+
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+)")
+
+
+class RangeFile(Protocol):
+    where: str  # names the file in errors
+    io: IOStats
+
+    def size(self) -> int | None:
+        """The file's size once known (local: at once; Hub: after the first read)."""
+
+    def read(self, start: int, length: int) -> bytes:
+        """Bytes [start, start+length), fewer only at the end of the file."""
+
+
+class LocalRangeFile:
+    def __init__(self, path: Path, where: str | None = None) -> None:
+        self.path = path
+        self.where = where or str(path)
+        self.io = IOStats()
+        self._size = path.stat().st_size
+
+    def size(self) -> int | None:
+        return self._size
+
+    def read(self, start: int, length: int) -> bytes:
+        if start < 0 or length < 0:
+            raise InvalidData(f"read outside the file (offset {start})", where=self.where)
+        if start >= self._size or length == 0:
+            return b""
+        with self.path.open("rb") as fh:
+            fh.seek(start)
+            data = fh.read(min(length, self._size - start))
+        self.io.requests += 1
+        self.io.bytes += len(data)
+        return data
+
+
+class HubRangeFile:
+    """Ranged GETs of one repo file; the CDN URL of the first read is reused for the next ones."""
+
+    def __init__(self, client, url: str, where: str) -> None:
+        self.client = client
+        self.url = url
+        self.where = where
+        self.io = IOStats()
+        self._size: int | None = None
+
+    def size(self) -> int | None:
+        return self._size
+
+    def read(self, start: int, length: int) -> bytes:
+        if start < 0 or length < 0:
+            raise InvalidData(f"read outside the file (offset {start})", where=self.where)
+        if length == 0 or (self._size is not None and start >= self._size):
+            return b""
+        resp = self.client.get(self.url, what=self.where, io=self.io, byte_range=(start, start + length - 1), cap=length)
+        self.url = resp.url
+        m = _CONTENT_RANGE.search(resp.headers.get("content-range", ""))
+        if m:
+            self._size = int(m.group(3))
+        elif resp.status == 200:
+            # Range ignored: HubClient kept the bytes we asked for and stopped reading there.
+            cl = resp.headers.get("content-length", "")
+            if cl.isdigit():
+                self._size = int(cl)
+            if start > 0:
+                raise NetworkError("the server ignored Range; refusing to download the whole file", where=self.where)
+        return resp.body

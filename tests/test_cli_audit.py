@@ -1,0 +1,105 @@
+"""`inspector audit` from the command line, including a run killed with SIGKILL and resumed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+from click.testing import CliRunner
+from conftest import SAMPLES
+
+from inspector.cli import main
+
+QWEN = SAMPLES / "Qwen__Qwen-7B"
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, ["audit", *map(str, args)])
+
+
+def test_audit_a_folder_of_local_models_then_again_without_work(tmp_path):
+    db = tmp_path / "a.sqlite"
+    r = run("--dir", SAMPLES, "--db", db)
+    assert r.exit_code == 0, r.output
+    n = sum(1 for p in SAMPLES.iterdir() if p.is_dir())
+    assert f"{n} done, 0 failed" in r.output and "lineage" in r.output
+    r = run("--dir", SAMPLES, "--db", db)
+    assert f"0 done, 0 failed, {n} unchanged" in r.output
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM results").fetchone()[0] == n
+
+
+def test_export_and_merge_commands(tmp_path):
+    a, b = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
+    assert run("--dir", SAMPLES, "--db", a, "--shard", "1/2", "-q").exit_code == 0
+    assert run("--dir", SAMPLES, "--db", b, "--shard", "2/2", "-q").exit_code == 0
+    r = run("merge", a, b, "-o", tmp_path / "all.sqlite")
+    assert r.exit_code == 0, r.output
+    r = run("export", "--db", tmp_path / "all.sqlite", "--format", "jsonl")
+    assert r.exit_code == 0, r.output
+    recs = [json.loads(line) for line in r.output.splitlines() if line.startswith("{")]
+    assert len(recs) == sum(1 for p in SAMPLES.iterdir() if p.is_dir())
+    assert all("lineage" in x and "evidence" in x for x in recs)
+    out = tmp_path / "o.csv"
+    assert run("export", "--db", a, "--format", "csv", "-o", out).exit_code == 0
+    assert out.read_text().startswith("target,")
+
+
+@pytest.mark.parametrize("args, message", [
+    ((), "nothing to audit"),
+    (("--resume", "--dir", "samples"), "give no"),
+    (("--dir", "samples", "--sort", "likes"), "apply to Hub listings"),
+    (("--dir", "samples", "--shard", "3/2"), "--shard"),
+    (("export", "--db", "nope.sqlite"), "no such audit database"),
+    (("export", "--db", "x", "--format", "parquet"), "needs -o"),
+])
+def test_usage_errors_are_one_line_and_exit_2(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x").touch()
+    r = run(*args)
+    assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output
+
+
+def test_a_run_killed_with_sigkill_resumes_with_exactly_one_row_per_repo(hub, tmp_path):
+    repos = [f"org/m{i:02d}" for i in range(24)]
+    for r in repos:
+        hub.add_folder(r, QWEN)
+    hub.set_faults(latency=0.03)  # slow enough to be killed mid-run, fast enough for a test
+    db = tmp_path / "a.sqlite"
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
+    env.update(hub.env(tmp_path / "hf"))
+    cmd = [sys.executable, "-c", "from inspector.cli import main; main()",
+           "audit", "--author", "org", "--db", str(db), "--workers", "2", "--quiet"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        done = 0
+        deadline = time.monotonic() + 60
+        while done < 5 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)  # polling a subprocess, not a backoff
+            if db.exists():
+                try:
+                    done = sqlite3.connect(db).execute("SELECT count(*) FROM results").fetchone()[0]
+                except sqlite3.OperationalError:
+                    done = 0
+        assert proc.poll() is None, proc.stderr.read()
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(10)
+    before = {r for (r,) in sqlite3.connect(db).execute("SELECT repo FROM results")}
+    assert 5 <= len(before) < len(repos)
+    hub.clear_faults()
+    hub.reset_stats()
+    r = run("--resume", "--db", db, "--quiet")
+    assert r.exit_code == 0, r.output
+    counts = Counter(x for (x,) in sqlite3.connect(db).execute("SELECT repo FROM results"))
+    assert set(counts) == set(repos) and set(counts.values()) == {1}
+    assert not set(hub.stats.by_repo) & before  # nothing finished before the kill was read again
+    assert hub.stats.by_kind["list"] == 0 and hub.stats.by_kind["api"] == 0  # the queue came from the db
+    statuses = {s for (s,) in sqlite3.connect(db).execute("SELECT status FROM results")}
+    assert statuses == {"ok"}

@@ -1,0 +1,164 @@
+"""`inspector rules ...` on the command line: exit codes, the caret display, JSON, and the whole
+shipped rule set against the whole shipped fixture set (the CI gate)."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from conftest import SAMPLES
+
+from inspector.cli import main
+
+BROKEN = """\
+rules:
+  - id: t.x
+    lineage: qwen
+    wieght: 0.8
+    match:
+      vocab:
+        - fact: vocab_size
+          in: [151936]
+"""
+WARN_ONLY = """\
+rules:
+  - id: t.x
+    lineage: qwen
+    match:
+      vocab:
+        - fact: vocab_size
+          in: [151936]
+      spare:
+        - fact: hidden_size
+          gte: 1
+    condition: vocab
+"""
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_the_shipped_rules_and_fixtures_pass_rules_test():
+    """The CI gate: every shipped rule on every shipped fixture (its time is measured in
+    bench/bench_rules.py, not asserted here: no timed tests)."""
+    from inspector.authoring import run_rule_tests
+
+    report = run_rule_tests([])
+    failures = [f"{f.fixture or f.rule} ({f.where}): {f.message}" for f in report.failures]
+    assert report.ok, "\n".join(failures)
+    assert len(report.results) >= 100
+
+
+def test_every_sample_and_corpus_folder_is_a_fixture_with_its_provenance():
+    from inspector.fixtures import load_fixtures
+
+    fixtures = load_fixtures().fixtures
+    provenance = " ".join(f.source.get("provenance", "") for f in fixtures)
+    folders = [p for root in (SAMPLES, SAMPLES.parent / "corpus") for p in root.iterdir() if (p / "SOURCE.md").is_file()]
+    samples = {p.name for p in SAMPLES.iterdir() if p.is_dir()}
+    missing = [p.name for p in folders if p.name not in provenance and not (p.parent.name == "corpus" and p.name in samples)]
+    assert not missing
+    assert all(f.source.get("model") and f.expect for f in fixtures)
+
+
+def test_rules_test_cli_text_and_json():
+    r = run("rules", "test")
+    assert r.exit_code == 0, r.output[-3000:]
+    assert "fixtures" in r.output.splitlines()[-1] and r.output.rstrip().endswith("ok")
+    r = run("rules", "test", "--json", "-k", "Qwen__Qwen-7B")
+    doc = json.loads(r.output)
+    assert r.exit_code == 0 and doc["ok"] and doc["fixtures"] == 1
+    assert any(st["tp"] == 1 and st["votes"].get("lineage") == "qwen" for st in doc["rule_stats"].values())
+
+
+def test_rules_test_exits_1_on_a_failure_naming_fixture_and_rule(tmp_path):
+    (tmp_path / "steal.yaml").write_text(
+        "rules:\n  - id: t.steal\n    lineage: llama\n    weight: 50\n    match:\n      v: {fact: vocab_size, equals: 151936}\n")
+    r = run("rules", "test", str(tmp_path / "steal.yaml"), "-k", "Qwen__Qwen-7B")
+    assert r.exit_code == 1
+    assert "FAIL Qwen__Qwen-7B (rules/tests/qwen.yaml:" in r.output
+    assert "lineage expected qwen, observed llama, winner t.steal (+50.00)" in r.output
+
+
+def test_rules_test_exits_2_on_broken_rules_and_unknown_selection(tmp_path):
+    (tmp_path / "r.yaml").write_text(BROKEN)
+    r = run("rules", "test", str(tmp_path / "r.yaml"))
+    assert r.exit_code == 2 and "error[E111]" in r.output
+    assert run("rules", "test", "-k", "no-such-fixture-anywhere").exit_code == 2
+
+
+def test_validate_clean_warnings_and_errors(tmp_path):
+    r = run("rules", "validate")
+    assert r.exit_code == 0, r.output[-2000:]
+    (tmp_path / "w.yaml").write_text(WARN_ONLY)
+    assert run("rules", "validate", str(tmp_path / "w.yaml")).exit_code == 0
+    r = run("rules", "validate", "--strict", str(tmp_path / "w.yaml"))
+    assert r.exit_code == 1 and "warning[W302]" in r.output
+    (tmp_path / "e.yaml").write_text(BROKEN)
+    r = run("rules", "validate", str(tmp_path / "e.yaml"))
+    assert r.exit_code == 2
+    lines = r.output.splitlines()
+    head = next(i for i, line in enumerate(lines) if "error[E111]" in line)
+    assert lines[head].startswith(f"{tmp_path / 'e.yaml'}:4:5: error[E111] unknown rule key 'wieght'")
+    assert lines[head + 2] == " 4 |     wieght: 0.8"
+    assert lines[head + 3] == "   |     ^^^^^^"
+    assert lines[head + 4] == "   = help: did you mean 'weight'?"
+
+
+def test_validate_json(tmp_path):
+    (tmp_path / "e.yaml").write_text(BROKEN)
+    r = run("rules", "validate", "--format", "json", str(tmp_path / "e.yaml"))
+    doc = json.loads(r.output)
+    mine = [p for p in doc["problems"] if p["file"] == str(tmp_path / "e.yaml")]
+    assert r.exit_code == 2 and doc["errors"] >= 1
+    assert mine[0] == {"file": str(tmp_path / "e.yaml"), "line": 4, "col": 5, "severity": "error", "code": "E111",
+                       "message": "unknown rule key 'wieght'; did you mean 'weight'?", "help": "did you mean 'weight'?"}
+
+
+def test_validate_reads_a_fixture_file_as_fixtures(tmp_path):
+    (tmp_path / "f.yaml").write_text("fixtures:\n  - id: x\n    expect: {kind: decodr}\n")
+    r = run("rules", "validate", str(tmp_path / "f.yaml"))
+    assert r.exit_code == 2 and f"{tmp_path / 'f.yaml'}:3:20: error[E163]" in r.output and "did you mean 'decoder'" in r.output
+
+
+def test_snapshot_writes_a_fixture_that_rules_test_runs(tmp_path):
+    out = tmp_path / "tests" / "t5.yaml"
+    r = run("rules", "snapshot", str(SAMPLES / "google-t5__t5-small"), "-o", str(out), "--id", "t5", "--match", "t5.declared")
+    assert r.exit_code == 0, r.output
+    assert "fixture t5" in r.output
+    r = run("rules", "test", str(out), "-k", str(out))
+    assert r.exit_code == 0, r.output[-2000:]
+    r = run("rules", "snapshot", str(SAMPLES / "google-t5__t5-small"), "-o", str(out), "--id", "t5")
+    assert r.exit_code == 2 and "already in" in r.output
+
+
+def test_snapshot_usage_errors(tmp_path):
+    out = str(tmp_path / "x.yaml")
+    r = run("rules", "snapshot", str(SAMPLES / "google-t5__t5-small"), "-o", out, "--expect", "lineaje=t5")
+    assert r.exit_code == 2 and "did you mean 'lineage'" in r.output
+    r = run("rules", "snapshot", str(SAMPLES / "google-t5__t5-small"), str(SAMPLES / "mlc-preset__gpt2"), "-o", out, "--id", "x")
+    assert r.exit_code == 2
+    r = run("rules", "snapshot", str(tmp_path / "missing"), "-o", out)
+    assert r.exit_code == 1 and "no such file" in r.output
+
+
+def test_new_writes_a_family_that_validates(tmp_path):
+    r = run("rules", "new", "granite", "--dir", str(tmp_path))
+    assert r.exit_code == 0 and (tmp_path / "granite.yaml").is_file() and (tmp_path / "tests" / "granite.yaml").is_file()
+    assert run("rules", "validate", str(tmp_path)).exit_code == 0
+    assert run("rules", "new", "granite", "--dir", str(tmp_path)).exit_code == 2
+
+
+def test_schema_is_json_schema():
+    r = run("rules", "schema")
+    doc = json.loads(r.output)
+    assert r.exit_code == 0 and doc["$schema"].startswith("https://json-schema.org/")
+    assert {"rules", "fragments", "facts", "declared", "bases", "fixtures"} <= set(doc["properties"])
+
+
+def test_explain_names_the_rules_behind_winner_and_runner_up_and_unknown_rule_ids():
+    r = run("inspect", str(SAMPLES / "Qwen__Qwen-7B"), "--explain", "--rule", "qwen.tokenzer")
+    assert r.exit_code == 0
+    assert any(line.startswith("    qwen: qwen.") for line in r.output.splitlines())
+    assert "no rule 'qwen.tokenzer' was evaluated; did you mean 'qwen.tokenizer'?" in r.output

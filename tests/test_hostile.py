@@ -1,0 +1,482 @@
+"""Hostile input: nothing crashes, nothing leaves its folder. Every bad file is a typed status and a
+one-line error naming the file, through a local folder and through the fake Hub alike, and the
+verdict still uses whatever could be read."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from click.testing import CliRunner
+from conftest import SAMPLES, write_rules
+from fakehub import VirtualFile, from_folder, safetensors_file
+
+from inspector.api import Inspector
+from inspector.cli import main
+from inspector.errors import InvalidData, RuleError
+from inspector.ruleset import load_ruleset
+from inspector.snapshot import Snapshot
+from inspector.sources.local import read_local
+from inspector.sources.plan import MAX_CONFIG_BYTES, parse_index, safe_shard_name
+
+LLAMA7 = SAMPLES / "TheBloke__Llama-2-7B-fp16"
+TARGET = "org/hostile"
+CONFIG = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "num_hidden_layers": 2,
+          "hidden_size": 64, "num_attention_heads": 4, "vocab_size": 32000}
+
+
+def prefixed(header: bytes, data: int = 0) -> bytes:
+    return struct.pack("<Q", len(header)) + header + bytes(data)
+
+
+def e(dtype="F16", shape=(2, 2), begin=0, end=None):
+    n = 2
+    for d in shape:
+        n *= d
+    return {"dtype": dtype, "shape": list(shape), "data_offsets": [begin, begin + n if end is None else end]}
+
+
+def js(doc) -> bytes:
+    return json.dumps(doc).encode()
+
+
+def one_line(v, *needles: str) -> None:
+    assert v.error and "\n" not in v.error and "Traceback" not in v.error, v.error
+    for n in needles:
+        assert n in v.error, (n, v.error)
+
+
+def as_local(tmp_path: Path, files: dict[str, bytes | dict]) -> str:
+    folder = tmp_path / "model"
+    folder.mkdir(exist_ok=True)
+    for name, content in files.items():
+        (folder / name).write_bytes(content if isinstance(content, bytes) else js(content))
+    return str(folder)
+
+
+def both(tmp_path, hub, hub_client, insp, files: dict) -> list:
+    """The verdicts of the same files read from disk and from the fake Hub."""
+    local = insp.inspect(as_local(tmp_path, files))
+    hub.add_repo(TARGET, files)
+    remote = Inspector(insp.rules, client=hub_client).inspect(TARGET)
+    return [local, remote]
+
+
+# --- safetensors headers ----------------------------------------------------------------------------
+
+HOSTILE_HEADERS = {
+    "not-json": (b"{not json", "not valid JSON"),
+    "not-object": (b"[1, 2, 3]", "not an object"),
+    "string-entry": (js({"a": "x"}), "not an object"),
+    "dtype-int": (js({"a": {"dtype": 5, "shape": [2], "data_offsets": [0, 4]}}), "invalid dtype"),
+    "dtype-lower": (js({"a": {"dtype": "../x", "shape": [2], "data_offsets": [0, 4]}}), "invalid dtype"),
+    "shape-str": (js({"a": {"dtype": "F16", "shape": "2", "data_offsets": [0, 4]}}), "invalid shape"),
+    "shape-float": (js({"a": {"dtype": "F16", "shape": [2.0], "data_offsets": [0, 4]}}), "invalid shape"),
+    "shape-bool": (js({"a": {"dtype": "F16", "shape": [True], "data_offsets": [0, 2]}}), "invalid shape"),
+    "shape-negative": (js({"a": {"dtype": "F16", "shape": [-4, -1], "data_offsets": [0, 8]}}), "invalid shape"),
+    "shape-overflow": (js({"a": {"dtype": "F16", "shape": [2**64, 2**64], "data_offsets": [0, 4]}}), "invalid shape"),
+    "shape-rank": (js({"a": {"dtype": "F16", "shape": [1] * 100, "data_offsets": [0, 2]}}), "invalid shape"),
+    "shape-product": (js({"a": {"dtype": "F16", "shape": [2**40, 2**40], "data_offsets": [0, 4]}}), "need"),
+    "offsets-missing": (js({"a": {"dtype": "F16", "shape": [2]}}), "invalid data_offsets"),
+    "offsets-reversed": (js({"a": e(begin=8, end=0)}), "invalid data_offsets"),
+    "offsets-negative": (js({"a": {"dtype": "F16", "shape": [2], "data_offsets": [-4, 0]}}), "invalid data_offsets"),
+    "offsets-three": (js({"a": {"dtype": "F16", "shape": [2], "data_offsets": [0, 2, 4]}}), "invalid data_offsets"),
+    "offsets-huge": (js({"a": {"dtype": "F16", "shape": [2], "data_offsets": [2**70, 2**70 + 4]}}), "invalid data_offsets"),
+    "overlap": (js({"a": e(begin=0), "b": e(begin=4)}), "overlap"),
+    "metadata-nested": (js({"__metadata__": {"a": {"b": 1}}}), "__metadata__"),
+    "nan": (b'{"a": {"dtype": "F16", "shape": [NaN], "data_offsets": [0, 4]}}', "not valid JSON"),
+    "deep": (b'{"a": ' + b"[" * 200_000 + b"]" * 200_000 + b"}", "nested too deeply"),
+    "not-utf8": (b'{"\xff\xfe": {}}', "not UTF-8"),
+    "duplicate": (b'{"a": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]}, "a": {}}', "duplicate key"),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_HEADERS, ids=str)
+def test_a_hostile_header_is_invalid_in_one_line_from_disk_and_hub(tmp_path, hub, hub_client, insp, case):
+    header, needle = HOSTILE_HEADERS[case]
+    files = {"config.json": CONFIG, "model.safetensors": prefixed(header, 64)}
+    for v in both(tmp_path, hub, hub_client, insp, files):
+        assert v.status == "invalid"
+        one_line(v, "model.safetensors", needle)
+        # The config was fine: the verdict still reports what it declares.
+        assert v.declared["model_type"] == "llama"
+
+
+@pytest.mark.parametrize("prefix, local_needle, hub_needle", [
+    (struct.pack("<Q", 0), "outside 1..", "outside 1.."),
+    (struct.pack("<Q", 2**64 - 1), "outside 1..", "outside 1.."),
+    (struct.pack("<Q", 99_000_000), "larger than the file", "ends inside its header"),
+    (b"\x10\x00", "shorter than its 8-byte", "shorter than its 8-byte"),
+    (b"", "shorter than its 8-byte", "HTTP 416"),  # an empty file has no byte 0 to range over
+], ids=["zero", "u64max", "past-eof", "short-prefix", "empty"])
+def test_an_impossible_length_prefix_is_invalid_from_disk_and_hub(tmp_path, hub, hub_client, insp, prefix, local_needle, hub_needle):
+    files = {"config.json": CONFIG, "model.safetensors": prefix + b'{"a": 1}'[: len(prefix)]}
+    local, remote = both(tmp_path, hub, hub_client, insp, files)
+    for v, needle in ((local, local_needle), (remote, hub_needle)):
+        assert v.status == "invalid"
+        one_line(v, "model.safetensors", needle)
+
+
+def test_a_body_cut_inside_the_header_is_invalid_from_disk_and_hub(tmp_path, hub, hub_client, insp):
+    full = prefixed(js({"model.layers.0.mlp.up_proj.weight": e(shape=(8, 8))}))
+    files = {"config.json": CONFIG, "model.safetensors": full[: len(full) // 2]}
+    local, remote = both(tmp_path, hub, hub_client, insp, files)
+    assert local.status == remote.status == "invalid"
+    one_line(local, "model.safetensors", "larger than the file")
+    one_line(remote, "model.safetensors", "ends inside its header")
+
+
+def test_offsets_past_the_data_of_a_file_with_data_are_invalid(tmp_path, insp):
+    files = {"config.json": CONFIG, "model.safetensors": prefixed(js({"a": e(shape=(8, 8), begin=0)}), 16)}
+    v = insp.inspect(as_local(tmp_path, files))
+    assert v.status == "invalid"
+    one_line(v, "model.safetensors", "past the data section")
+
+
+def test_a_body_cut_after_the_header_is_fine(tmp_path, hub, hub_client, insp):
+    # Metadata-only copies (our samples) end after the header: the data section is not ours to read.
+    files = {"config.json": CONFIG, "model.safetensors": prefixed(js({"model.embed_tokens.weight": e(shape=(32000, 64))}))}
+    for v in both(tmp_path, hub, hub_client, insp, files):
+        assert v.status == "ok", v.error
+        assert v.params == 32000 * 64
+
+
+def test_a_hundred_thousand_tensors_read_from_disk_and_hub(tmp_path, hub, hub_client, insp):
+    doc = {f"model.layers.{i // 100}.mlp.w{i % 100}.weight": e(begin=8 * i) for i in range(100_000)}
+    files = {"config.json": CONFIG, "model.safetensors": prefixed(js(doc), 8 * 100_000)}
+    t0 = time.perf_counter()
+    v = insp.inspect(as_local(tmp_path, files))
+    assert v.status == "ok", v.error
+    assert v.params == 400_000
+    hub.add_repo(TARGET, files)
+    snap = Inspector(insp.rules, client=hub_client).snapshot(TARGET)  # the judge is the same as above
+    assert len(snap.tensors) == 100_000 and snap.io.requests <= 8
+    assert time.perf_counter() - t0 < 30
+
+
+def test_a_server_ignoring_range_on_a_multi_gb_file_is_cut_off_after_the_header(hub, hub_client, insp):
+    prefix = safetensors_file({"model.embed_tokens.weight": ("BF16", [32000, 64])}).prefix
+    hub.add_repo(TARGET, {"config.json": CONFIG, "model.safetensors": VirtualFile(prefix, 8 * 2**30)})
+    hub.set_faults(ignore_range=True)
+    v = Inspector(insp.rules, client=hub_client).inspect(TARGET)
+    assert v.status == "ok", v.error
+    assert v.io["bytes"] < 1_000_000
+    hub.wait_idle()
+    # What the server pushed before we hung up (socket buffers included), not the 8 GB.
+    assert hub.stats.max_offset[(TARGET, "model.safetensors")] < 64 * 2**20
+
+
+@pytest.mark.xfail(strict=True, reason="http.py _follow: a 200 answer to a Range that starts past 0 is read only "
+                                       "for the range's length from byte 0, so the second header read comes up short")
+def test_a_server_ignoring_range_on_the_second_header_read_still_gives_the_header(hub, hub_client, insp):
+    # A header far larger than the config-based guess forces a second, exact read at an offset.
+    tensors = {f"model.layers.{i}.mlp.w{j}.weight": ("BF16", [4, 4]) for i in range(200) for j in range(100)}
+    big = VirtualFile(safetensors_file(tensors).prefix, 4 * 2**30)
+    hub.add_repo(TARGET, {"config.json": {**CONFIG, "num_hidden_layers": 200}, "model.safetensors": big})
+    hub.set_faults(ignore_range=True)
+    v = Inspector(insp.rules, client=hub_client).inspect(TARGET)
+    assert v.status == "ok", v.error
+
+
+def test_an_index_naming_a_tensor_missing_from_its_shard_is_not_fatal(tmp_path, hub, hub_client, insp):
+    files = from_folder(LLAMA7)
+    idx = json.loads(files["model.safetensors.index.json"])
+    first = sorted(set(idx["weight_map"].values()))[0]
+    idx["weight_map"]["model.ghost.weight"] = first
+    files["model.safetensors.index.json"] = js(idx)
+    hub.add_repo(TARGET, files)
+    remote = Inspector(insp.rules, client=hub_client).inspect(TARGET)
+    folder = tmp_path / "m"
+    shutil.copytree(LLAMA7, folder)
+    (folder / "model.safetensors.index.json").write_bytes(js(idx))
+    local = insp.inspect(str(folder))
+    for v in (local, remote):
+        assert v.status == "ok", v.error
+        assert (v.layout, v.lineage) == ("llama", "llama")
+        # The ghost has no shape: the count is no longer claimed exact.
+        assert v.params_exact is False
+
+
+@pytest.mark.parametrize("shard", ["../../etc/passwd", "/etc/passwd", "a/../../b.safetensors", "..", "./x.safetensors",
+                                   "x//y.safetensors", "a\\..\\b", "x\x00.safetensors", "", "a" * 300, 5, None, ["x"]])
+def test_an_unsafe_shard_name_is_refused_by_the_index_parser(shard):
+    with pytest.raises(InvalidData) as ex:
+        parse_index(js({"weight_map": {"t": shard}}), "repo/model.safetensors.index.json")
+    assert "\n" not in str(ex.value)
+
+
+def test_a_traversing_shard_name_never_reads_outside_the_folder(tmp_path, insp):
+    secret = tmp_path / "secret.safetensors"
+    secret.write_bytes(prefixed(js({"stolen": e()})))
+    folder = tmp_path / "a" / "model"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_bytes(js(CONFIG))
+    (folder / "model.safetensors.index.json").write_bytes(js({"weight_map": {"t": "../../secret.safetensors"}}))
+    snap = read_local(str(folder))
+    assert snap.weights_invalid and "unsafe shard path" in (snap.weights_error or "")
+    assert "stolen" not in snap.tensors
+    v = insp.inspect(str(folder))
+    assert v.status == "invalid"
+    one_line(v, "model.safetensors.index.json", "unsafe shard path")
+
+
+def test_a_percent_encoded_shard_name_stays_a_literal_file_name_on_the_hub(hub, hub_client, insp):
+    files = from_folder(LLAMA7)
+    idx = json.loads(files["model.safetensors.index.json"])
+    idx["weight_map"] = dict.fromkeys(idx["weight_map"], "%2e%2e/%2e%2e/x.safetensors")
+    files["model.safetensors.index.json"] = js(idx)
+    hub.add_repo(TARGET, files)
+    hub.reset_stats()
+    v = Inspector(insp.rules, client=hub_client).inspect(TARGET)
+    assert v.status in ("ok", "invalid", "not_found"), v.error
+    for entry in hub.stats.log:
+        segments = unquote(urlsplit(entry.path).path).split("/")
+        assert ".." not in segments, entry.path
+
+
+# --- config.json -----------------------------------------------------------------------------------
+
+BAD_CONFIGS = {
+    "not-json": (b"{model_type: llama", "not valid JSON"),
+    "not-object": (b'["llama"]', "not an object"),
+    "string": (b'"llama"', "not an object"),
+    "nan": (b'{"model_type": "llama", "hidden_size": NaN}', "not valid JSON"),
+    "infinity": (b'{"rope_theta": Infinity}', "not valid JSON"),
+    "neg-infinity": (b'{"rope_theta": -Infinity}', "not valid JSON"),
+    "not-utf8": (b'{"model_type": "\xc0\xaf"}', "not UTF-8"),
+    "duplicate": (b'{"vocab_size": 32000, "vocab_size": 151936}', "duplicate key"),
+    "deep": (b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
+    "empty": (b"", "not valid JSON"),
+    "huge-int": (b'{"vocab_size": ' + b"9" * 400 + b"}", "400 digits"),
+    "huge-negative-int": (b'{"vocab_size": -' + b"9" * 5000 + b"}", "5000 digits"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_CONFIGS, ids=str)
+def test_a_broken_config_is_invalid_naming_the_file_and_the_tensors_still_judge(tmp_path, hub, hub_client, insp, case):
+    raw, needle = BAD_CONFIGS[case]
+    folder = tmp_path / "m"
+    shutil.copytree(LLAMA7, folder)
+    (folder / "config.json").write_bytes(raw)
+    verdicts = [insp.inspect(str(folder))]
+    if case != "deep":  # the fake Hub itself parses config.json for model_info and cannot (HTTP 500)
+        files = from_folder(LLAMA7)
+        files["config.json"] = raw
+        hub.add_repo(TARGET, files)
+        verdicts.append(Inspector(insp.rules, client=hub_client).inspect(TARGET))
+    for v in verdicts:
+        assert v.status == "invalid"
+        one_line(v, "config.json", needle)
+        assert v.layout == "llama" and v.kind == "decoder"  # from the tensor names alone
+
+
+def test_a_very_large_config_is_refused_without_being_parsed(tmp_path, hub, hub_client, insp):
+    raw = b'{"pad": "' + b"x" * (MAX_CONFIG_BYTES + 10) + b'"}'
+    files = {"config.json": raw, "model.safetensors": prefixed(js({"model.embed_tokens.weight": e(shape=(4, 4))}))}
+    for v in both(tmp_path, hub, hub_client, insp, files):
+        assert v.status == "invalid"
+        one_line(v, "config.json", str(MAX_CONFIG_BYTES))
+    assert v.io["bytes"] < MAX_CONFIG_BYTES + 1_000_000
+
+
+ODD_CONFIGS = {
+    "numbers-as-strings": {**CONFIG, "vocab_size": "32000", "hidden_size": "4096", "num_attention_heads": "32"},
+    "lists-for-scalars": {**CONFIG, "vocab_size": [32000], "hidden_size": [4096, 1], "num_attention_heads": [[32]],
+                          "model_type": ["llama"], "architectures": "LlamaForCausalLM"},
+    "dicts-for-scalars": {"model_type": {"x": 1}, "architectures": {"a": "b"}, "vocab_size": {"n": 1}, "tie_word_embeddings": {}},
+    "nulls": dict.fromkeys(CONFIG),
+    "every-key-missing": {},
+    "huge-numbers": {"vocab_size": 10**299, "hidden_size": -(10**299), "num_attention_heads": 0, "num_key_value_heads": 0,
+                     "rope_theta": 1e308, "num_hidden_layers": 2**63},
+    "zero-heads": {**CONFIG, "num_attention_heads": 0, "num_key_value_heads": 0, "hidden_size": 0},
+    "bools-for-numbers": {**CONFIG, "vocab_size": True, "hidden_size": False, "num_attention_heads": True},
+    "odd-strings": {"model_type": "\u202ellama\n\rqwen", "architectures": ["\x00", "A" * 100_000], "auto_map": {"AutoModel": ["a", 1, None]}},
+}
+
+
+@pytest.mark.parametrize("case", ODD_CONFIGS, ids=str)
+def test_an_odd_but_valid_config_is_judged_without_a_crash(tmp_path, hub, hub_client, insp, case):
+    files = from_folder(LLAMA7)
+    files["config.json"] = js(ODD_CONFIGS[case])
+    hub.add_repo(TARGET, files)
+    remote = Inspector(insp.rules, client=hub_client).inspect(TARGET)
+    folder = tmp_path / "m"
+    shutil.copytree(LLAMA7, folder)
+    (folder / "config.json").write_bytes(js(ODD_CONFIGS[case]))
+    local = insp.inspect(str(folder))
+    for v in (local, remote):
+        assert v.status == "ok", v.error
+        assert v.layout == "llama" and v.kind == "decoder"
+        text = json.dumps(v.to_dict(), allow_nan=False)
+        assert "internal error" not in text
+
+
+# --- rule files ------------------------------------------------------------------------------------
+
+def test_invalid_yaml_in_a_rule_file_is_a_located_rule_error(tmp_path):
+    p = write_rules(tmp_path, "rules:\n  - id: x\n    match: [unclosed\n")
+    with pytest.raises(RuleError) as ex:
+        load_ruleset([p], shipped=False)
+    assert ex.value.problems[0].code == "E101" and str(p) in str(ex.value)
+
+
+@pytest.mark.parametrize("text", ["rules: []\n\x00\n", "rules: [\x07]\n", "a: \ufffe\n"], ids=["nul", "bel", "nonchar"])
+def test_control_characters_in_a_rule_file_are_a_rule_error_not_a_crash(tmp_path, text):
+    p = tmp_path / "r.yaml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(RuleError) as ex:
+        load_ruleset([p], shipped=False)
+    assert ex.value.problems[0].code == "E101"
+
+
+def test_an_alias_bomb_in_rules_is_refused_by_the_cli_with_exit_2(tmp_path):
+    lol = "  - &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+    levels = "".join(f"  - &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(8))
+    p = write_rules(tmp_path, "fragments:\n" + lol + levels)
+    t0 = time.perf_counter()
+    r = CliRunner().invoke(main, ["inspect", str(LLAMA7), "--rules", str(p)])
+    assert time.perf_counter() - t0 < 10
+    assert r.exit_code == 2, r.output
+    assert "E103" in r.output and "Traceback" not in r.output
+
+
+REDOS_RULE = """rules:
+  - id: t.redos
+    description: catastrophic for a backtracking engine
+    status: test
+    author: tests
+    lineage: llama
+    weight: 1
+    match:
+      name:
+        - config: {key}
+          matches: '{regex}'
+"""
+
+
+@pytest.mark.parametrize("regex", ["(a+)+$", "(a|aa)+$", "(a*)*b", "(.*a){20}$"])
+def test_a_catastrophic_regex_runs_in_linear_time(tmp_path, insp, regex):
+    rs = load_ruleset([write_rules(tmp_path, REDOS_RULE.format(key="name_or_path", regex=regex))], shipped=False)
+    snap = Snapshot(target="t", source="fixture", config={"name_or_path": "a" * 200_000 + "!"})
+    t0 = time.perf_counter()
+    _verdict, _facts, ev = Inspector(rs).judge(snap)
+    assert time.perf_counter() - t0 < 2.0
+    assert ev.fired == []
+    # The same rule still matches where it should, as fast.
+    snap = Snapshot(target="t", source="fixture", config={"name_or_path": "a" * 200_000 + ("b" if "b" in regex else "")})
+    t0 = time.perf_counter()
+    _verdict, _facts, ev = Inspector(rs).judge(snap)
+    assert time.perf_counter() - t0 < 2.0
+    assert [o.rule.id for o in ev.fired] == ["t.redos"]
+
+
+@pytest.mark.parametrize("regex", ["(a)\\1", "(?=a)b", "(?<!a)b", "x" * 2001])
+def test_a_regex_re2_cannot_run_in_linear_time_is_refused_at_load(tmp_path, regex):
+    with pytest.raises(RuleError) as ex:
+        load_ruleset([write_rules(tmp_path, REDOS_RULE.format(key="name_or_path", regex=regex))], shipped=False)
+    assert "regex" in str(ex.value) and "\n" not in str(ex.value)
+
+
+def test_predicates_on_keys_that_do_not_exist_are_false_not_errors(tmp_path):
+    text = """rules:
+  - id: t.ghost
+    description: keys nobody has
+    status: test
+    author: tests
+    lineage: llama
+    weight: 1
+    match:
+      a:
+        - config: no.such.key.0.deeper
+          equals: 1
+      b:
+        - config: also.missing
+          matches: 'x'
+      c:
+        - config: text_config.0
+          gte: 3
+    condition: a or b or c
+  - id: t.absent
+    description: exists false holds on a missing key
+    status: test
+    author: tests
+    lineage: qwen
+    weight: 1
+    match:
+      a:
+        - config: no.such.key
+          exists: false
+"""
+    rs = load_ruleset([write_rules(tmp_path, text)], shipped=False)
+    for config in ({}, {"no": None}, {"no": {"such": [1]}}, {"text_config": [1, 2]}, {"also": {"missing": ["x"]}}, None):
+        snap = Snapshot(target="t", source="fixture", config=config)
+        _verdict, _facts, ev = Inspector(rs).judge(snap)
+        fired = {o.rule.id for o in ev.fired}
+        assert ("t.ghost" in fired) == (config == {"also": {"missing": ["x"]}})
+        assert "t.absent" in fired
+
+
+# --- repo ids, revisions, directories ----------------------------------------------------------------
+
+HOSTILE_TARGETS = [
+    "../../x", "org/../x", "org/..", "../org/x", "org/x/../../y", "org/x@../../main", "org/x@..", "org/x@a/../b",
+    "org/x@" + "a" * 5000, "org/x@%2e%2e", "org/x@%2e%2e%2f%2e%2e", "org%2f..%2fx/y", "org/%2e%2e", "org/x@/etc",
+    "org/x@main/", "org/x@\nmain", "org/x@ma in", "o" * 300 + "/x", "org/x\x00y", "org\\..\\x/y",
+]
+
+
+@pytest.mark.parametrize("target", HOSTILE_TARGETS, ids=lambda t: repr(t[:24]))
+def test_a_hostile_repo_id_or_revision_never_reaches_the_hub(hub, hub_client, insp, target):
+    hub.reset_stats()
+    v = Inspector(insp.rules, client=hub_client).inspect(target)
+    assert v.status in ("invalid", "not_found")
+    assert hub.stats.total == 0, [x.path for x in hub.stats.log]
+
+
+_TOO_LONG = pytest.mark.xfail(strict=True, reason="api.is_local: Path.exists() raises OSError (ENAMETOOLONG) -> "
+                                                  "'internal error' echoing the whole target")
+_NEWLINE = pytest.mark.xfail(strict=True, reason="errors.InspectorError.one_line collapses the message, not `where`")
+
+
+@pytest.mark.parametrize("target", [
+    pytest.param(t, marks=_TOO_LONG if len(t) > 255 else _NEWLINE if "\n" in t else ()) for t in HOSTILE_TARGETS
+], ids=lambda t: repr(t[:24]))
+def test_a_hostile_target_gets_a_short_one_line_typed_error(insp, target):
+    v = insp.inspect(target)
+    one_line(v)
+    assert len(v.error) < 400 and "internal error" not in v.error
+
+
+def test_inspections_write_nothing_to_the_working_dir_or_the_cache(tmp_path, hub, hub_client, insp, monkeypatch):
+    monkeypatch.setattr("inspector.api.load_ruleset", lambda extra=None: insp.rules)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    hf_home = tmp_path / "hf"
+    before = sorted(p for p in hf_home.rglob("*")) if hf_home.exists() else []
+    hub.add_folder(TARGET, LLAMA7)
+    assert Inspector(insp.rules, client=hub_client).inspect(TARGET).status == "ok"
+    assert insp.inspect(str(LLAMA7)).status == "ok"
+    r = CliRunner().invoke(main, ["inspect", str(LLAMA7), "--json"])
+    assert r.exit_code == 0
+    assert list(cwd.iterdir()) == []
+    after = sorted(p for p in hf_home.rglob("*")) if hf_home.exists() else []
+    assert after == before
+
+
+def test_a_shard_name_that_is_safe_resolves_inside_the_repo_url():
+    from inspector.sources.hub import _resolve_url
+
+    class C:
+        endpoint = "http://127.0.0.1:1"
+
+    for name in ["a.safetensors", "sub/a.safetensors", "%2e%2e/x", "a?b#c", "a b", "é/ü.safetensors", "..a/b..", "a;/b"]:
+        url = _resolve_url(C, "org/m", "0" * 40, safe_shard_name(name, "w"))
+        path = urlsplit(url).path
+        assert path.startswith("/org/m/resolve/" + "0" * 40 + "/")
+        assert ".." not in unquote(path).split("/") and not urlsplit(url).query and not urlsplit(url).fragment

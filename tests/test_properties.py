@@ -1,0 +1,279 @@
+"""Property tests of the parsers and of the whole judge pipeline: any input gives a result or one of
+our typed errors, never anything else. Bounded so the file runs in a few seconds."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import posixpath
+import struct
+
+from conftest import SAMPLES
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from inspector.api import Inspector
+from inspector.errors import InspectorError, InvalidData
+from inspector.facts import build_facts, config_get
+from inspector.ruleset import load_ruleset
+from inspector.safetensors_header import (
+    ITEMSIZE_BITS,
+    MAX_HEADER_BYTES,
+    estimate_header_length,
+    header_length,
+    parse_header,
+)
+from inspector.snapshot import Snapshot, TensorInfo
+from inspector.sources.plan import evidence_shards, parse_config, parse_index, safe_shard_name
+
+RULES = load_ruleset()
+INSP = Inspector(RULES)
+# INSPECTOR_PROPERTY_SCALE=50 for a long hunt; the default keeps the file to a few seconds.
+SCALE = int(os.environ.get("INSPECTOR_PROPERTY_SCALE", "1"))
+FAST = settings(max_examples=80 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+JUDGE = settings(max_examples=50 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+# What the rules look at: fact config paths, config keys and the constants predicates compare with,
+# so that generated configs make rules fire instead of missing every predicate.
+CONFIG_PATHS = sorted({p for ps in RULES.facts.values() for p in ps}
+                      | {p.key for r in RULES.rules for s in r.selections.values() for p in s.predicates if p.subject == "config"})
+CONSTANTS: list = []
+for _r in RULES.rules:
+    for _s in _r.selections.values():
+        for _p in _s.predicates:
+            for _arg in _p.ops.values():
+                CONSTANTS.extend(_arg if isinstance(_arg, list) else [_arg])
+CONSTANTS = [c for c in CONSTANTS if isinstance(c, str | int | float | bool)][:2000]
+REAL_NAMES = sorted({n for f in SAMPLES.glob("*/*.index.json") for n in json.loads(f.read_text())["weight_map"]})[:3000]
+
+scalars = (st.none() | st.booleans() | st.integers(-(2**64), 2**64) | st.integers(-(10**299), 10**299)
+           | st.floats() | st.text(max_size=12) | st.sampled_from(CONSTANTS))
+json_values = st.recursive(scalars, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+                           max_leaves=8)
+
+
+def _nest(pairs: list[tuple[str, object]]) -> dict:
+    """A config holding each value at its dotted path (later paths lose where they collide)."""
+    cfg: dict = {}
+    for path, value in pairs:
+        cur = cfg
+        parts = path.split(".")
+        for part in parts[:-1]:
+            nxt = cur.get(part)
+            if not isinstance(nxt, dict):
+                if part in cur:
+                    break
+                nxt = cur[part] = {}
+            cur = nxt
+        else:
+            cur.setdefault(parts[-1], value)
+    return cfg
+
+
+configs = st.one_of(
+    st.lists(st.tuples(st.sampled_from(CONFIG_PATHS) | st.text(max_size=10), json_values), max_size=16).map(_nest),
+    st.dictionaries(st.text(max_size=10), json_values, max_size=8),
+    st.none(),
+)
+
+dtypes = st.sampled_from(sorted(ITEMSIZE_BITS)) | st.none() | st.text(max_size=6)
+shapes = st.none() | st.lists(st.integers(0, 2**20), max_size=4).map(tuple)
+names = st.sampled_from(REAL_NAMES) | st.text(max_size=40) | st.builds(
+    lambda a, i, b: f"{a}.{i}.{b}", st.sampled_from(["model.layers", "transformer.h", "layers", "encoder.block"]),
+    st.integers(0, 200), st.sampled_from(["self_attn.q_proj.weight", "mlp.c_fc.weight", "attention.wqkv.weight", "qweight"]))
+tensors = st.lists(st.tuples(names, dtypes, shapes), max_size=40).map(
+    lambda ts: {n: TensorInfo(n, dtype=d, shape=s, file="model.safetensors") for n, d, s in ts})
+
+
+@st.composite
+def snapshots(draw) -> Snapshot:
+    return Snapshot(
+        target="org/fuzz", source="fixture", repo_id=draw(st.none() | st.just("org/fuzz")),
+        files=draw(st.lists(st.sampled_from(["config.json", "model.safetensors", "tokenization_qwen.py", "qwen.tiktoken",
+                                             "modeling_chatglm.py", "tokenizer.model"]) | st.text(max_size=20), max_size=6)),
+        config=draw(configs), config_status=draw(st.sampled_from(["ok", "missing", "invalid"])),
+        tensors=draw(tensors), total_size=draw(st.none() | st.integers(0, 2**60)),
+        hub_params=draw(st.none() | st.dictionaries(st.sampled_from(["BF16", "F16", "total", "I32"]), st.integers(0, 2**50), max_size=3)),
+        card=draw(st.dictionaries(st.sampled_from(["base_model", "license", "tags"]), json_values, max_size=3)),
+    )
+
+
+# --- the whole judge pipeline ----------------------------------------------------------------------
+
+@JUDGE
+@given(snapshots())
+def test_judge_on_any_snapshot_gives_a_verdict_or_our_error(snap):
+    try:
+        verdict, facts, _evaluation = INSP.judge(snap)
+    except InspectorError:
+        return
+    d = verdict.to_dict()
+    text = json.dumps(d, allow_nan=False)
+    assert "\n" not in (d.get("error") or "")
+    assert 0.0 <= d["confidence"] <= 1.0 and text
+    assert all(isinstance(k, str) for k in facts.values)
+
+
+@JUDGE
+@given(st.dictionaries(st.sampled_from(CONFIG_PATHS), json_values, max_size=30))
+def test_any_flat_config_with_real_keys_judges(config):
+    with contextlib.suppress(InspectorError):
+        INSP.judge(Snapshot(target="t", source="fixture", config=config))
+
+
+@FAST
+@given(configs, st.text(max_size=30))
+def test_config_get_never_raises(config, path):
+    found, _value = config_get(config, path)
+    assert isinstance(found, bool)
+
+
+@FAST
+@given(configs)
+def test_facts_never_hold_non_finite_or_float_overflowing_numbers(config):
+    facts = build_facts(Snapshot(target="t", source="fixture", config=config), RULES.facts)
+    for v in facts.values.values():
+        if isinstance(v, float):
+            assert math.isfinite(v)
+        if isinstance(v, int) and not isinstance(v, bool):
+            float(v)  # representable: the engine compares numbers as floats
+
+
+# --- config.json ------------------------------------------------------------------------------------
+
+@FAST
+@given(st.binary(max_size=400))
+def test_any_bytes_as_config_give_a_dict_or_our_error(raw):
+    try:
+        assert isinstance(parse_config(raw, "c/config.json"), dict)
+    except InvalidData as e:
+        assert "\n" not in str(e) and str(e).startswith("c/config.json: ")
+
+
+@FAST
+@given(json_values)
+def test_any_json_as_config_is_a_dict_exactly_when_it_is_an_object(doc):
+    raw = json.dumps(doc).encode()
+    try:
+        cfg = parse_config(raw, "config.json")
+    except InvalidData as e:
+        assert not isinstance(doc, dict) or "NaN" in raw.decode() or "Infinity" in raw.decode(), e
+    else:
+        assert isinstance(doc, dict) and cfg == json.loads(raw)
+
+
+@FAST
+@given(configs)
+def test_a_config_read_through_the_parser_always_judges(config):
+    try:
+        cfg = parse_config(json.dumps(config).encode(), "config.json")
+    except InvalidData:
+        return
+    INSP.judge(Snapshot(target="t", source="fixture", config=cfg))  # no exception at all
+
+
+# --- safetensors headers ----------------------------------------------------------------------------
+
+@st.composite
+def valid_headers(draw) -> tuple[bytes, dict]:
+    spec = draw(st.dictionaries(st.text(min_size=1, max_size=30).filter(lambda n: n != "__metadata__"),
+                                st.tuples(st.sampled_from(["F16", "BF16", "F32", "I8", "U8", "I64", "BOOL"]),
+                                          st.lists(st.integers(0, 64), max_size=3)), max_size=12))
+    doc: dict = {}
+    if draw(st.booleans()):
+        doc["__metadata__"] = draw(st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3))
+    offset = 0
+    for name, (dtype, shape) in spec.items():
+        n = math.prod(shape) * ITEMSIZE_BITS[dtype] // 8
+        doc[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + n]}
+        offset += n
+    items = list(doc.items())
+    order = draw(st.permutations(range(len(items))))
+    return json.dumps(dict(items[i] for i in order)).encode(), spec
+
+
+@FAST
+@given(valid_headers())
+def test_a_valid_header_parses_back_exactly(header):
+    raw, spec = header
+    got = parse_header(raw, "h", file="m.safetensors")
+    assert {n: (t.dtype, list(t.shape)) for n, t in got.items()} == {n: (d, s) for n, (d, s) in spec.items()}
+    assert all(t.file == "m.safetensors" for t in got.values())
+
+
+@FAST
+@given(valid_headers(), st.data())
+def test_a_mutated_header_gives_consistent_tensors_or_our_error(header, data):
+    raw, spec = header
+    assume(spec)
+    doc = json.loads(raw)
+    name = data.draw(st.sampled_from(sorted(spec)))
+    field = data.draw(st.sampled_from(["dtype", "shape", "data_offsets"]))
+    doc[name][field] = data.draw(json_values)
+    try:
+        got = parse_header(json.dumps(doc).encode(), "h", data_size=data.draw(st.none() | st.integers(0, 2**40)))
+    except InvalidData as e:
+        assert "\n" not in str(e)
+        return
+    for t in got.values():
+        assert isinstance(t.dtype, str) and all(isinstance(d, int) and d >= 0 for d in t.shape)
+
+
+@FAST
+@given(st.binary(min_size=0, max_size=16), st.none() | st.integers(0, 2**64))
+def test_a_length_prefix_is_sane_or_refused(prefix, size):
+    try:
+        n = header_length(prefix, "f", file_size=size)
+    except InvalidData:
+        return
+    assert 1 <= n <= MAX_HEADER_BYTES and (size is None or 8 + n <= size)
+    assert n == struct.unpack("<Q", prefix[:8])[0]
+
+
+@FAST
+@given(st.lists(st.text(max_size=60), max_size=50), st.none() | st.integers(-5, 2**50))
+def test_the_header_size_guess_is_positive_and_grows_with_names(names_, size):
+    a = estimate_header_length(names_, size)
+    b = estimate_header_length([*names_, "x.weight"], size)
+    assert 0 < a < b
+
+
+# --- index ------------------------------------------------------------------------------------------
+
+shard_names = (st.text(max_size=30) | st.sampled_from(["../x", "/etc/passwd", "a/../../b", "model-00001-of-00002.safetensors",
+                                                       "sub/m.safetensors", ".", "..", "a//b", "%2e%2e/x", "a\\b"])
+               | json_values)
+
+
+@FAST
+@given(st.dictionaries(st.text(max_size=30), shard_names, max_size=10), json_values, st.booleans())
+def test_an_index_gives_safe_shards_or_our_error(weight_map, metadata, with_meta):
+    doc = {"weight_map": weight_map, **({"metadata": metadata} if with_meta else {})}
+    try:
+        wm, total = parse_index(json.dumps(doc).encode(), "i")
+    except InvalidData as e:
+        assert "\n" not in str(e)
+        return
+    assert wm == weight_map
+    assert total is None or 0 <= total < 2**60
+    for shard in wm.values():
+        assert shard and not shard.startswith("/") and "\\" not in shard and "\x00" not in shard
+        assert ".." not in shard.split("/") and posixpath.normpath(shard) == shard
+    assert set(evidence_shards(wm)) <= set(wm.values())
+    assert bool(evidence_shards(wm)) == bool(wm)
+
+
+@FAST
+@given(st.binary(max_size=300))
+def test_any_bytes_as_an_index_give_a_map_or_our_error(raw):
+    with contextlib.suppress(InvalidData):
+        wm, _total = parse_index(raw, "i")
+        assert all(safe_shard_name(s, "i") == s for s in wm.values())
+
+
+def test_an_integer_no_float_can_hold_is_not_a_fact():
+    # parse_config refuses such numbers; a snapshot built another way must not carry one into the engine.
+    facts = build_facts(Snapshot(target="t", source="fixture", config={"vocab_size": 10**400, "hidden_size": 4096}), RULES.facts)
+    assert facts.get("vocab_size") == (False, None) and facts.get("hidden_size") == (True, 4096)
