@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every atheris target for a bounded time:  fuzz/run.sh [SECONDS_EACH=150] [TARGET...]
-# Targets: header index judge rules. Corpora live in fuzz/corpus-<target>/ (git-ignored), seeded
+# Targets: header index judge rules binreaders. Corpora live in fuzz/corpus-<target>/ (git-ignored), seeded
 # from samples/ and rules/ on first use; crashes, OOMs and timeouts are written to
 # fuzz/corpus-findings/<target>/ with the log of the last run. Memory is capped at 2 GB, one input
 # at 10 s. Exit status 1 when any target left a finding.
@@ -10,7 +10,7 @@ repo="$(dirname "$here")"
 secs="${1:-150}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(header index judge rules)
+[ ${#targets[@]} -gt 0 ] || targets=(header index judge rules binreaders)
 py="${PYTHON:-$repo/.venv/bin/python}"
 [ -x "$py" ] || py="$(command -v python3)"
 
@@ -18,6 +18,15 @@ seed() {  # seed <target> <dir>: copy real inputs as the starting corpus
     local t="$1" d="$2" pattern
     mkdir -p "$d"
     [ -z "$(ls -A "$d")" ] || return 0
+    if [ "$t" = binreaders ]; then  # first byte: 0 torch zip, 1 pickle, 2 GGUF, 3 tokenizer.json, 4 tokenizer_config
+        find "$repo/samples" \( -name '*.bin' -o -name '*.gguf' \) | sort | head -12 | while read -r f; do
+            case "$f" in *.gguf) m='\002' ;; *) m='\000' ;; esac
+            { printf "$m"; head -c 65000 "$f"; } >"$d/$(printf '%s' "$f" | md5sum | cut -c1-16)"
+        done || true
+        printf '\003{"version": "1.0", "added_tokens": [{"id": 0, "content": "<s>", "special": true}], "model": {"type": "BPE"}}' >"$d/tok"
+        printf '\004{"bos_token": "<s>", "added_tokens_decoder": {"0": {"content": "<s>"}}, "chat_template": "{{ x }}"}' >"$d/tokcfg"
+        return 0
+    fi
     case "$t" in
         header) pattern='*.safetensors' ;;
         index) pattern='*.index.json' ;;

@@ -15,8 +15,11 @@ from .verdict import Verdict, decide
 
 
 def is_local(target: str) -> bool:
-    p = Path(target)
-    return p.exists() or target.startswith((".", "/", "~")) or "\\" in target or target.endswith((".safetensors", ".gguf", ".bin"))
+    try:
+        exists = Path(target).exists()
+    except (OSError, ValueError):  # a name too long for the file system, or with a NUL: not a path here
+        exists = False
+    return exists or target.startswith((".", "/", "~")) or "\\" in target or target.endswith((".safetensors", ".gguf", ".bin"))
 
 
 class Inspector:

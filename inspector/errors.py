@@ -13,7 +13,9 @@ class InspectorError(Exception):
     def __init__(self, message: str, *, where: str | None = None) -> None:
         # Messages stay one line: hostile input must not be able to forge extra output lines.
         self.message = " ".join(str(message).split())
-        self.where = where
+        # `where` often echoes user or repo input (a target, a file name): one line, bounded.
+        where = " ".join(where.split()) if where else where
+        self.where = where[:200] + "..." if where and len(where) > 200 else where
         super().__init__(self.one_line())
 
     def one_line(self) -> str:

@@ -62,13 +62,23 @@ class Facts:
         return False, None
 
 
+_NUMERIC = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
 def _number(v: Any) -> Any:
     """Numbers written as strings ("4096") count as numbers; NaN/inf and bools do not."""
     if isinstance(v, bool):
         return v
-    if isinstance(v, str) and re.fullmatch(r"-?\d+(\.\d+)?([eE][-+]?\d+)?", v.strip()):
-        f = float(v)
-        return int(f) if f.is_integer() and "." not in v and "e" not in v.lower() else f
+    if isinstance(v, str):
+        # ASCII only: str.strip() also drops \x1c-\x1f, which float() refuses; \d would take any
+        # script's digits. Longer than 40 characters is no count nor size (and would be inf).
+        s = v.strip(" \t\r\n")
+        if len(s) <= 40 and _NUMERIC.fullmatch(s):
+            f = float(s)
+            if not math.isfinite(f):  # "1e400"
+                return None
+            return int(f) if f.is_integer() and "." not in s and "e" not in s.lower() else f
+        return v
     if isinstance(v, float) and not math.isfinite(v):
         return None
     if isinstance(v, int) and v.bit_length() > 1000:  # no float holds it: comparisons would overflow

@@ -128,8 +128,9 @@ def test_retries_that_run_out_end_as_network_error_and_a_later_run_retries(hub, 
         hub.set_faults(fail_rate_5xx=1.0, kinds={"resolve"})
         Audit(Inspector(insp.rules, client=client), store).run(listed(hub))
         assert [r["status"] for r in store.rows()] == ["network_error"]
-        # bounded: config and index are read at once, each retried at most `retries` (2) times
-        assert len(client.sleep.calls) <= 2 * 2
+        # bounded: config, index and the two probed shards are read at once, each retried at most
+        # `retries` (2) times
+        assert len(client.sleep.calls) <= 2 * 4
         hub.clear_faults()
         Audit(Inspector(insp.rules, client=client), store).run(listed(hub))
         assert [r["status"] for r in store.rows(latest=False)] == ["ok"]

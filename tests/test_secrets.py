@@ -41,6 +41,29 @@ def no_sleep(monkeypatch, ruleset):
     return rec
 
 
+@pytest.fixture
+def all_logs(caplog, monkeypatch):
+    """Every log record at DEBUG, huggingface_hub's too (its logger does not propagate), with its
+    HF_DEBUG curl dump of each request switched on."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_DEBUG", True)
+    hf = logging.getLogger("huggingface_hub")
+    level = hf.level
+    hf.addHandler(caplog.handler)
+    hf.setLevel(logging.DEBUG)
+    caplog.set_level(logging.DEBUG)
+    yield caplog
+    hf.removeHandler(caplog.handler)
+    hf.setLevel(level)
+
+
+def logged(caplog) -> str:
+    text = "\n".join(f"{r.name} {r.getMessage()} {r.args!r}" for r in caplog.records) + caplog.text
+    assert "authenticated: True" in text, "the capture must see huggingface_hub's request log"
+    return text
+
+
 def leaks(text: str, token: str = TOKEN) -> bool:
     # The whole token, or a telling part of it (an error could cut or mask it).
     return token in text or token[3:20] in text or token[-16:] in text
@@ -69,36 +92,33 @@ FAULTS = [
 
 
 @pytest.mark.parametrize("fault", [f for _n, f in FAULTS], ids=[n for n, _f in FAULTS])
-def test_the_library_never_leaks_the_token(gated_hub, insp, caplog, capsys, fault):
+def test_the_library_never_leaks_the_token(gated_hub, insp, all_logs, capsys, fault):
     hub = gated_hub
     fault(hub)
     client = HubClient(endpoint=hub.endpoint, token=TOKEN, sleep=RecordedSleep(), timeout=0.25, retries=3, seed=2)
     other = HubClient(endpoint=hub.endpoint, token=OTHER, sleep=RecordedSleep(), timeout=0.25, retries=1, seed=2)
-    with caplog.at_level(logging.DEBUG):
-        verdicts = [Inspector(insp.rules, client=client).inspect(t) for t in ("org/gated", "org/open", "org/private", "org/none")]
-        verdicts.append(Inspector(insp.rules, client=other).inspect("org/gated"))
+    verdicts = [Inspector(insp.rules, client=client).inspect(t) for t in ("org/gated", "org/open", "org/private", "org/none")]
+    verdicts.append(Inspector(insp.rules, client=other).inspect("org/gated"))
     out = capsys.readouterr()
     dumps = [json.dumps(v.to_dict()) for v in verdicts] + [repr(v) for v in verdicts]
-    logged = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records) + caplog.text
-    assert_no_token_left(hub, out.out, out.err, logged, *dumps, via_cdn=fault is not FAULTS[2][1])
+    assert_no_token_left(hub, out.out, out.err, logged(all_logs), *dumps, via_cdn=fault is not FAULTS[2][1])
     assert verdicts[-1].status in ("gated", "network_error")
 
 
-def test_the_cli_never_prints_or_logs_the_token(gated_hub, tmp_path, caplog, no_sleep, monkeypatch):
+def test_the_cli_never_prints_or_logs_the_token(gated_hub, tmp_path, all_logs, no_sleep):
     hub = gated_hub
     hub.fail_next(2, 503)
     hub.fail_next(1, "drop", "/cdn/")
     runner = CliRunner()
-    env = {"HF_TOKEN": TOKEN, "HF_HUB_VERBOSITY": "debug", "HF_DEBUG": "1"}
-    with caplog.at_level(logging.DEBUG):
-        as_json = runner.invoke(main, ["inspect", "org/gated", "org/open", "org/private", "org/none", "--json"], env=env)
-        as_text = runner.invoke(main, ["inspect", "org/gated", "org/private", "--evidence", "all"], env=env)
-        explained = runner.invoke(main, ["inspect", "org/gated", "--explain"], env=env)
+    env = {"HF_TOKEN": TOKEN, "HF_HUB_VERBOSITY": "debug"}
+    as_json = runner.invoke(main, ["inspect", "org/gated", "org/open", "org/private", "org/none", "--json"], env=env)
+    as_text = runner.invoke(main, ["inspect", "org/gated", "org/private", "--evidence", "all"], env=env)
+    explained = runner.invoke(main, ["inspect", "org/gated", "--explain"], env=env)
     rows = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert [r["status"] for r in rows] == ["ok", "ok", "ok", "not_found"], rows
     assert as_text.exit_code == explained.exit_code == 0, as_text.output
     texts = [r.output for r in (as_json, as_text, explained)] + [r.stderr for r in (as_json, as_text, explained)]
-    assert_no_token_left(hub, *texts, caplog.text)
+    assert_no_token_left(hub, *texts, logged(all_logs))
     # Nothing stored either: no file under HF_HOME or the working dir holds it.
     for p in tmp_path.rglob("*"):
         if p.is_file():

@@ -50,8 +50,8 @@ SAMPLES = [
     dict(slug="cognitivecomputations__Wizard-Vicuna-30B-Uncensored", kind="decoder", layout="llama",
          lineage="llama", base="LLaMA-30B", note="Vicuna-style fine-tune of LLaMA-1 30B (33B); fp32."),
     dict(slug="mlc-preset__codellama__CodeLlama-7b-hf", kind="decoder", layout="llama", lineage="llama",
-         base="Llama-2-7B", note="Config only. CodeLlama-7B is continued pre-training of Llama-2-7B "
-         "(vocab 32016, rope_theta 1e6); a verdict of CodeLlama-7B as base is also right."),
+         base="CodeLlama-7B", note="Config only. CodeLlama-7B is continued pre-training of Llama-2-7B "
+         "(vocab 32016, rope_theta 1e6): the catalogue names CodeLlama-7B, a llama lineage."),
     # --- qwen
     dict(slug="Qwen__Qwen-7B", kind="decoder", layout="qwen1", lineage="qwen", base="Qwen-7B",
          note="Qwen-1 layout (QWenLMHeadModel, transformer.h.N.attn.c_attn)."),
@@ -63,9 +63,9 @@ SAMPLES = [
     dict(slug="Qwen__Qwen3-4B__sophgo-copy", kind="decoder", layout="llama", lineage="qwen",
          base="Qwen3-4B", note="Qwen3: llama naming plus q_norm/k_norm; tied embeddings (no lm_head)."),
     dict(slug="JosephusCheung__Qwen-LLaMAfied-7B-Chat__gpupoor-partial", kind="decoder", layout="llama",
-         lineage="qwen", base="Qwen-7B",
+         lineage="qwen", base="-",
          note="HARD CASE, config only (partial: 6 keys): LlamaForCausalLM, but Qwen-7B-Chat "
-         "converted to llama format (vocab 151936)."),
+         "converted to llama format (vocab 151936). Base `-`: these keys fit Qwen1.5-7B exactly as well."),
     # --- chatglm
     dict(slug="THUDM__chatglm-6b", kind="decoder", layout="chatglm1", lineage="chatglm",
          base="chatglm-6b", note="ChatGLM v1 (GLM-130B style: transformer.layers.N.attention.query_key_value)."),
@@ -96,9 +96,9 @@ SAMPLES = [
     # --- other layouts
     dict(slug="internlm__internlm2-chat-7b", kind="decoder", layout="internlm2", lineage="internlm",
          base="internlm2-7b", note="InternLM2 (attention.wqkv, feed_forward.w1/w2/w3)."),
-    dict(slug="microsoft__WizardLM-2-8x22B", kind="decoder", layout="mixtral", lineage="mistral",
+    dict(slug="microsoft__WizardLM-2-8x22B", kind="decoder", layout="mixtral-moe", shapes="mixtral", lineage="mixtral",
          base="Mixtral-8x22B", note="MixtralForCausalLM (block_sparse_moe.experts.N.w1/w2/w3), 8 experts."),
-    dict(slug="google__gemma-2b__mirror", kind="decoder", layout="gemma", lineage="gemma", base="gemma-2b",
+    dict(slug="google__gemma-2b__mirror", kind="decoder", layout="llama", shapes="gemma", lineage="gemma", base="gemma-2b",
          note="Gemma: llama-like tensor names, head_dim 256, MQA (1 kv head), tied embeddings (no lm_head)."),
     dict(slug="YouriLalain__3PRYMMAL-PHI3-3B-SLERP", kind="decoder", layout="phi3", lineage="phi",
          base="Phi-3-mini-4k", note="Phi-3 merge (self_attn.qkv_proj, mlp.gate_up_proj); vocab 32064 is a decoy."),
@@ -530,7 +530,7 @@ def build_sample(spec, corpus, out):
             wm = {}
         dt0 = base_dtype(cfg)
         info["dtype"] = dt0 + ("" if cfg.get("torch_dtype") else " (assumed: config has no torch_dtype)")
-        fn = LAYOUT_FN[spec["layout"]]
+        fn = LAYOUT_FN[spec.get("shapes", spec["layout"])]  # the shape family, when the layout id differs
         per_shard = {}
         for name, shard in weight_map.items():
             try:
@@ -709,6 +709,14 @@ def write_top_readme(out):
     L.append("- Where the source index had a total_size, the derived shapes were checked against it "
              "(the folder README gives the result).")
     L.append("")
+    L.append("## Other weights formats")
+    L.append("")
+    L.append("Two more folders are built by `tools/build_format_samples.py` (run it after this script; it adds "
+             "their rows to expected.tsv): `THUDM__chatglm-6b__bin` (the real config and .bin index of "
+             "THUDM/chatglm-6b with constructed header-only torch-zip .bin shards) and "
+             "`TheBloke__Llama-2-7B-GGUF` (a constructed header-only GGUF v3 file with Llama-2-7B's metadata "
+             "and synthesized tokens). Their README files say what is real and what is constructed.")
+    L.append("")
     L.append("## expected.tsv")
     L.append("")
     L.append("The verdict a correct tool should give: `kind` (decoder / encoder / encoder-decoder), `layout` "
@@ -716,7 +724,7 @@ def write_top_readme(out):
              "`lineage` (the model family, not the layout: Yi in llama layout is `yi`, llamafied Qwen is "
              "`qwen`), `base` (closest known base model, `-` if unsure). Layout ids: `llama` "
              "(model.layers.N.self_attn.q_proj..., also Mistral/Qwen2/Qwen3 naming), `qwen1`, `chatglm` "
-             "(v2/v3/GLM-4), `chatglm1`, `baichuan`, `internlm2`, `mixtral`, `gemma` (llama-like names; told "
+             "(v2/v3/GLM-4), `chatglm1`, `baichuan`, `internlm2`, `mixtral-moe`, `gemma` (llama-like names; told "
              "apart by config), `phi3`, `falcon`, `gpt-neox`, `gpt2`, `bert`, `t5`.")
     L.append("")
     L.append("## Samples")

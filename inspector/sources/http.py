@@ -37,6 +37,7 @@ from huggingface_hub.errors import (
 RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 TRANSPORT_ERRORS = (_httpx.TransportError,)
 MAX_REDIRECTS = 5
+MAX_WAIT = 600.0  # seconds: the longest a Retry-After or RateLimit reset is honoured
 MAX_ERROR_BODY = 64_000
 _RATELIMIT = re.compile(r'"(?P<kind>[\w-]+)"\s*;\s*r\s*=\s*(?P<r>\d+)\s*;\s*t\s*=\s*(?P<t>\d+)')
 _POLICY = re.compile(r'"(?P<kind>[\w-]+)"\s*;\s*q\s*=\s*(?P<q>\d+)\s*;\s*w\s*=\s*(?P<w>\d+)')
@@ -103,7 +104,9 @@ class Pacer:
         kind = m.group("kind") if bucket is None else bucket
         with self.lock:
             self.remaining[kind] = int(m.group("r"))
-            self.reset_at[kind] = self.clock() + int(m.group("t"))
+            # A server's word on when the window resets is capped like Retry-After: no hostile
+            # or broken header can park a bucket for longer than MAX_WAIT.
+            self.reset_at[kind] = self.clock() + min(int(m.group("t")), MAX_WAIT)
 
     def block(self, bucket: str | None, seconds: float) -> None:
         with self.lock:
@@ -156,7 +159,7 @@ class HubClient:
 
     def _delay(self, attempt: int, retry_after: str | None) -> float:
         if retry_after and retry_after.strip().isdigit():
-            return min(float(retry_after.strip()), 600.0)
+            return min(float(retry_after.strip()), MAX_WAIT)
         base = min(self.max_backoff, self.backoff * (2**attempt))
         return base * self.rng.uniform(0.5, 1.5)
 
@@ -208,7 +211,8 @@ class HubClient:
                     continue
                 limit = cap if r.status_code < 400 else MAX_ERROR_BODY
                 if r.status_code == 200 and byte_range is not None:
-                    limit = min(limit, byte_range[1] - byte_range[0] + 1)
+                    # Range ignored: the body starts at byte 0, so read up to the range's end, no further.
+                    limit = byte_range[1] + 1
                 # A body of known length within the limit is read to its end (the connection stays
                 # reusable); anything else is cut at the limit and the connection dropped.
                 bounded = clen.isdigit() and int(clen) <= limit

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from huggingface_hub.hf_api import ModelInfo
@@ -101,18 +102,28 @@ def read_hub(target: str, client: HubClient, *, headers: str = "default", info: 
     snap.io = io
     index = _index_name(snap.files)
     prefetched: dict[str, tuple[bytes | None, Exception | None, IOStats]] = {}
-    if index and "config.json" in snap.files:
-        # The index does not depend on the config: fetch both at once (a round trip saved a repo).
-        with ThreadPoolExecutor(1) as pool:
-            fut = pool.submit(_fetch, client, snap, index, MAX_INDEX_BYTES)
+    probes: dict[str, Probe] = {}
+    likely = likely_evidence_files(snap.files) if headers != "none" else []
+    if (index or likely) and "config.json" in snap.files:
+        # Neither the index nor the likely evidence shards depend on the config: while it is read,
+        # fetch the index and probe those shards' 8-byte prefixes (which also resolves their CDN
+        # URLs). Each header is then one exact read: a round trip saved, and no byte guessed.
+        with ThreadPoolExecutor(1 + len(likely)) as pool:
+            fut = pool.submit(_fetch, client, snap, index, MAX_INDEX_BYTES) if index else None
+            futs = {f: pool.submit(_probe, client, snap, f) for f in likely}
             _read_config(client, snap)
-            prefetched[index] = fut.result()
+            if fut is not None:
+                prefetched[index] = fut.result()
+            probes = {f: x.result() for f, x in futs.items()}
     else:
         _read_config(client, snap)
     try:
-        _read_weights(client, snap, headers, prefetched)
+        _read_weights(client, snap, headers, prefetched, probes)
     except InvalidData as e:
         snap.weights_invalid, snap.weights_error = True, e.one_line()
+    for probe in probes.values():  # probes no evidence needed still cost their requests
+        if not probe.used:
+            snap.io.add(probe.io)
     if with_tokenizer:
         fill_tokenizer(snap, lambda f, cap: _get_small(client, snap, f, cap), lambda f: _range_file(client, snap, f), count_io=True)
     return snap
@@ -121,6 +132,45 @@ def read_hub(target: str, client: HubClient, *, headers: str = "default", info: 
 def _range_file(client: HubClient, snap: Snapshot, filename: str) -> HubRangeFile:
     url = _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
     return HubRangeFile(client, url, f"{snap.repo_id}/{filename}")
+
+
+_SHARD_NAME = re.compile(r"^(?P<stem>.+)-(?P<k>\d+)-of-(?P<n>\d+)\.safetensors$")
+
+
+@dataclass
+class Probe:
+    """A shard's 8-byte prefix, read ahead: its CDN URL and exact header length, or the error."""
+
+    url: str | None
+    length: int | None
+    error: Exception | None
+    io: IOStats
+    used: bool = False
+
+
+def likely_evidence_files(files: list[str]) -> list[str]:
+    """Before the index arrives: the single weights file, or the first and last shard by name
+    (where the embedding, the first layer and the output head sit in HF's sharding)."""
+    plan = plan_weights(files)
+    if plan.singles:
+        return list(plan.singles[:1])
+    if plan.index != "model.safetensors.index.json":
+        return []
+    shards = sorted(f for f in files if "/" not in f and _SHARD_NAME.match(f))
+    if not shards:
+        return []
+    return list(dict.fromkeys([shards[0], shards[-1]]))
+
+
+def _probe(client: HubClient, snap: Snapshot, filename: str) -> Probe:
+    io = IOStats()
+    where = f"{snap.repo_id}/{filename}"
+    try:
+        url = _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
+        resp = client.get(url, what=where, io=io, byte_range=(0, 7), cap=8)
+        return Probe(resp.url, header_length(resp.body[:8], where), None, io)
+    except Exception as e:  # handed back: raised (or retried the usual way) where the shard is read
+        return Probe(None, None, e, io)
 
 
 def _index_name(files: list[str]) -> str | None:
@@ -170,8 +220,10 @@ def _read_config(client: HubClient, snap: Snapshot) -> None:
         snap.config_status, snap.config_error = "invalid", e.one_line()
 
 
-def _read_weights(client: HubClient, snap: Snapshot, headers: str, prefetched: dict | None = None) -> None:
+def _read_weights(client: HubClient, snap: Snapshot, headers: str, prefetched: dict | None = None,
+                  probes: dict[str, Probe] | None = None) -> None:
     prefetched = prefetched if prefetched is not None else {}
+    probes = probes if probes is not None else {}
     plan = plan_weights(snap.files)
     if plan.index:
         where = f"{snap.repo_id}/{plan.index}"
@@ -188,7 +240,7 @@ def _read_weights(client: HubClient, snap: Snapshot, headers: str, prefetched: d
         shards = [s for s in shards if s in snap.files] or shards
         per_shard = snap.total_size // len(by_shard) if snap.total_size else None
         jobs = [(s, estimate_header_length(by_shard.get(s, []), per_shard)) for s in shards]
-        _read_headers(client, snap, jobs)
+        _read_headers(client, snap, jobs, probes)
         return
     if plan.singles:
         snap.weights_format = "safetensors"
@@ -198,7 +250,7 @@ def _read_weights(client: HubClient, snap: Snapshot, headers: str, prefetched: d
         layers = (snap.config or {}).get("num_hidden_layers") or (snap.config or {}).get("num_layers") or (snap.config or {}).get("n_layer")
         guess = estimate_header_from_config(layers if isinstance(layers, int) else None)
         picked = plan.singles if headers == "all" else plan.singles[:1]
-        _read_headers(client, snap, [(f, guess) for f in picked])
+        _read_headers(client, snap, [(f, guess) for f in picked], probes)
         return
     idx = other_index(snap.files)
     bins = bin_files(snap.files)
@@ -217,12 +269,21 @@ def _read_weights(client: HubClient, snap: Snapshot, headers: str, prefetched: d
     snap.weights_error = f"{snap.repo_id}: no safetensors, .bin or GGUF weights"
 
 
-def _read_headers(client: HubClient, snap: Snapshot, jobs: list[tuple[str, int]]) -> None:
+def _read_headers(client: HubClient, snap: Snapshot, jobs: list[tuple[str, int]], probes: dict[str, Probe] | None = None) -> None:
+    probes = probes or {}
+
+    def one(job: tuple[str, int]) -> tuple[dict[str, TensorInfo], IOStats]:
+        probe = probes.get(job[0])
+        if probe is not None and probe.error is None:
+            probe.used = True
+            return read_probed_header(client, snap, job[0], probe)
+        return read_remote_header(client, snap, *job)
+
     if len(jobs) == 1:
-        results = [read_remote_header(client, snap, *jobs[0])]
+        results = [one(jobs[0])]
     else:
         with ThreadPoolExecutor(min(SHARD_WORKERS, len(jobs))) as pool:
-            results = list(pool.map(lambda j: read_remote_header(client, snap, *j), jobs))
+            results = list(pool.map(one, jobs))
     for found, io in results:
         snap.io.add(io)
         snap.shards_read += 1
@@ -249,3 +310,14 @@ def read_remote_header(client: HubClient, snap: Snapshot, filename: str, predict
     if len(raw) < n:
         raise InvalidData(f"file ends inside its header ({len(raw)} of {n} bytes)", where=where)
     return parse_header(raw[:n], where, file=filename), io
+
+
+def read_probed_header(client: HubClient, snap: Snapshot, filename: str, probe: Probe) -> tuple[dict[str, TensorInfo], IOStats]:
+    """The header of a probed shard: one exact range read on the CDN URL the probe resolved."""
+    where = f"{snap.repo_id}/{filename}"
+    io = probe.io
+    n = probe.length or 0
+    resp = client.get(probe.url or "", what=where, io=io, byte_range=(8, 8 + n - 1), cap=n)
+    if len(resp.body) < n:
+        raise InvalidData(f"file ends inside its header ({len(resp.body)} of {n} bytes)", where=where)
+    return parse_header(resp.body[:n], where, file=filename), io
