@@ -796,7 +796,7 @@ def rules_schema() -> dict[str, Any]:
                      "properties": {"lineages": {"type": "array", "items": claim("lineage", {"type": "string"})},
                                     "kinds": {"type": "array", "items": claim("kind", {"enum": list(KINDS)})}}},
         "bases": {"type": "array", "items": {"type": "object", "required": ["id", "lineage", "fingerprint"], "additionalProperties": False,
-                                             "properties": {"id": {"type": "string"}, "lineage": {"type": "string"},
+                                             "properties": {"id": {"type": "string"}, "lineage": {"type": "string"}, "kind": {"enum": list(KINDS)},
                                                             "fingerprint": {"type": "object", "minProperties": 1},
                                                             "references": {"type": "array", "items": {"type": "string"}},
                                                             "description": {"type": "string"}}}},

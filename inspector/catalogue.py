@@ -14,7 +14,10 @@ CORE = ("hidden_size", "num_layers", "num_heads", "num_kv_heads", "intermediate_
 MISSING_WEIGHT = 0.5
 KEY_WEIGHT = {"vocab_size": 2.0, "rope_theta": 1.0, "max_positions": 0.5, "tied_embeddings": 0.5}
 MIN_CORE_COMPARED = 3
-MIN_SCORE = 0.6
+MIN_SCORE = 0.6  # to name a base
+# A structural match with a differing vocabulary (a fine-tune that extended its tokenizer) still
+# says which lineage and kind the model comes from, if not which base.
+VOTE_MIN_SCORE = 0.45
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,32 @@ from .cli import rules_option
 @click.argument("corpus", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @rules_option
 @click.option("--json", "as_json", is_flag=True, help="The summary as JSON.")
+@click.option("--tags", type=click.Choice(["as-is", "stripped", "lying", "all"]), default="as-is", show_default=True,
+              help="Judge each repo with its declared tags as they are, without them (model_type, architectures, "
+                   "_name_or_path, auto_map removed), or lying (another family's); `all` prints a line per mode.")
 @click.option("--check", is_flag=True, help="Exit 1 unless the targets are met (lineage >= 97%, no family < 90%, kind >= 99%, base >= 90%, >= 99% right at confidence >= 0.9).")
-def command(corpus: Path, rules_dirs, as_json: bool, check: bool) -> None:
+def command(corpus: Path, rules_dirs, as_json: bool, tags: str, check: bool) -> None:
     """Measure lineage, kind and base accuracy on a labelled folder of real repos."""
     from .api import Inspector
-    from .evaluation import render, run, summary
+    from .evaluation import TAG_MODES, render, run, summary
 
-    report = run(corpus, Inspector(extra_rules=list(rules_dirs)))
+    insp = Inspector(extra_rules=list(rules_dirs))
+    if tags == "all":
+        rows = {m: summary(run(corpus, insp, m)) for m in TAG_MODES}
+        if as_json:
+            click.echo(json.dumps(rows, indent=1))
+        else:
+            click.echo(f"{'tags':<10}{'lineage':>18}{'kind':>16}{'base':>14}{'>=0.9 right':>16}")
+            for m, s in rows.items():
+                top = s["bands"][0]
+                click.echo(f"{m:<10}{_frac(s['lineage']):>18}{_frac(s['kind']):>16}{_frac(s['base']):>14}{_frac([top['right'], top['n']]):>16}")
+        if check:
+            failures = [f"{m}: {f}" for m, s in rows.items() for f in targets_missed(s)]
+            for f in failures:
+                click.echo(f"target missed: {f}", err=True)
+            sys.exit(1 if failures else 0)
+        return
+    report = run(corpus, insp, tags)
     s = summary(report)
     click.echo(json.dumps(s, indent=1) if as_json else render(report))
     if check:
@@ -46,3 +65,8 @@ def targets_missed(s: dict) -> list[str]:
     if top["n"] and top["right"] / top["n"] < 0.99:
         out.append(f"confidence >= 0.9 band {top['right']}/{top['n']} right < 99%")
     return out
+
+
+def _frac(pair: list[int]) -> str:
+    n, d = pair
+    return f"{100 * n / d:.1f}% ({n}/{d})" if d else "n/a"

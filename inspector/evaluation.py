@@ -22,6 +22,27 @@ from .verdict import Verdict
 
 KIND_LABELS = {"encoder": "encoder", "encoder-decoder": "encoder-decoder"}
 BANDS = ((0.9, 1.01), (0.7, 0.9), (0.5, 0.7), (0.0, 0.5))
+TAG_MODES = ("as-is", "stripped", "lying")
+# What a repo declares about itself: dropped ("stripped") or replaced by another family's ("lying").
+CLAIM_KEYS = ("model_type", "architectures", "_name_or_path", "auto_map")
+NESTED = ("text_config", "llm_config", "language_config")
+
+
+def retag(config: dict | None, mode: str, label_lineage: str | None) -> dict | None:
+    """The config as it would read without its claims, or with another family's claims."""
+    if mode == "as-is" or not isinstance(config, dict):
+        return config
+    out = {k: v for k, v in config.items() if k not in CLAIM_KEYS}
+    for key in NESTED:
+        if isinstance(out.get(key), dict):
+            out[key] = {k: v for k, v in out[key].items() if k not in CLAIM_KEYS}
+    if mode == "lying":
+        # A llama-labelled repo claims Qwen2; every other repo claims LLaMA (the common relabelling).
+        if label_lineage == "llama":
+            out["model_type"], out["architectures"] = "qwen2", ["Qwen2ForCausalLM"]
+        else:
+            out["model_type"], out["architectures"] = "llama", ["LlamaForCausalLM"]
+    return out
 
 
 @dataclass
@@ -108,13 +129,15 @@ def snapshot_of(folder: Path):
     return snap
 
 
-def run(folder: Path, insp: Inspector) -> Report:
+def run(folder: Path, insp: Inspector, tags: str = "as-is") -> Report:
     cases = load_cases(folder, [b.id for b in insp.rules.bases])
     report = Report()
     for c in cases:
         target = folder / c.slug
         try:
-            v = insp.judge(snapshot_of(target))[0]
+            snap = snapshot_of(target)
+            snap.config = retag(snap.config, tags, c.lineage)
+            v = insp.judge(snap)[0]
         except InspectorError as e:
             v = Verdict(target=str(target), status=e.status, error=e.one_line())
         (report.low_confidence if c.confidence == "low" else report.results).append(Result(c, v))

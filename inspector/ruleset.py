@@ -23,6 +23,7 @@ FILE_OPS = ("present",)
 OPS_BY_SUBJECT = {"fact": VALUE_OPS, "config": VALUE_OPS, "tensor": TENSOR_OPS, "file": FILE_OPS}
 RULE_KEYS = ("id", "description", "status", "author", "references", "related", "family", "tags",
              "kind", "layout", "lineage", "weight", "match", "condition", "extends")
+BASE_KEYS = ("id", "lineage", "kind", "fingerprint", "references", "description")
 TOP_KEYS = ("rules", "fragments", "facts", "declared", "bases", "base_weight")
 # Facts computed in Python from the config, the tensors and the repo (see facts.py).
 DERIVED_FACTS = ("head_dim", "gqa_group", "tied_embeddings", "layer_count", "tensor_count", "quantization",
@@ -77,6 +78,7 @@ class BaseModel:
     fingerprint: dict[str, Any]
     loc: Location
     references: tuple[str, ...] = ()
+    kind: str = "decoder"
 
 
 @dataclass(frozen=True)
@@ -251,8 +253,8 @@ class _Builder:
                 self.problem("E120", "a base model must be a mapping", items.where(i))
                 continue
             for k in it:
-                if k not in ("id", "lineage", "fingerprint", "references", "description"):
-                    self._unknown(k, ("id", "lineage", "fingerprint", "references", "description"), it.key_locs[k], "key")
+                if k not in BASE_KEYS:
+                    self._unknown(k, BASE_KEYS, it.key_locs[k], "key")
             bid, lin, fp = it.get("id"), it.get("lineage"), it.get("fingerprint")
             if not isinstance(bid, str) or not isinstance(lin, str) or not isinstance(fp, LocDict) or not fp:
                 self.problem("E123", "a base model needs `id`, `lineage` and a non-empty `fingerprint` mapping", it.loc)
@@ -261,7 +263,11 @@ class _Builder:
                 self.problem("E201", f"duplicate base model {bid!r} (first at {seen[bid].loc})", it.where("id"))
                 continue
             refs = it.get("references", [])
-            b = BaseModel(bid, lin, dict(fp), it.loc, tuple(refs) if _str_list(refs) else ())
+            kind = it.get("kind", "decoder")
+            if kind not in KINDS:
+                self._unknown(kind, KINDS, it.where("kind"), "kind")
+                continue
+            b = BaseModel(bid, lin, dict(fp), it.loc, tuple(refs) if _str_list(refs) else (), kind)
             seen[bid] = b
             self.rs.bases.append(b)
 

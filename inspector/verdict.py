@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .catalogue import MIN_SCORE, BaseMatch, match_bases
+from .catalogue import MIN_SCORE, VOTE_MIN_SCORE, BaseMatch, match_bases
 from .declared import Declared
 from .engine import Evaluation, RuleOutcome
 from .facts import Facts
@@ -75,6 +75,7 @@ def scores(fired: list[RuleOutcome], base: BaseMatch | None, base_weight: float)
             out[f][v] += o.rule.weight
     if base is not None:
         out["lineage"][base.base.lineage] += base_weight * base.score
+        out["kind"][base.base.kind] += base_weight * base.score
     return out
 
 
@@ -124,7 +125,7 @@ def params_of(snap: Snapshot) -> tuple[int | None, bool, dict[str, int]]:
 
 def decide(snap: Snapshot, facts: Facts, evaluation: Evaluation, declared: Declared, bases, base_weight: float) -> Verdict:
     candidates = match_bases(facts, bases)
-    best = candidates[0] if candidates and candidates[0].score >= MIN_SCORE else None
+    best = candidates[0] if candidates and candidates[0].score >= VOTE_MIN_SCORE else None
     fired = evaluation.fired
     sc = scores(fired, best, base_weight)
     v = Verdict(target=snap.target, revision=snap.revision, source=snap.source)
@@ -159,9 +160,10 @@ def decide(snap: Snapshot, facts: Facts, evaluation: Evaluation, declared: Decla
             items.append(EvidenceItem(o.rule.id, f, val, signal, observed, o.rule.weight, str(o.rule.loc)))
     if best is not None:
         fp = ", ".join(f"{k}={best.base.fingerprint[k]}" for k in best.matched)
-        items.append(EvidenceItem(f"base:{best.base.id}", "lineage", best.base.lineage,
-                                  f"fingerprint of {best.base.id}", fp + (f"; differs: {', '.join(best.differing)}" if best.differing else ""),
-                                  round(base_weight * best.score, 3), str(best.base.loc)))
+        observed = fp + (f"; differs: {', '.join(best.differing)}" if best.differing else "")
+        for f, val in (("lineage", best.base.lineage), ("kind", best.base.kind)):
+            items.append(EvidenceItem(f"base:{best.base.id}", f, val, f"fingerprint of {best.base.id}", observed,
+                                      round(base_weight * best.score, 3), str(best.base.loc)))
     # Strongest first, and evidence for the winners before the rest.
     winners = {f: getattr(v, f) for f in FIELDS}
     items.sort(key=lambda e: (winners.get(e.field) != e.value, -abs(e.weight), e.rule))
