@@ -30,10 +30,10 @@ def command(corpus: Path, rules_dirs, as_json: bool, tags: str, check: bool) -> 
         if as_json:
             click.echo(json.dumps(rows, indent=1))
         else:
-            click.echo(f"{'tags':<10}{'lineage':>18}{'kind':>16}{'base':>14}{'>=0.9 right':>16}")
+            click.echo(f"{'tags':<10}{'lineage':>20}{'kind':>20}{'base':>18}{'>=0.9 right':>18}")
             for m, s in rows.items():
                 top = s["bands"][0]
-                click.echo(f"{m:<10}{_frac(s['lineage']):>18}{_frac(s['kind']):>16}{_frac(s['base']):>14}{_frac([top['right'], top['n']]):>16}")
+                click.echo(f"{m:<10}{_frac(s['lineage']):>20}{_frac(s['kind']):>20}{_frac(s['base']):>18}{_frac([top['right'], top['n']]):>18}")
         if check:
             failures = [f"{m}: {f}" for m, s in rows.items() for f in targets_missed(s)]
             for f in failures:

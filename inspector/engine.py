@@ -63,7 +63,12 @@ def _fmt(v: Any) -> str:
 
 
 def _num(v: Any) -> float | None:
-    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+    if not isinstance(v, int | float) or isinstance(v, bool):
+        return None
+    try:
+        return float(v)
+    except OverflowError:  # an integer beyond any float compares with nothing
+        return None
 
 
 def _eq(a: Any, b: Any) -> bool:

@@ -231,7 +231,7 @@ def test_a_percent_encoded_shard_name_stays_a_literal_file_name_on_the_hub(hub, 
     hub.add_repo(TARGET, files)
     hub.reset_stats()
     v = Inspector(insp.rules, client=hub_client).inspect(TARGET)
-    assert v.status in ("ok", "invalid", "not_found"), v.error
+    assert v.status in ("ok", "invalid", "no_weights_metadata"), v.error
     for entry in hub.stats.log:
         segments = unquote(urlsplit(entry.path).path).split("/")
         assert ".." not in segments, entry.path
@@ -477,8 +477,6 @@ def test_a_shard_name_that_is_safe_resolves_inside_the_repo_url():
         assert ".." not in unquote(path).split("/") and not urlsplit(url).query and not urlsplit(url).fragment
 
 
-@pytest.mark.xfail(strict=True, reason="tokenizer.py read_tokenizer_json_head: `added_tokens` that is not a list "
-                                       "raises TypeError (found by fuzz_binreaders)")
 @pytest.mark.parametrize("added", ["true", "1", "2.5"])
 def test_a_hostile_tokenizer_json_is_not_a_crash(tmp_path, insp, added):
     folder = tmp_path / "m"
@@ -489,8 +487,6 @@ def test_a_hostile_tokenizer_json_is_not_a_crash(tmp_path, insp, added):
     assert v.status in ("ok", "invalid")
 
 
-@pytest.mark.xfail(strict=True, reason="tokenizer.py _scan_head: a file that ends right after `\"model\":` indexes "
-                                       "past the text (IndexError; found by fuzz_binreaders)")
 @pytest.mark.parametrize("text", ['{"model": ', '{"added_tokens": [], "model":'])
 def test_a_tokenizer_json_cut_after_model_is_not_a_crash(tmp_path, insp, text):
     folder = tmp_path / "m"

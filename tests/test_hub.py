@@ -197,3 +197,12 @@ def test_a_revision_can_be_asked_for(hub, hub_client, insp):
     sha = hub.add_folder("org/q", QWEN3)
     v = Inspector(insp.rules, client=hub_client).inspect(f"org/q@{sha}")
     assert v.status == "ok" and v.revision == sha
+
+
+def test_a_listed_index_that_404s_keeps_the_config_verdict(hub, hub_client, insp):
+    files = from_folder(QWEN3)
+    hub.add_repo("org/q", files)
+    hub.fail_next(1, 404, "model.safetensors.index.json")
+    v = Inspector(insp.rules, client=hub_client).inspect("org/q")
+    assert v.status == "no_weights_metadata" and v.lineage == "qwen"
+    assert "model.safetensors.index.json" in v.error

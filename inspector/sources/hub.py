@@ -121,6 +121,9 @@ def read_hub(target: str, client: HubClient, *, headers: str = "default", info: 
         _read_weights(client, snap, headers, prefetched, probes)
     except InvalidData as e:
         snap.weights_invalid, snap.weights_error = True, e.one_line()
+    except FileMissing as e:
+        # Listed, then 404: the weights metadata is missing, the config's verdict still stands.
+        snap.tensors, snap.weights_error = {}, f"{e.one_line()} (listed in the repo)"
     for probe in probes.values():  # probes no evidence needed still cost their requests
         if not probe.used:
             snap.io.add(probe.io)

@@ -104,7 +104,8 @@ def read_tokenizer_json_head(src: RangeFile) -> tuple[dict[str, Any], int]:
     out: dict[str, Any] = {"source": "tokenizer.json"}
     specials: list[str] = []
     ids: dict[int, str] = {}
-    for t in found.get("added_tokens") or []:
+    added = found.get("added_tokens")
+    for t in added if isinstance(added, list) else []:  # anything but a list carries no tokens
         if isinstance(t, dict) and t.get("special") is True and (tok := _token(t)):
             specials.append(tok)
             if isinstance(t.get("id"), int):
@@ -154,6 +155,8 @@ def _scan_head(buf: bytes) -> tuple[dict[str, Any], int]:
         if key == "model":
             # {"type": "BPE", ...vocab...}: read the first key only when it is "type".
             try:
+                if i >= len(text):
+                    raise _NeedMore
                 if text[i] == "{":
                     k, j = _decode(text, _skip_ws(text, i + 1))
                     j = _skip_ws(text, j)
