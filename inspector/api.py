@@ -60,15 +60,21 @@ class Inspector:
         verdict = decide(snap, facts, evaluation, declared, self.rules.bases, self.rules.base_weight)
         return verdict, facts, evaluation
 
-    def inspect(self, target: str, *, info=None) -> Verdict:
-        """Never raises for a bad target: the verdict carries a typed status and a one-line error."""
+    def examine(self, target: str, *, info=None) -> tuple[Verdict, Evaluation | None]:
+        """The verdict and every rule's outcome (None when the target failed). Never raises for a
+        bad target: the verdict carries a typed status and a one-line error."""
         try:
-            snap = self.snapshot(target, info=info)
-            return self.judge(snap)[0]
+            verdict, _facts, evaluation = self.judge(self.snapshot(target, info=info))
+            return verdict, evaluation
         except InspectorError as e:
-            return Verdict(target=target, status=e.status, error=e.one_line())
+            return Verdict(target=target, status=e.status, error=e.one_line()), None
         except Exception as e:  # a bug must cost one target, not the batch
-            return Verdict(target=target, status="invalid", error=f"{target}: internal error: {type(e).__name__}: {' '.join(str(e).split())[:200]}")
+            error = f"{target}: internal error: {type(e).__name__}: {' '.join(str(e).split())[:200]}"
+            return Verdict(target=target, status="invalid", error=error), None
+
+    def inspect(self, target: str, *, info=None) -> Verdict:
+        """The verdict for one target; never raises for a bad target (see `examine`)."""
+        return self.examine(target, info=info)[0]
 
 
 def inspect(target: str, *, rules: list[str | Path] | None = None, headers: str = "default",

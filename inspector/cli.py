@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -88,15 +86,10 @@ def inspect_cmd(targets, as_json, rules_dirs, headers, with_tokenizer, explain, 
         if explain:
             from .explain import explain as render
 
-            try:
-                snap = insp.snapshot(target)
-                verdict, _facts, evaluation = insp.judge(snap)
-                out = to_text(verdict, all_evidence=True) + "\n\n" + render(verdict, evaluation, rule_ids=set(rule_ids) or None)
-            except InspectorError as e:
-                from .verdict import Verdict
-
-                verdict = Verdict(target=target, status=e.status, error=e.one_line())
-                out = to_text(verdict)
+            verdict, evaluation = insp.examine(target)
+            out = to_text(verdict, all_evidence=True)
+            if evaluation is not None:
+                out += "\n\n" + render(verdict, evaluation, rule_ids=set(rule_ids) or None)
         else:
             verdict = insp.inspect(target)
             out = to_json(verdict) if as_json else to_text(verdict, all_evidence=evidence == "all")
@@ -108,8 +101,9 @@ def inspect_cmd(targets, as_json, rules_dirs, headers, with_tokenizer, explain, 
     sys.exit(1 if failed else 0)
 
 
-# Subcommand groups live in their own CLI modules (each exposes `command`); registered when present.
-_SUBCOMMANDS = ("inspector.cli_rules", "inspector.cli_audit", "inspector.cli_report", "inspector.cli_eval")
-for _name in _SUBCOMMANDS:
-    if importlib.util.find_spec(_name) is not None:
-        main.add_command(importlib.import_module(_name).command)
+# The subcommand groups, one CLI module each (each exposes `command`). Imported last: they take
+# `rules_option` and the error handling from this module.
+from . import cli_audit, cli_eval, cli_report, cli_rules  # noqa: E402
+
+for _module in (cli_rules, cli_audit, cli_report, cli_eval):
+    main.add_command(_module.command)
