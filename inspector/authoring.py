@@ -6,7 +6,6 @@ into a fixture, scaffold a family, and describe the format as JSON Schema. No cl
 from __future__ import annotations
 
 import csv
-import difflib
 import re
 import time
 from collections import defaultdict
@@ -14,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InspectorError, RuleError, RuleProblem, UsageError
+from .errors import InspectorError, RuleError, RuleProblem, UsageError, did_you_mean
 from .fixtures import (
     EXPECT_FIELDS,
     FIXTURE_KEYS,
@@ -559,8 +558,7 @@ def parse_expect(items: list[str]) -> dict[str, str | None]:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or key not in EXPECT_FIELDS:
-            hint = difflib.get_close_matches(key, list(EXPECT_FIELDS), n=1)
-            tail = f"; did you mean {hint[0]!r}?" if hint else ""
+            tail = did_you_mean(key, list(EXPECT_FIELDS))
             raise UsageError(f"--expect takes FIELD=VALUE with FIELD one of {', '.join(EXPECT_FIELDS)}, got {item!r}{tail}")
         value = value.strip()
         if key == "kind" and value not in (*KINDS, "unknown"):

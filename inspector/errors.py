@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -82,3 +84,9 @@ class RuleProblem:
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
         return f"{where}{self.severity}[{self.code}] {self.message}"
+
+
+def did_you_mean(word: object, candidates: Iterable[str], otherwise: str = "") -> str:
+    """`; did you mean 'x'?` for the closest candidate, else `otherwise` (message tails)."""
+    hint = difflib.get_close_matches(str(word), list(candidates), n=1)
+    return f"; did you mean {hint[0]!r}?" if hint else otherwise

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import difflib
-
 from .engine import Evaluation
+from .errors import did_you_mean
 from .verdict import FIELDS, Verdict
 
 
@@ -33,8 +32,7 @@ def explain(v: Verdict, evaluation: Evaluation, *, rule_ids: set[str] | None = N
     if rule_ids:
         known = [o.rule.id for o in evaluation.outcomes]
         for rid in sorted(rule_ids - set(known)):
-            hint = difflib.get_close_matches(rid, known, n=1)
-            lines.append(f"no rule {rid!r} was evaluated" + (f"; did you mean {hint[0]!r}?" if hint else " (deprecated or unknown)"))
+            lines.append(f"no rule {rid!r} was evaluated" + did_you_mean(rid, known, " (deprecated or unknown)"))
     lines.append("")
     for o in evaluation.outcomes:
         if rule_ids and o.rule.id not in rule_ids:

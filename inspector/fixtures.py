@@ -13,7 +13,6 @@ in unchanged and reads back exactly.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
-from .errors import Location, RuleProblem
+from .errors import Location, RuleProblem, did_you_mean
 from .ruleset import FIELDS, KINDS, shipped_rules_dir
 from .snapshot import Snapshot, TensorInfo
 from .yamlloc import LocDict, LocList, YamlProblem, load_file
@@ -214,8 +213,7 @@ class _Reader:
         self.out.problems.append(RuleProblem(code, msg, loc, severity))
 
     def unknown(self, key: Any, known: tuple[str, ...], loc: Location, what: str) -> None:
-        hint = difflib.get_close_matches(str(key), list(known), n=1)
-        tail = f"; did you mean {hint[0]!r}?" if hint else f" (known: {', '.join(known)})"
+        tail = did_you_mean(str(key), list(known), f" (known: {', '.join(known)})")
         self.problem("E111", f"unknown {what} {key!r}{tail}", loc)
 
     def file(self, path: Path, display: str) -> None:
@@ -355,8 +353,7 @@ class _Reader:
                         self.problem("E163", f"`expect.{k}` must be a string" + (", a list of strings" if k != "kind" else "")
                                      + (" or null" if k == "base" else ""), exp.where(k))
                     elif k == "kind" and v not in (*KINDS, "unknown"):
-                        hint = difflib.get_close_matches(v, list(KINDS), n=1)
-                        tail = f"; did you mean {hint[0]!r}?" if hint else ""
+                        tail = did_you_mean(v, list(KINDS))
                         self.problem("E163", f"`expect.kind` {v!r} is not a kind{tail}", exp.where(k))
                     else:
                         fx.expect[k] = v
@@ -380,8 +377,7 @@ class _Reader:
             return
         for rid, want in rules.items():
             if want not in RULE_EXPECTATIONS:
-                hint = difflib.get_close_matches(str(want), list(RULE_EXPECTATIONS), n=1)
-                tail = f"; did you mean {hint[0]!r}?" if hint else f" (one of {', '.join(RULE_EXPECTATIONS)})"
+                tail = did_you_mean(str(want), list(RULE_EXPECTATIONS), f" (one of {', '.join(RULE_EXPECTATIONS)})")
                 self.problem("E164", f"rule {rid!r}: expected outcome {want!r} is not known{tail}", rules.where(rid))
                 continue
             fx.rules[str(rid)] = want
@@ -430,8 +426,7 @@ def check_rule_ids(fixtures: FixtureSet, rule_ids: list[str]) -> list[RuleProble
     for fx in fixtures.fixtures:
         for rid in fx.rules:
             if rid not in known:
-                hint = difflib.get_close_matches(rid, rule_ids, n=1)
-                tail = f"; did you mean {hint[0]!r}?" if hint else ""
+                tail = did_you_mean(rid, rule_ids)
                 out.append(RuleProblem("E165", f"fixture {fx.id!r} expects an outcome of unknown rule {rid!r}{tail}", fx.rule_locs[rid]))
     return out
 

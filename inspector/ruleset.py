@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import copy
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import condition as cond
-from .errors import Location, RuleError, RuleProblem
+from .errors import Location, RuleError, RuleProblem, did_you_mean
 from .patterns import PatternError, compile_regex, compile_tensor_pattern
 from .yamlloc import LocDict, LocList, YamlProblem, load_file
 
@@ -191,8 +190,7 @@ class _Builder:
                 self.raw_rules[rid] = (raw, layer)
 
     def _unknown(self, key: Any, known: tuple[str, ...] | list[str], loc: Location, what: str) -> None:
-        hint = difflib.get_close_matches(str(key), list(known), n=1)
-        tail = f"; did you mean {hint[0]!r}?" if hint else f" (known: {', '.join(known)})"
+        tail = did_you_mean(str(key), list(known), f" (known: {', '.join(known)})")
         self.problem("E111", f"unknown {what} {key!r}{tail}", loc)
 
     def _facts(self, facts: Any, loc: Location) -> None:
@@ -302,8 +300,7 @@ class _Builder:
         if parent_id is None:
             return raw
         if not isinstance(parent_id, str) or parent_id not in self.raw_rules:
-            hint = difflib.get_close_matches(str(parent_id), list(self.raw_rules), n=1)
-            tail = f"; did you mean {hint[0]!r}?" if hint else ""
+            tail = did_you_mean(str(parent_id), list(self.raw_rules))
             self.problem("E130", f"rule {rid!r} extends unknown rule {parent_id!r}{tail}", raw.where("extends"))
             return None
         if parent_id in chain or parent_id == rid:
@@ -397,8 +394,7 @@ class _Builder:
                 for ref in cond.names(tree):
                     hit = cond.expand(ref, list(match))
                     if not hit:
-                        hint = difflib.get_close_matches(ref, list(match), n=1)
-                        tail = f"; did you mean {hint[0]!r}?" if hint else ""
+                        tail = did_you_mean(ref, list(match))
                         self.problem("E129", f"condition names selection {ref!r}, which `match` does not define{tail}", cloc)
                     used.update(hit)
                 for name in match:
@@ -434,8 +430,7 @@ class _Builder:
             if len(item) > 1:
                 self.problem("E141", "`use:` stands alone in its predicate", item.loc)
             if ref not in self.fragments:
-                hint = difflib.get_close_matches(str(ref), list(self.fragments), n=1)
-                tail = f"; did you mean {hint[0]!r}?" if hint else ""
+                tail = did_you_mean(str(ref), list(self.fragments))
                 self.problem("E142", f"unknown fragment {ref!r}{tail}", item.where("use"))
                 return []
             if depth > 8:
@@ -460,8 +455,7 @@ class _Builder:
             self.problem("E145", f"`{subject}` must name something (a string)", item.where(subject))
             return []
         if subject == "fact" and key not in self.fact_names and self.rs.facts:
-            hint = difflib.get_close_matches(key, sorted(self.fact_names), n=1)
-            tail = f"; did you mean {hint[0]!r}?" if hint else ""
+            tail = did_you_mean(key, sorted(self.fact_names))
             self.problem("E146", f"unknown fact {key!r}{tail}", item.where(subject))
         if subject == "tensor":
             try:
