@@ -2,4 +2,5 @@
 
 from .cli import main
 
-main()
+if __name__ == "__main__":  # spawned audit processes import this module again: no second run
+    main()

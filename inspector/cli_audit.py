@@ -27,10 +27,13 @@ from .errors import UsageError
 @click.option("--shard", help="K/N: audit only this stable 1/N of the list (by a hash of the repo id).")
 @click.option("--headers", type=click.Choice(["default", "all", "none"]), default="default", show_default=True)
 @click.option("--rules", "rules_dirs", multiple=True, type=click.Path(path_type=Path), help="Extra rule file or folder.")
+@click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Split --workers over this many processes (one Python process runs rules and HTTP on one core).")
+@click.option("--part", hidden=True, help="K/N: the slice of the recorded list this child process audits.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 @click.pass_context
 def command(ctx: click.Context, from_file, authors, search, filters, sort, limit, local_dir, db, workers, resume,
-            refresh, max_rps, shard, headers, rules_dirs, quiet) -> None:
+            refresh, max_rps, shard, headers, rules_dirs, processes, part, quiet) -> None:
     """Audit many repos into SQLite; resumable. Subcommands: export, merge."""
     if ctx.invoked_subcommand is not None:
         return
@@ -48,12 +51,17 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
     if (sort or limit) and not listed:
         raise UsageError("--sort and --limit apply to Hub listings (--author, --search, --filter)")
     k_n = parse_shard(shard) if shard else None
+    part_k_n = parse_shard(part) if part else None
+    if part_k_n and not resume:
+        raise UsageError("--part is for the child processes of --processes (with --resume)")
+    share = 1.0 / part_k_n[1] if part_k_n else 1.0
 
     client = None
-    if not local_dir or from_file or listed:
+    if not local_dir or from_file or listed or resume:
         from .sources.http import HubClient
 
-        client = HubClient(max_rps=max_rps)
+        # A child process paces on its share of the Hub's quota (the RateLimit counts are global).
+        client = HubClient(max_rps=max_rps * share if max_rps else None, share=share)
     insp = Inspector(extra_rules=list(rules_dirs), headers=headers, client=client)
 
     with Store(db) as store:
@@ -72,14 +80,66 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
         audit = Audit(insp, store, workers=workers, refresh=refresh, progress=bar.update if bar else None)
         try:
             todo = audit.plan(items, resume=resume)
+            if part_k_n:
+                todo = [it for it in todo if in_shard(it.repo, *part_k_n)]
             if bar:
                 bar.start(len(todo))
-            stats = audit.execute(todo)
+            if processes > 1:
+                stats = _run_children(db, todo, processes, workers, resume=resume, refresh=refresh, max_rps=max_rps,
+                                      headers=headers, rules_dirs=rules_dirs, store=store, bar=bar)
+            else:
+                stats = audit.execute(todo)
         finally:
             if bar:
                 bar.close()
         if not quiet:
             click.echo(render_summary(summarize(store, {it.repo for it in todo}), stats))
+
+
+def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool, refresh: bool, max_rps, headers: str,
+                  rules_dirs, store, bar):
+    """Audit the recorded list in `processes` child processes, each a --part of it, all writing to --db.
+
+    One Python process is bound to one core (the GIL): rule evaluation and HTTP parsing of many repos
+    in flight saturate it. The list is already in the database, so each child is a --resume of its part.
+    """
+    import multiprocessing
+    import time
+
+    from .audit import RunStats
+
+    per = max(1, -(-workers // processes))
+    args = ["audit", "--resume", "--db", str(db), "--workers", str(per), "--headers", headers, "-q"]
+    for r in rules_dirs:
+        args += ["--rules", str(r)]
+    if max_rps:
+        args += ["--max-rps", str(max_rps)]  # each child takes its share of it
+    # spawn, not fork: a fresh interpreter per child, no copied locks or sockets of this one.
+    ctx = multiprocessing.get_context("spawn")
+    children = [ctx.Process(target=_child, args=([*args, "--part", f"{k}/{processes}"],), name=f"audit-part-{k}")
+                for k in range(1, processes + 1)]
+    start, before = time.monotonic(), store.count()
+    for c in children:
+        c.start()
+    while any(c.is_alive() for c in children):
+        time.sleep(0.5)
+        if bar is not None:
+            bar.advance_to(store.count() - before)
+    for c in children:
+        c.join()
+    failed = [c for c in children if c.exitcode != 0]
+    if failed:
+        raise UsageError(f"{len(failed)} of {processes} audit processes failed (exit {failed[0].exitcode}; their errors are above)")
+    stats = RunStats(total=len(todo), started=start)
+    stats.done = store.count() - before
+    return stats
+
+
+def _child(args: list[str]) -> None:
+    """A --processes child: the same command line, in-process (its exit code is the process's)."""
+    from .cli import main
+
+    main(args)
 
 
 class _Bar:
@@ -97,6 +157,10 @@ class _Bar:
         if self.bar is not None:
             self.bar.set_postfix(done=stats.done, failed=stats.failed, unchanged=stats.skipped, refresh=False)
             self.bar.update(1)
+
+    def advance_to(self, done: int) -> None:
+        if self.bar is not None and done > self.bar.n:
+            self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
         if self.bar is not None:

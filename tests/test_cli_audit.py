@@ -103,3 +103,27 @@ def test_a_run_killed_with_sigkill_resumes_with_exactly_one_row_per_repo(hub, tm
     assert hub.stats.by_kind["list"] == 0 and hub.stats.by_kind["api"] == 0  # the queue came from the db
     statuses = {s for (s,) in sqlite3.connect(db).execute("SELECT status FROM results")}
     assert statuses == {"ok"}
+
+
+def test_processes_split_the_list_and_write_one_row_per_repo(tmp_path):
+    """--processes 2: two child processes (--resume --part k/2) share the recorded list and the db."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    from conftest import SAMPLES
+
+    db = tmp_path / "p.sqlite"
+    out = subprocess.run([sys.executable, "-m", "inspector", "audit", "--dir", str(SAMPLES), "--db", str(db),
+                          "--workers", "4", "--processes", "2", "-q"], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    folders = {p.name for p in SAMPLES.iterdir() if p.is_dir()}
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT repo, COUNT(*) FROM results GROUP BY repo").fetchall()
+    assert {r.rsplit("/", 1)[-1] for r, _n in rows} == folders
+    assert all(n == 1 for _r, n in rows)
+
+
+def test_a_part_without_resume_is_a_usage_error(tmp_path):
+    r = CliRunner().invoke(main, ["audit", "--dir", str(tmp_path), "--part", "1/2", "--db", str(tmp_path / "x.sqlite")])
+    assert r.exit_code == 2 and "--part" in r.output

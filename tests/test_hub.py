@@ -206,3 +206,22 @@ def test_a_listed_index_that_404s_keeps_the_config_verdict(hub, hub_client, insp
     v = Inspector(insp.rules, client=hub_client).inspect("org/q")
     assert v.status == "no_weights_metadata" and v.lineage == "qwen"
     assert "model.safetensors.index.json" in v.error
+
+
+@pytest.mark.parametrize("share, reserve", [(1.0, 1), (0.5, 2), (0.25, 4)])
+def test_a_pacer_spends_only_its_share_of_the_quota(share, reserve):
+    from inspector.sources.http import Pacer
+
+    now, slept = [0.0], []
+
+    def sleep(s):
+        slept.append(s)
+        now[0] += s
+
+    p = Pacer(share=share, clock=lambda: now[0], sleep=sleep)
+    p.update("api", {"ratelimit": '"api";r=10;t=10'})
+    p.acquire("api")
+    p.acquire("api")
+    # 10 requests left for 10 s, `share` of them ours: one every 10 / (10 * share) s.
+    assert slept == [pytest.approx(1 / share)]
+    assert p.reserve == reserve

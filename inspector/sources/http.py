@@ -60,9 +60,13 @@ class Pacer:
     a 429's Retry-After blocks the bucket for every worker. `max_rps` caps the overall rate.
     """
 
-    def __init__(self, max_rps: float | None = None, *, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, max_rps: float | None = None, *, share: float = 1.0, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.max_rps = max_rps
+        # The RateLimit counts are the account's, seen by every process of an audit: with N processes
+        # each spends a 1/N share of what is left, and keeps N requests in reserve, not one.
+        self.share = min(1.0, max(share, 1e-3))
+        self.reserve = max(1, round(1 / self.share))
         self.clock, self.sleep = clock, sleep
         self.lock = threading.Lock()
         self.remaining: dict[str, int] = {}
@@ -83,11 +87,11 @@ class Pacer:
                 slot = max(slot, self.blocked_until.get(bucket, 0.0))
                 r, reset = self.remaining.get(bucket), self.reset_at.get(bucket)
                 if r is not None and reset is not None and reset > now:
-                    if r <= 1:
+                    if r <= self.reserve:
                         slot = max(slot, reset)
                         self.remaining.pop(bucket, None)  # unknown again after the reset
                     else:
-                        interval = (reset - now) / r
+                        interval = (reset - now) / (r * self.share)
                         slot = max(slot, self.next_slot.get(bucket, 0.0))
                         self.next_slot[bucket] = slot + interval
                         self.remaining[bucket] = r - 1
@@ -128,7 +132,7 @@ class HubClient:
 
     def __init__(self, *, endpoint: str | None = None, token: str | bool | None = None, timeout: float = 30.0,
                  retries: int = 5, backoff: float = 0.5, max_backoff: float = 30.0, max_rps: float | None = None,
-                 sleep: Callable[[float], None] = time.sleep, seed: int | None = None) -> None:
+                 share: float = 1.0, sleep: Callable[[float], None] = time.sleep, seed: int | None = None) -> None:
         self.endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
         parts = urlsplit(self.endpoint)
         self.origin = (parts.scheme, parts.netloc)
@@ -136,7 +140,7 @@ class HubClient:
         self.timeout = timeout
         self.retries, self.backoff, self.max_backoff = retries, backoff, max_backoff
         self.sleep = sleep
-        self.pacer = Pacer(max_rps, sleep=sleep)
+        self.pacer = Pacer(max_rps, share=share, sleep=sleep)
         self.rng = random.Random(seed)
         self._auth_headers: dict[str, str] | None = None
         self.stats = IOStats()
