@@ -22,14 +22,8 @@ from inspector.sources.plan import parse_config
 
 RULES = load_ruleset()
 INSP = Inspector(RULES)
-PATHS = sorted({p for ps in RULES.facts.values() for p in ps}
-               | {p.key for r in RULES.rules for s in r.selections.values() for p in s.predicates if p.subject == "config"})
-CONSTANTS: list = []
-for r in RULES.rules:
-    for s in r.selections.values():
-        for p in s.predicates:
-            for arg in p.ops.values():
-                CONSTANTS.extend(arg if isinstance(arg, list) else [arg])
+PATHS = sorted({p for ps in RULES.facts.values() for p in ps} | {p.key for _r, p in RULES.predicates() if p.subject == "config"})
+CONSTANTS: list = [a for _r, p in RULES.predicates() for arg in p.ops.values() for a in (arg if isinstance(arg, list) else [arg])]
 for b in RULES.bases:
     CONSTANTS.extend(v for v in getattr(b, "fingerprint", {}).values() if isinstance(v, str | int | float | bool))
 CONSTANTS = [c for c in CONSTANTS if isinstance(c, str | int | float | bool)] or [0]

@@ -126,26 +126,24 @@ def dead_predicates(rs: RuleSet, known: KnownNames) -> list[RuleProblem]:
     seen: set[tuple[str, str]] = set()
     if not known.sources:
         return out
-    for rule in rs.rules:
-        for sel in rule.selections.values():
-            for p in sel.predicates:
-                where = p.subject_loc or p.loc
-                key = (str(where), p.key)
-                if key in seen or p.subject not in ("config", "tensor"):
-                    continue
-                seen.add(key)
-                if p.subject == "config":
-                    if not any(config_get(c, p.key)[0] for c in known.configs):
-                        out.append(RuleProblem("W304", f"config key {p.key!r} is in no known config "
-                                               f"({known.sources} fixtures and samples): add a fixture that has it", where, "warning"))
-                else:
-                    try:
-                        skel_rx, _real, _lit = compile_tensor_pattern(p.key)
-                    except PatternError:
-                        continue
-                    if not any(skel_rx.search(s) for s in known.skeletons):
-                        out.append(RuleProblem("W305", f"tensor pattern {p.key!r} matches no tensor of a known layout "
-                                               f"({known.sources} fixtures and samples): add a fixture that has it", where, "warning"))
+    for _rule, p in rs.predicates():
+        where = p.subject_loc or p.loc
+        key = (str(where), p.key)
+        if key in seen or p.subject not in ("config", "tensor"):
+            continue
+        seen.add(key)
+        if p.subject == "config":
+            if not any(config_get(c, p.key)[0] for c in known.configs):
+                out.append(RuleProblem("W304", f"config key {p.key!r} is in no known config "
+                                       f"({known.sources} fixtures and samples): add a fixture that has it", where, "warning"))
+        else:
+            try:
+                skel_rx, _real, _lit = compile_tensor_pattern(p.key)
+            except PatternError:
+                continue
+            if not any(skel_rx.search(s) for s in known.skeletons):
+                out.append(RuleProblem("W305", f"tensor pattern {p.key!r} matches no tensor of a known layout "
+                                       f"({known.sources} fixtures and samples): add a fixture that has it", where, "warning"))
     return out
 
 

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Location, RuleProblem, did_you_mean
-from .ruleset import FIELDS, KINDS, shipped_rules_dir
+from .ruleset import FIELDS, KINDS, ProblemLog, shipped_rules_dir
 from .snapshot import Snapshot, TensorInfo
-from .yamlloc import LocDict, LocList, YamlProblem, load_file
+from .yamlloc import LocDict, LocList
 
 EXPECT_FIELDS = (*FIELDS, "base")
 RULE_EXPECTATIONS = ("match", "no-match", "todo")
@@ -203,26 +203,16 @@ def _natural(name: str) -> list:
 
 
 # --- loading ----------------------------------------------------------------------------------
-class _Reader:
+class _Reader(ProblemLog):
     def __init__(self, out: FixtureSet) -> None:
         self.out = out
+        self.problems = out.problems
         self.seen: dict[str, tuple[Location, int]] = {}
         self.layer = 0  # 0: shipped, 1: the user's paths (their fixture with a shipped id replaces it)
 
-    def problem(self, code: str, msg: str, loc: Location | None, severity: str = "error") -> None:
-        self.out.problems.append(RuleProblem(code, msg, loc, severity))
-
-    def unknown(self, key: Any, known: tuple[str, ...], loc: Location, what: str) -> None:
-        tail = did_you_mean(str(key), list(known), f" (known: {', '.join(known)})")
-        self.problem("E111", f"unknown {what} {key!r}{tail}", loc)
-
     def file(self, path: Path, display: str) -> None:
         self.out.files.append(display)
-        try:
-            doc = load_file(path, display)
-        except YamlProblem as e:
-            self.out.problems.append(e.problem)
-            return
+        doc = self.load(path, display)
         if doc is None:
             return
         if not isinstance(doc, LocDict) or "fixtures" not in doc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,13 @@ class RuleSet:
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
 
+    def predicates(self) -> Iterator[tuple[Rule, Predicate]]:
+        """Every predicate of every rule, with its rule (fragments already inlined)."""
+        for rule in self.rules:
+            for sel in rule.selections.values():
+                for p in sel.predicates:
+                    yield rule, p
+
 
 def shipped_rules_dir() -> Path:
     """The rules installed with the package (inspector/_rules); in a source checkout, the repo's rules/."""
@@ -129,24 +137,39 @@ def _display(p: Path, root: Path, shipped: bool) -> str:
     return str(p)
 
 
-class _Builder:
+class ProblemLog:
+    """What the rule and fixture loaders share: collect problems, word E111, load a file or record why not."""
+
+    problems: list[RuleProblem]
+
+    def problem(self, code: str, msg: str, loc: Location | None, severity: str = "error") -> None:
+        self.problems.append(RuleProblem(code, msg, loc, severity))
+
+    def unknown(self, key: Any, known: tuple[str, ...] | list[str], loc: Location, what: str) -> None:
+        tail = did_you_mean(str(key), list(known), f" (known: {', '.join(known)})")
+        self.problem("E111", f"unknown {what} {key!r}{tail}", loc)
+
+    def load(self, path: Path, display: str) -> Any:
+        """The document, or None when it is empty or cannot be read (the problem is recorded)."""
+        try:
+            return load_file(path, display)
+        except YamlProblem as e:
+            self.problems.append(e.problem)
+            return None
+
+
+class _Builder(ProblemLog):
     def __init__(self) -> None:
         self.rs = RuleSet()
+        self.problems = self.rs.problems
         self.raw_rules: dict[str, tuple[LocDict, int]] = {}  # id -> (mapping, layer)
         self.fragments: dict[str, tuple[LocList, Location]] = {}
         self.fact_names: set[str] = set(DERIVED_FACTS)
 
-    def problem(self, code: str, msg: str, loc: Location | None, severity: str = "error") -> None:
-        self.rs.problems.append(RuleProblem(code, msg, loc, severity))
-
     # --- files -------------------------------------------------------------------------------
     def add_file(self, path: Path, display: str, layer: int) -> None:
         self.rs.files.append(display)
-        try:
-            doc = load_file(path, display)
-        except YamlProblem as e:
-            self.rs.problems.append(e.problem)
-            return
+        doc = self.load(path, display)
         if doc is None:
             return
         if not isinstance(doc, LocDict):
@@ -154,7 +177,7 @@ class _Builder:
             return
         for key in doc:
             if key not in TOP_KEYS:
-                self._unknown(key, TOP_KEYS, doc.key_locs[key], "top-level key")
+                self.unknown(key, TOP_KEYS, doc.key_locs[key], "top-level key")
         if "facts" in doc:
             self._facts(doc["facts"], doc.where("facts"))
         if "declared" in doc:
@@ -189,10 +212,6 @@ class _Builder:
                         continue
                 self.raw_rules[rid] = (raw, layer)
 
-    def _unknown(self, key: Any, known: tuple[str, ...] | list[str], loc: Location, what: str) -> None:
-        tail = did_you_mean(str(key), list(known), f" (known: {', '.join(known)})")
-        self.problem("E111", f"unknown {what} {key!r}{tail}", loc)
-
     def _facts(self, facts: Any, loc: Location) -> None:
         if not isinstance(facts, LocDict):
             self.problem("E120", "`facts` must map fact names to lists of config paths", loc)
@@ -217,7 +236,7 @@ class _Builder:
                 continue
             for k in it:
                 if k not in (field_name, "model_types", "architectures"):
-                    self._unknown(k, (field_name, "model_types", "architectures"), it.key_locs[k], "key")
+                    self.unknown(k, (field_name, "model_types", "architectures"), it.key_locs[k], "key")
             value = it.get(field_name)
             if not isinstance(value, str) or (allowed and value not in allowed):
                 self.problem("E122", f"`{field_name}` must be one of {allowed}" if allowed else f"`{field_name}` must be a string", it.where(field_name))
@@ -235,7 +254,7 @@ class _Builder:
             return
         for k in doc:
             if k not in ("lineages", "kinds"):
-                self._unknown(k, ("lineages", "kinds"), doc.key_locs[k], "key")
+                self.unknown(k, ("lineages", "kinds"), doc.key_locs[k], "key")
         if "lineages" in doc:
             self.rs.declared_lineages.extend(self._claims(doc["lineages"], doc.where("lineages"), "lineage", None))
         if "kinds" in doc:
@@ -252,7 +271,7 @@ class _Builder:
                 continue
             for k in it:
                 if k not in BASE_KEYS:
-                    self._unknown(k, BASE_KEYS, it.key_locs[k], "key")
+                    self.unknown(k, BASE_KEYS, it.key_locs[k], "key")
             bid, lin, fp = it.get("id"), it.get("lineage"), it.get("fingerprint")
             if not isinstance(bid, str) or not isinstance(lin, str) or not isinstance(fp, LocDict) or not fp:
                 self.problem("E123", "a base model needs `id`, `lineage` and a non-empty `fingerprint` mapping", it.loc)
@@ -263,7 +282,7 @@ class _Builder:
             refs = it.get("references", [])
             kind = it.get("kind", "decoder")
             if kind not in KINDS:
-                self._unknown(kind, KINDS, it.where("kind"), "kind")
+                self.unknown(kind, KINDS, it.where("kind"), "kind")
                 continue
             b = BaseModel(bid, lin, dict(fp), it.loc, tuple(refs) if _str_list(refs) else (), kind)
             seen[bid] = b
@@ -336,7 +355,7 @@ class _Builder:
         rid = raw["id"]
         for k in raw:
             if k not in RULE_KEYS:
-                self._unknown(k, RULE_KEYS, raw.key_locs[k], "rule key")
+                self.unknown(k, RULE_KEYS, raw.key_locs[k], "rule key")
         votes = {}
         for f in FIELDS:
             if f in raw:
@@ -344,7 +363,7 @@ class _Builder:
                 if not isinstance(v, str) or not v:
                     self.problem("E122", f"`{f}` must be a non-empty string", raw.where(f))
                 elif f == "kind" and v not in KINDS:
-                    self._unknown(v, KINDS, raw.where(f), "kind")
+                    self.unknown(v, KINDS, raw.where(f), "kind")
                 else:
                     votes[f] = v
         if not votes and not any(f in raw for f in FIELDS):
@@ -355,7 +374,7 @@ class _Builder:
             weight = 0.0
         status = raw.get("status", "experimental")
         if status not in STATUSES:
-            self._unknown(status, STATUSES, raw.where("status"), "status")
+            self.unknown(status, STATUSES, raw.where("status"), "status")
         for key in ("description", "author", "family"):
             if key in raw and not isinstance(raw[key], str):
                 self.problem("E122", f"`{key}` must be a string", raw.where(key))
@@ -445,7 +464,7 @@ class _Builder:
         if len(subjects) != 1:
             unknown = [k for k in item if k not in SUBJECTS and k not in VALUE_OPS + TENSOR_OPS]
             if unknown:
-                self._unknown(unknown[0], SUBJECTS + VALUE_OPS + TENSOR_OPS, item.key_locs[unknown[0]], "predicate key")
+                self.unknown(unknown[0], SUBJECTS + VALUE_OPS + TENSOR_OPS, item.key_locs[unknown[0]], "predicate key")
             else:
                 self.problem("E144", f"a predicate names exactly one of {', '.join(SUBJECTS)} (found {len(subjects)})", item.loc)
             return []
@@ -468,7 +487,7 @@ class _Builder:
             if k == subject:
                 continue
             if k not in allowed:
-                self._unknown(k, allowed, item.key_locs[k], f"operator for `{subject}`")
+                self.unknown(k, allowed, item.key_locs[k], f"operator for `{subject}`")
                 continue
             err = _check_op(k, v)
             if err:

@@ -10,7 +10,7 @@ from typing import Any
 from .catalogue import MIN_SCORE, VOTE_MIN_SCORE, BaseMatch, match_bases
 from .declared import Declared
 from .engine import Evaluation, RuleOutcome
-from .facts import Facts
+from .facts import Facts, TensorIndex
 from .safetensors_header import ITEMSIZE_BITS
 from .snapshot import Snapshot
 
@@ -90,7 +90,7 @@ def _winner(s: dict[str, float]) -> tuple[str, float, float]:
     return ranked[0][0], top, second
 
 
-def params_of(snap: Snapshot) -> tuple[int | None, bool, dict[str, int]]:
+def params_of(snap: Snapshot, index: TensorIndex) -> tuple[int | None, bool, dict[str, int]]:
     """(count, exact, dtypes). Exact from every header or the Hub's own count; else an estimate."""
     tensors = list(snap.tensors.values())
     dtypes = Counter(t.dtype for t in tensors if t.dtype)
@@ -101,21 +101,15 @@ def params_of(snap: Snapshot) -> tuple[int | None, bool, dict[str, int]]:
         total = snap.hub_params.get("total") or sum(v for k, v in snap.hub_params.items() if k != "total")
         return int(total), True, dict(dtypes) or {k: v for k, v in snap.hub_params.items() if k != "total"}
     if known:
-        # Unread shards hold more layers of the same shapes: borrow a known shape of the same skeleton.
-        from .patterns import skeleton
-
-        shape_of = {}
-        for t in known:
-            shape_of.setdefault(skeleton(t.name), t)
+        # Unread shards hold more layers of the same shapes: each tensor without a shape borrows the
+        # first known one of its skeleton (the facts' index already grouped them).
         est = 0
-        missing = 0
-        for t in tensors:
-            ref = t if t.shape is not None else shape_of.get(skeleton(t.name))
+        for group in index.by_skeleton.values():
+            ref = next((t for t in group if t.shape is not None), None)
             if ref is None:
-                missing += 1
-                continue
-            est += ref.numel or 0
-        if missing == 0:
+                break
+            est += sum((t if t.shape is not None else ref).numel or 0 for t in group)
+        else:
             return est, False, dict(dtypes)
     if snap.total_size and dtypes:
         bits = ITEMSIZE_BITS.get(dtypes.most_common(1)[0][0], 16)
@@ -168,7 +162,7 @@ def decide(snap: Snapshot, facts: Facts, evaluation: Evaluation, declared: Decla
     winners = {f: getattr(v, f) for f in FIELDS}
     items.sort(key=lambda e: (winners.get(e.field) != e.value, -abs(e.weight), e.rule))
     v.evidence = items
-    v.params, v.params_exact, v.dtypes = params_of(snap)
+    v.params, v.params_exact, v.dtypes = params_of(snap, facts.tensors)
     v.io = {"requests": snap.io.requests, "bytes": snap.io.bytes, "retries": snap.io.retries,
             "shards_read": snap.shards_read, "shards_total": snap.shards_total}
     if snap.config_status == "invalid" or snap.weights_invalid:

@@ -38,13 +38,8 @@ JUDGE = settings(max_examples=50 * SCALE, deadline=None, suppress_health_check=[
 # What the rules look at: fact config paths, config keys and the constants predicates compare with,
 # so that generated configs make rules fire instead of missing every predicate.
 CONFIG_PATHS = sorted({p for ps in RULES.facts.values() for p in ps}
-                      | {p.key for r in RULES.rules for s in r.selections.values() for p in s.predicates if p.subject == "config"})
-CONSTANTS: list = []
-for _r in RULES.rules:
-    for _s in _r.selections.values():
-        for _p in _s.predicates:
-            for _arg in _p.ops.values():
-                CONSTANTS.extend(_arg if isinstance(_arg, list) else [_arg])
+                      | {p.key for _r, p in RULES.predicates() if p.subject == "config"})
+CONSTANTS: list = [a for _r, p in RULES.predicates() for arg in p.ops.values() for a in (arg if isinstance(arg, list) else [arg])]
 CONSTANTS = [c for c in CONSTANTS if isinstance(c, str | int | float | bool)][:2000]
 REAL_NAMES = sorted({n for f in SAMPLES.glob("*/*.index.json") for n in json.loads(f.read_text())["weight_map"]})[:3000]
 

@@ -23,6 +23,7 @@ from .http import FileMissing, HubClient
 from .plan import (
     MAX_CONFIG_BYTES,
     MAX_INDEX_BYTES,
+    WeightsPlan,
     bin_files,
     evidence_shards,
     other_index,
@@ -100,10 +101,11 @@ def read_hub(target: str, client: HubClient, *, headers: str = "default", info: 
         info = fetch_info(client, repo_id, revision, io)
     snap = snapshot_from_info(target, repo_id, info)
     snap.io = io
-    index = _index_name(snap.files)
+    plan = plan_weights(snap.files)
+    index = plan.index or (None if plan.singles else other_index(snap.files))
     prefetched: dict[str, tuple[bytes | None, Exception | None, IOStats]] = {}
     probes: dict[str, Probe] = {}
-    likely = likely_evidence_files(snap.files) if headers != "none" else []
+    likely = likely_evidence_files(snap.files, plan) if headers != "none" else []
     if (index or likely) and "config.json" in snap.files:
         # Neither the index nor the likely evidence shards depend on the config: while it is read,
         # fetch the index and probe those shards' 8-byte prefixes (which also resolves their CDN
@@ -118,7 +120,7 @@ def read_hub(target: str, client: HubClient, *, headers: str = "default", info: 
     else:
         _read_config(client, snap)
     try:
-        _read_weights(client, snap, headers, prefetched, probes)
+        _read_weights(client, snap, headers, plan, prefetched, probes)
     except InvalidData as e:
         snap.weights_invalid, snap.weights_error = True, e.one_line()
     except FileMissing as e:
@@ -151,10 +153,9 @@ class Probe:
     used: bool = False
 
 
-def likely_evidence_files(files: list[str]) -> list[str]:
+def likely_evidence_files(files: list[str], plan: WeightsPlan) -> list[str]:
     """Before the index arrives: the single weights file, or the first and last shard by name
     (where the embedding, the first layer and the output head sit in HF's sharding)."""
-    plan = plan_weights(files)
     if plan.singles:
         return list(plan.singles[:1])
     if plan.index != "model.safetensors.index.json":
@@ -174,11 +175,6 @@ def _probe(client: HubClient, snap: Snapshot, filename: str) -> Probe:
         return Probe(resp.url, header_length(resp.body[:8], where), None, io)
     except Exception as e:  # handed back: raised (or retried the usual way) where the shard is read
         return Probe(None, None, e, io)
-
-
-def _index_name(files: list[str]) -> str | None:
-    plan = plan_weights(files)
-    return plan.index or (None if plan.singles else other_index(files))
 
 
 def _fetch(client: HubClient, snap: Snapshot, filename: str, cap: int) -> tuple[bytes | None, Exception | None, IOStats]:
@@ -223,11 +219,8 @@ def _read_config(client: HubClient, snap: Snapshot) -> None:
         snap.config_status, snap.config_error = "invalid", e.one_line()
 
 
-def _read_weights(client: HubClient, snap: Snapshot, headers: str, prefetched: dict | None = None,
-                  probes: dict[str, Probe] | None = None) -> None:
-    prefetched = prefetched if prefetched is not None else {}
-    probes = probes if probes is not None else {}
-    plan = plan_weights(snap.files)
+def _read_weights(client: HubClient, snap: Snapshot, headers: str, plan: WeightsPlan, prefetched: dict,
+                  probes: dict[str, Probe]) -> None:
     if plan.index:
         where = f"{snap.repo_id}/{plan.index}"
         wm, snap.total_size = parse_index(_small(client, snap, plan.index, MAX_INDEX_BYTES, prefetched), where)
