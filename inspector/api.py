@@ -53,18 +53,19 @@ class Inspector:
 
         return read_hub(target, self.client, headers=self.headers, info=info, with_tokenizer=self.with_tokenizer)
 
-    def judge(self, snap: Snapshot, only: set[str] | None = None) -> tuple[Verdict, Facts, Evaluation]:
+    def judge(self, snap: Snapshot, only: set[str] | None = None, *, full: bool = True) -> tuple[Verdict, Facts, Evaluation]:
+        """`full=False` skips the outcomes of rules that do not fire (only --explain shows those)."""
         facts = build_facts(snap, self.rules.facts)
-        evaluation = evaluate(facts, self.rules, only)
+        evaluation = evaluate(facts, self.rules, only, full=full)
         declared = declared_of(snap.config, snap.card, self.rules)
         verdict = decide(snap, facts, evaluation, declared, self.rules.bases, self.rules.base_weight)
         return verdict, facts, evaluation
 
-    def examine(self, target: str, *, info=None) -> tuple[Verdict, Evaluation | None]:
+    def examine(self, target: str, *, info=None, full: bool = True) -> tuple[Verdict, Evaluation | None]:
         """The verdict and every rule's outcome (None when the target failed). Never raises for a
         bad target: the verdict carries a typed status and a one-line error."""
         try:
-            verdict, _facts, evaluation = self.judge(self.snapshot(target, info=info))
+            verdict, _facts, evaluation = self.judge(self.snapshot(target, info=info), full=full)
             return verdict, evaluation
         except InspectorError as e:
             return Verdict(target=target, status=e.status, error=e.one_line()), None
@@ -74,7 +75,7 @@ class Inspector:
 
     def inspect(self, target: str, *, info=None) -> Verdict:
         """The verdict for one target; never raises for a bad target (see `examine`)."""
-        return self.examine(target, info=info)[0]
+        return self.examine(target, info=info, full=False)[0]
 
 
 def inspect(target: str, *, rules: list[str | Path] | None = None, headers: str = "default",

@@ -103,6 +103,10 @@ class Audit:
             return False
         return bool(sha) and any(s == sha and st not in RETRYABLE for s, st, _at in rows)
 
+    def needs_reading(self, it: Item) -> bool:
+        """False for a known sha already audited: it costs nothing, not even a request."""
+        return not ((it.sha or it.local or self._resume) and self._finished(it.repo, it.sha))
+
     # ---- running
 
     def run(self, items: Iterable[Item] | None, *, resume: bool = False) -> RunStats:
@@ -113,11 +117,10 @@ class Audit:
         self.stats = RunStats(total=len(todo), started=self.clock())
         work: list[Item] = []
         for it in todo:
-            # A known sha already audited costs nothing, not even a request.
-            if (it.sha or it.local or self._resume) and self._finished(it.repo, it.sha):
-                self._report(Outcome(it.repo, it.sha, "skipped"))
-            else:
+            if self.needs_reading(it):
                 work.append(it)
+            else:
+                self._report(Outcome(it.repo, it.sha, "skipped"))
         if not work:
             return self.stats
         results: queue.Queue[Outcome | None] = queue.Queue()

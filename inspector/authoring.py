@@ -576,7 +576,7 @@ def make_fixture(insp, target: str, *, fid: str | None = None, expect: dict[str,
     """The fixture dict for a target. Values given (`expect`) or shipped with the data are
     confirmed; with `guess`, the other fields take the current verdict and are listed in `todo`."""
     snapped = snap_target(insp, target)
-    verdict = insp.judge(snapped.snapshot)[0]
+    verdict = insp.judge(snapped.snapshot, full=False)[0]
     exp: dict[str, str | None] = dict(snapped.known)
     todo = list(snapped.uncertain)
     for k, v in (expect or {}).items():

@@ -9,6 +9,12 @@ import click
 
 from .errors import UsageError
 
+# Below this many repos the children's start-up (an interpreter, the imports, the rules: ~0.5 s each)
+# costs more than a second core gives back.
+AUTO_MIN_REPOS = 200
+AUTO_MAX_PROCESSES = 4
+MIN_WORKERS_PER_PROCESS = 4
+
 
 @click.group("audit", invoke_without_command=True)
 @click.option("--from", "from_file", type=click.Path(path_type=Path),
@@ -27,13 +33,14 @@ from .errors import UsageError
 @click.option("--shard", help="K/N: audit only this stable 1/N of the list (by a hash of the repo id).")
 @click.option("--headers", type=click.Choice(["default", "all", "none"]), default="default", show_default=True)
 @click.option("--rules", "rules_dirs", multiple=True, type=click.Path(path_type=Path), help="Extra rule file or folder.")
-@click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Split --workers over this many processes (one Python process runs rules and HTTP on one core).")
+@click.option("--processes", "processes_opt", default="auto", show_default=True,
+              help="Split --workers over N processes, or `auto`: one per core (at most 4, at least 4 workers each) "
+                   f"for {AUTO_MIN_REPOS} repos or more, else 1. One Python process runs its rules and HTTP on one core.")
 @click.option("--part", hidden=True, help="K/N: the slice of the recorded list this child process audits.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 @click.pass_context
 def command(ctx: click.Context, from_file, authors, search, filters, sort, limit, local_dir, db, workers, resume,
-            refresh, max_rps, shard, headers, rules_dirs, processes, part, quiet) -> None:
+            refresh, max_rps, shard, headers, rules_dirs, processes_opt, part, quiet) -> None:
     """Audit many repos into SQLite; resumable. Subcommands: export, merge."""
     if ctx.invoked_subcommand is not None:
         return
@@ -55,6 +62,7 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
     if part_k_n and not resume:
         raise UsageError("--part is for the child processes of --processes (with --resume)")
     share = 1.0 / part_k_n[1] if part_k_n else 1.0
+    fixed_processes = 1 if part_k_n else _parse_processes(processes_opt)
 
     client = None
     if not local_dir or from_file or listed or resume:
@@ -64,65 +72,101 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
         client = HubClient(max_rps=max_rps * share if max_rps else None, share=share)
     insp = Inspector(extra_rules=list(rules_dirs), headers=headers, client=client)
 
-    with Store(db) as store:
-        items = None
-        if not resume:
-            found = []
-            if from_file:
-                found += read_list(from_file)
-            if listed:
-                found += list(list_hub(authors=authors, search=search, filters=filters, sort=sort, limit=limit))
-            if local_dir:
-                found += list_dir(local_dir)
-            items = [it for it in dedupe(found) if k_n is None or in_shard(it.repo, *k_n)]
+    # Children started before the list is known: spawned, they import and load while the parent
+    # lists; each is then given its part of the list, or let go.
+    standby = _Standby(fixed_processes) if fixed_processes and fixed_processes > 1 and listed else None
+    try:
+        with Store(db) as store:
+            items = None
+            if not resume:
+                found = []
+                if from_file:
+                    found += read_list(from_file)
+                if listed:
+                    for it in list_hub(authors=authors, search=search, filters=filters, sort=sort, limit=limit):
+                        found.append(it)
+                        if standby is None and fixed_processes is None and len(found) == AUTO_MIN_REPOS:
+                            n = auto_processes(AUTO_MIN_REPOS, workers)
+                            standby = _Standby(n) if n > 1 else None
+                if local_dir:
+                    found += list_dir(local_dir)
+                items = [it for it in dedupe(found) if k_n is None or in_shard(it.repo, *k_n)]
 
-        bar = _progress_bar(quiet)
-        audit = Audit(insp, store, workers=workers, refresh=refresh, progress=bar.update if bar else None)
-        try:
-            todo = audit.plan(items, resume=resume)
-            if part_k_n:
-                todo = [it for it in todo if in_shard(it.repo, *part_k_n)]
-            if bar:
-                bar.start(len(todo))
-            if processes > 1:
-                stats = _run_children(db, todo, processes, workers, resume=resume, refresh=refresh, max_rps=max_rps,
-                                      headers=headers, rules_dirs=rules_dirs, store=store, bar=bar)
-            else:
-                stats = audit.execute(todo)
-        finally:
-            if bar:
-                bar.close()
-        if not quiet:
-            click.echo(render_summary(summarize(store, {it.repo for it in todo}), stats))
+            bar = _progress_bar(quiet)
+            audit = Audit(insp, store, workers=workers, refresh=refresh, progress=bar.update if bar else None)
+            try:
+                todo = audit.plan(items, resume=resume)
+                if part_k_n:
+                    todo = [it for it in todo if in_shard(it.repo, *part_k_n)]
+                if bar:
+                    bar.start(len(todo))
+                processes = fixed_processes or auto_processes(sum(map(audit.needs_reading, todo)), workers)
+                if processes > 1:
+                    stats = _run_children(db, todo, processes, workers, resume=resume, refresh=refresh, max_rps=max_rps,
+                                          headers=headers, rules_dirs=rules_dirs, store=store, bar=bar, standby=standby)
+                else:
+                    if standby is not None:
+                        standby.dismiss()  # the list is short after all (or mostly audited already)
+                    stats = audit.execute(todo)
+            finally:
+                if bar:
+                    bar.close()
+            if not quiet:
+                click.echo(render_summary(summarize(store, {it.repo for it in todo}), stats))
+    finally:
+        if standby is not None:
+            standby.dismiss()
+
+
+def _parse_processes(opt: str) -> int | None:
+    """None for `auto`."""
+    if opt.strip().lower() == "auto":
+        return None
+    try:
+        n = int(opt)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 64:
+        raise UsageError(f"--processes must be `auto` or a number from 1 to 64, not {opt[:20]!r}")
+    return n
+
+
+def auto_processes(repos: int, workers: int) -> int:
+    if repos < AUTO_MIN_REPOS:
+        return 1
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, AUTO_MAX_PROCESSES, workers // MIN_WORKERS_PER_PROCESS))
 
 
 def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool, refresh: bool, max_rps, headers: str,
-                  rules_dirs, store, bar):
+                  rules_dirs, store, bar, standby: _Standby | None = None):
     """Audit the recorded list in `processes` child processes, each a --part of it, all writing to --db.
 
     One Python process is bound to one core (the GIL): rule evaluation and HTTP parsing of many repos
     in flight saturate it. The list is already in the database, so each child is a --resume of its part.
     """
-    import multiprocessing
     import time
+    from multiprocessing.connection import wait
 
     from .audit import RunStats
 
     per = max(1, -(-workers // processes))
-    args = ["audit", "--resume", "--db", str(db), "--workers", str(per), "--headers", headers, "-q"]
+    args = ["audit", "--resume", "--db", str(db), "--workers", str(per), "--processes", "1", "--headers", headers, "-q"]
     for r in rules_dirs:
         args += ["--rules", str(r)]
     if max_rps:
         args += ["--max-rps", str(max_rps)]  # each child takes its share of it
-    # spawn, not fork: a fresh interpreter per child, no copied locks or sockets of this one.
-    ctx = multiprocessing.get_context("spawn")
-    children = [ctx.Process(target=_child, args=([*args, "--part", f"{k}/{processes}"],), name=f"audit-part-{k}")
-                for k in range(1, processes + 1)]
     start, before = time.monotonic(), store.count()
-    for c in children:
-        c.start()
-    while any(c.is_alive() for c in children):
-        time.sleep(0.5)
+    pool = standby if standby is not None else _Standby(processes)
+    pool.grow(processes)
+    children = pool.launch([[*args, "--part", f"{k}/{processes}"] for k in range(1, processes + 1)])
+    pending = [c.sentinel for c in children]
+    while pending:
+        # Back as soon as the last child ends, not at the next tick.
+        for done in wait(pending, timeout=0.5):
+            pending.remove(done)
         if bar is not None:
             bar.advance_to(store.count() - before)
     for c in children:
@@ -135,11 +179,59 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
     return stats
 
 
-def _child(args: list[str]) -> None:
-    """A --processes child: the same command line, in-process (its exit code is the process's)."""
-    from .cli import main
+class _Standby:
+    """Child processes waiting for their command line on a pipe."""
 
-    main(args)
+    def __init__(self, n: int) -> None:
+        import multiprocessing
+
+        # spawn, not fork: a fresh interpreter per child, no copied locks or sockets of this one.
+        self.ctx = multiprocessing.get_context("spawn")
+        self.children: list[tuple[object, object]] = []  # (process, the pipe's sending end)
+        self.grow(n)
+
+    def grow(self, n: int) -> None:
+        while len(self.children) < n:
+            receive, send = self.ctx.Pipe(duplex=False)
+            proc = self.ctx.Process(target=_child, args=(receive,), name=f"audit-part-{len(self.children) + 1}")
+            proc.start()
+            receive.close()
+            self.children.append((proc, send))
+
+    def launch(self, commands: list[list[str]]) -> list:
+        """The first len(commands) children run one each; the others are let go."""
+        used = []
+        for (proc, send), args in zip(self.children, commands, strict=False):
+            send.send(args)
+            send.close()
+            used.append(proc)
+        self.children = self.children[len(used):]
+        self.dismiss()
+        return used
+
+    def dismiss(self) -> None:
+        for proc, send in self.children:
+            try:
+                send.send(None)
+                send.close()
+            except OSError:  # already gone
+                pass
+            proc.join(timeout=10)
+        self.children = []
+
+
+def _child(pipe) -> None:
+    """A --processes child: imports while it waits, then runs the command line it is sent, in-process
+    (its exit code is the process's); nothing sent (None, or the parent gone) ends it."""
+    from . import api, audit, cli, store  # noqa: F401 -- loaded while the parent still lists
+    from .sources import hub  # noqa: F401
+
+    try:
+        args = pipe.recv()
+    except (EOFError, OSError):
+        return
+    if args is not None:
+        cli.main(args)
 
 
 class _Bar:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,10 +123,56 @@ def _value_op(op: str, arg: Any, found: bool, v: Any) -> bool:
     return False
 
 
+ValueCheck = Callable[[bool, Any], bool]  # (found, value) -> holds
+
+
+def _key(v: Any) -> tuple | None:
+    """A hashable stand-in with _eq's equality (numbers by value, bools apart); None when there is none."""
+    if v is None:
+        return ("none",)
+    if isinstance(v, bool):
+        return ("bool", v)
+    if isinstance(v, int | float):
+        n = _num(v)
+        return ("num", n) if n is not None else ("int", v)
+    if isinstance(v, str):
+        return ("str", v)
+    return None
+
+
+def _value_check(ops: dict[str, Any]) -> ValueCheck:
+    """`all(_value_op(...))` over a predicate's ops, with `in` / `not_in` / `equals` as set lookups
+    when every argument has a key (rules list dozens of vocab sizes and model types)."""
+    fast: list[tuple[str, frozenset]] = []
+    slow: list[tuple[str, Any]] = []
+    for op, arg in ops.items():
+        args = [arg] if op in ("equals", "not_equals") else arg if op in ("in", "not_in") and isinstance(arg, list) else None
+        keys = [_key(a) for a in args] if args is not None else None
+        if keys is not None and all(k is not None for k in keys):
+            fast.append((op, frozenset(keys)))
+        else:
+            slow.append((op, arg))
+
+    def check(found: bool, v: Any) -> bool:
+        if fast:
+            if not found:
+                return False
+            k = _key(v)
+            for op, keys in fast:
+                # A value without a key (a list, a dict) equals no scalar.
+                hit = k is not None and k in keys
+                if hit != (op in ("equals", "in")):
+                    return False
+        return all(_value_op(op, arg, found, v) for op, arg in slow)
+
+    return check
+
+
 class _Evaluator:
     def __init__(self, facts: Facts) -> None:
         self.facts = facts
         self.cache: dict[int, PredicateOutcome] = {}
+        self.truth: dict[str, bool] = {}
         self.matches: dict[str, list] = {}  # tensor pattern -> matched tensors, shared by every rule
         self.layers = facts.values.get("num_layers") if isinstance(facts.values.get("num_layers"), int) else None
         if not self.layers or self.layers <= 0:
@@ -138,13 +185,20 @@ class _Evaluator:
             self.cache[key] = fn(p)
         return self.cache[key]
 
+    def _lookup(self, p: Predicate) -> tuple[bool, Any]:
+        return self.facts.get(p.key) if p.subject == "fact" else config_get(self.facts.config, p.key)
+
     def _value(self, p: Predicate) -> PredicateOutcome:
-        if p.subject == "fact":
-            found, v = self.facts.get(p.key)
-        else:
-            found, v = config_get(self.facts.config, p.key)
+        found, v = self._lookup(p)
         holds = all(_value_op(op, arg, found, v) for op, arg in p.ops.items())
         return PredicateOutcome(p, holds, _fmt(v) if found else "missing")
+
+    def holds(self, p: Predicate, sig: str, check: ValueCheck | None) -> bool:
+        """Whether `p` holds, shared by every predicate that reads the same (the screen's `sig`)."""
+        t = self.truth.get(sig)
+        if t is None:
+            t = self.truth[sig] = check(*self._lookup(p)) if check is not None else self.predicate(p).holds
+        return t
 
     def _matched(self, pattern: str) -> list:
         if pattern not in self.matches:
@@ -214,18 +268,118 @@ class _Evaluator:
         return PredicateOutcome(p, (len(hits) > 0) == want, f"{len(hits)} matching" if hits else "absent", tuple(hits[:MAX_NAMES_SHOWN]), len(hits))
 
 
-def evaluate(facts: Facts, rules: RuleSet, only: set[str] | None = None) -> Evaluation:
+Truth = Callable[[str], bool]  # a selection's name -> whether it holds
+Order = tuple[tuple[Predicate, str, ValueCheck | None], ...]  # a selection's predicates as the screen runs them
+
+
+def _compile(tree: object, names: tuple[str, ...]) -> Callable[[Truth], bool]:
+    """A condition as a closure over selection truths, asking for each only when needed; the same
+    answers as condition.evaluate."""
+    if isinstance(tree, cond.Sel):
+        name = tree.name
+        if name not in names:
+            return lambda t: False
+        return lambda t: t(name)
+    if isinstance(tree, cond.Not):
+        inner = _compile(tree.arg, names)
+        return lambda t: not inner(t)
+    if isinstance(tree, cond.And | cond.Or):
+        parts = tuple(_compile(a, names) for a in tree.args)
+        if isinstance(tree, cond.And):
+            return lambda t: all(f(t) for f in parts)
+        return lambda t: any(f(t) for f in parts)
+    if isinstance(tree, cond.Of):
+        picked = tuple(cond.expand(tree.prefix, list(names)))
+        if tree.count is None:
+            return lambda t: bool(picked) and all(t(n) for n in picked)
+        need = tree.count
+
+        def at_least(t: Truth) -> bool:
+            hits = 0
+            for n in picked:
+                if t(n):
+                    hits += 1
+                    if hits >= need:
+                        return True
+            return hits >= need
+
+        return at_least
+    raise TypeError(tree)
+
+
+@dataclass
+class _Screen:
+    """Per rule set, for rules that need only a yes or no: each condition compiled, each selection's
+    predicates with the cheap value checks first, one signature per distinct check (rules repeat
+    many of them)."""
+
+    rules: list[tuple[Rule, Callable[[Truth], bool] | None, dict[str, Order]]]
+
+
+_SCREENS: dict[int, tuple[RuleSet, int, _Screen]] = {}
+
+
+def _screen(rules: RuleSet) -> _Screen:
+    got = _SCREENS.get(id(rules))
+    if got is not None and got[0] is rules and got[1] == len(rules.rules):
+        return got[2]
+    compiled = []
+    for rule in rules.rules:
+        order = {}
+        for name, sel in rule.selections.items():
+            preds = sorted(sel.predicates, key=lambda p: p.subject in ("tensor", "file"))
+            order[name] = tuple((p, f"{p.subject}\0{p.key}\0{p.ops!r}",
+                                 _value_check(p.ops) if p.subject in ("fact", "config") else None) for p in preds)
+        fires = _compile(rule.condition, tuple(rule.selections)) if rule.condition is not None else None
+        compiled.append((rule, fires, order))
+    if len(_SCREENS) >= 8:
+        _SCREENS.clear()
+    screen = _Screen(compiled)
+    _SCREENS[id(rules)] = (rules, len(rules.rules), screen)
+    return screen
+
+
+def _fires(ev: _Evaluator, fires: Callable[[Truth], bool], order: dict[str, Order]) -> bool:
+    known: dict[str, bool] = {}
+    holds = ev.holds
+
+    def truth(name: str) -> bool:
+        t = known.get(name)
+        if t is None:
+            t = known[name] = all(holds(p, sig, check) for p, sig, check in order[name])
+        return t
+
+    return fires(truth)
+
+
+def evaluate(facts: Facts, rules: RuleSet, only: set[str] | None = None, *, full: bool = True) -> Evaluation:
+    """Every rule's outcome. With `full=False` a rule that does not fire keeps no predicate outcomes
+    (its selections stop at their first failing predicate); a rule that fires is complete either way,
+    so verdicts and their evidence are the same."""
     ev = _Evaluator(facts)
     out = Evaluation()
+    if not full:
+        for rule, fires, order in _screen(rules).rules:
+            if (only is not None and rule.id not in only) or rule.status == "deprecated":
+                continue
+            if fires is None or not _fires(ev, fires, order):
+                out.outcomes.append(RuleOutcome(rule, False, {}))
+            else:
+                out.outcomes.append(_complete(ev, rule))
+        return out
     for rule in rules.rules:
         if only is not None and rule.id not in only:
             continue
         if rule.status == "deprecated":
             continue
-        sels: dict[str, SelectionOutcome] = {}
-        for name, sel in rule.selections.items():
-            outs = tuple(ev.predicate(p) for p in sel.predicates)
-            sels[name] = SelectionOutcome(name, all(o.holds for o in outs), outs)
-        holds = cond.evaluate(rule.condition, {n: s.holds for n, s in sels.items()}) if rule.condition is not None else False
-        out.outcomes.append(RuleOutcome(rule, holds, sels))
+        out.outcomes.append(_complete(ev, rule))
     return out
+
+
+def _complete(ev: _Evaluator, rule: Rule) -> RuleOutcome:
+    sels: dict[str, SelectionOutcome] = {}
+    for name, sel in rule.selections.items():
+        outs = tuple(ev.predicate(p) for p in sel.predicates)
+        sels[name] = SelectionOutcome(name, all(o.holds for o in outs), outs)
+    holds = cond.evaluate(rule.condition, {n: s.holds for n, s in sels.items()}) if rule.condition is not None else False
+    return RuleOutcome(rule, holds, sels)

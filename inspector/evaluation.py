@@ -137,7 +137,7 @@ def run(folder: Path, insp: Inspector, tags: str = "as-is") -> Report:
         try:
             snap = snapshot_of(target)
             snap.config = retag(snap.config, tags, c.lineage)
-            v = insp.judge(snap)[0]
+            v = insp.judge(snap, full=False)[0]
         except InspectorError as e:
             v = Verdict(target=str(target), status=e.status, error=e.one_line())
         (report.low_confidence if c.confidence == "low" else report.results).append(Result(c, v))

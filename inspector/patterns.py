@@ -40,9 +40,20 @@ def compile_regex(source: str):
 _NUM_COMPONENT = re.compile(r"(?:(?<=\.)|^)\d+(?=\.|$)")
 
 
+# Real repos reuse a few naming schemes, so an audit sees the same names again and again; the memo
+# is bounded in entries and name length so that hostile headers cannot grow it without end.
+_SKELETONS: dict[str, str] = {}
+_SKELETON_MEMO_MAX = 200_000
+
+
 def skeleton(name: str) -> str:
     """The name with every numeric component replaced by `#`: tensors of all layers share one."""
-    return _NUM_COMPONENT.sub("#", name)
+    skel = _SKELETONS.get(name)
+    if skel is None:
+        skel = _NUM_COMPONENT.sub("#", name)
+        if len(name) <= 256 and len(_SKELETONS) < _SKELETON_MEMO_MAX:
+            _SKELETONS[name] = skel
+    return skel
 
 
 @functools.lru_cache(maxsize=4096)

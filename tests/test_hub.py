@@ -84,6 +84,33 @@ def test_requests_do_not_grow_with_the_shard_count(hub, hub_client, insp):
     assert counts[2] == counts[8] == counts[32], counts
 
 
+def test_a_shard_costs_one_resolve_and_one_sized_cdn_read(hub, hub_client, insp):
+    # The index predicts each header's size, so a shard's lookup stops at the resolver's redirect
+    # (no 8-byte read) and its header is one read on the CDN URL that redirect named.
+    hub.add_repo("org/m", synthetic_repo(8))
+    hub.reset_stats()
+    v = Inspector(insp.rules, client=hub_client).inspect("org/m")
+    assert v.status == "ok", v.error
+    shard_reads = [e for e in hub.stats.log if (e.file or "").endswith(".safetensors")]
+    by_file: dict[str, list[str]] = {}
+    for e in shard_reads:
+        by_file.setdefault(e.file, []).append(e.kind)
+    assert by_file and all(sorted(kinds) == ["cdn", "resolve"] for kinds in by_file.values()), by_file
+    assert all(e.range and not e.range.endswith("-7") for e in shard_reads if e.kind == "cdn")
+
+
+def test_stop_off_hub_returns_the_cdn_redirect_unfollowed(hub, hub_client):
+    from inspector.snapshot import IOStats
+
+    sha = hub.add_repo("org/m", synthetic_repo(2))
+    url = f"{hub_client.endpoint}/org/m/resolve/{sha}/model-00001-of-00002.safetensors"
+    hub.reset_stats()
+    resp = hub_client.get(url, what="org/m", io=IOStats(), byte_range=(0, 7), cap=8, stop_off_hub=True)
+    assert resp.status in (302, 307) and not resp.body
+    assert [e.kind for e in hub.stats.log] == ["resolve"]
+    assert resp.url.startswith("http") and "/resolve/" not in resp.url
+
+
 def test_every_file_read_pins_the_listed_sha(hub, hub_client, insp):
     sha = hub.add_folder("org/q", QWEN3)
     hub.reset_stats()

@@ -11,6 +11,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -39,6 +40,7 @@ TRANSPORT_ERRORS = (_httpx.TransportError,)
 MAX_REDIRECTS = 5
 MAX_WAIT = 600.0  # seconds: the longest a Retry-After or RateLimit reset is honoured
 MAX_ERROR_BODY = 64_000
+IO_THREADS = 64
 _RATELIMIT = re.compile(r'"(?P<kind>[\w-]+)"\s*;\s*r\s*=\s*(?P<r>\d+)\s*;\s*t\s*=\s*(?P<t>\d+)')
 _POLICY = re.compile(r'"(?P<kind>[\w-]+)"\s*;\s*q\s*=\s*(?P<q>\d+)\s*;\s*w\s*=\s*(?P<w>\d+)')
 
@@ -145,6 +147,18 @@ class HubClient:
         self._auth_headers: dict[str, str] | None = None
         self.stats = IOStats()
         self._stats_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        """Threads for the reads of one repo that go out together, kept for the client's life:
+        an audit starting a few threads per repo spent more on that than on some of the reads.
+        Only callers outside the pool wait on it, so it cannot deadlock."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="hub-io")
+            return self._pool
 
     @property
     def auth_headers(self) -> dict[str, str]:
@@ -168,14 +182,18 @@ class HubClient:
         return base * self.rng.uniform(0.5, 1.5)
 
     def get(self, url: str, *, what: str, io: IOStats, byte_range: tuple[int, int] | None = None,
-            cap: int, extra_headers: dict[str, str] | None = None) -> Response:
-        """GET with retries; reads at most `cap` body bytes (a server ignoring Range is cut off)."""
+            cap: int, extra_headers: dict[str, str] | None = None, stop_off_hub: bool = False) -> Response:
+        """GET with retries; reads at most `cap` body bytes (a server ignoring Range is cut off).
+
+        `stop_off_hub`: a redirect leaving the Hub's host is not followed; the answer is that
+        redirect, its `url` the target (a shard's CDN URL, learnt before its size is known)."""
         if constants.is_offline_mode():
             raise NetworkError("offline mode is on (HF_HUB_OFFLINE); only local targets can be inspected", where=what)
         last = ""
         for attempt in range(self.retries + 1):
             try:
-                resp = self._follow(url, what=what, io=io, byte_range=byte_range, cap=cap, extra_headers=extra_headers)
+                resp = self._follow(url, what=what, io=io, byte_range=byte_range, cap=cap, extra_headers=extra_headers,
+                                    stop_off_hub=stop_off_hub)
             except TRANSPORT_ERRORS as e:
                 last = _describe_transport(e)
                 retry_after = None
@@ -193,7 +211,7 @@ class HubClient:
         raise NetworkError(f"{last} after {self.retries} retries", where=what)
 
     def _follow(self, url: str, *, what: str, io: IOStats, byte_range: tuple[int, int] | None, cap: int,
-                extra_headers: dict[str, str] | None) -> Response:
+                extra_headers: dict[str, str] | None, stop_off_hub: bool = False) -> Response:
         session = get_session()
         for _hop in range(MAX_REDIRECTS + 1):
             bucket = bucket_of(url, self.origin)
@@ -212,6 +230,8 @@ class HubClient:
                         # Read the tiny redirect body so the connection goes back to the pool.
                         self._count(io, nbytes=len(r.read()))
                     url = urljoin(url, r.headers["location"])
+                    if stop_off_hub and bucket is not None and bucket_of(url, self.origin) is None:
+                        return Response(r.status_code, {k.lower(): v for k, v in r.headers.items()}, b"", url)
                     continue
                 limit = cap if r.status_code < 400 else MAX_ERROR_BODY
                 if r.status_code == 200 and byte_range is not None:

@@ -12,8 +12,9 @@ from ..safetensors_header import loads_strict
 HEADERS_MODES = ("default", "all", "none")
 MAX_INDEX_BYTES = 64_000_000
 MAX_CONFIG_BYTES = 8_000_000
-_LAYER0 = re.compile(r"(?:^|\.)(?:layers|h|layer|blocks|block)\.0\.")
-_EDGE = re.compile(r"embed|wte|wpe|word_embeddings|lm_head|(?:^|\.)output\.|embed_out|(?:^|\.)(?:norm|ln_f|final_layernorm)\.")
+# The first layer, the embedding or the output head.
+_EVIDENCE = re.compile(r"(?:^|\.)(?:layers|h|layer|blocks|block)\.0\.|embed|wte|wpe|word_embeddings|lm_head|(?:^|\.)output\."
+                       r"|embed_out|(?:^|\.)(?:norm|ln_f|final_layernorm)\.")
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,11 @@ def parse_index(raw: bytes, where: str) -> tuple[dict[str, str], int | None]:
     if not isinstance(doc, dict) or not isinstance(doc.get("weight_map"), dict):
         raise InvalidData("index has no `weight_map` object", where=where)
     wm: dict[str, str] = {}
+    safe: set[str] = set()  # thousands of tensors name a few shards: check each name once
     for tensor, shard in doc["weight_map"].items():
-        wm[tensor] = safe_shard_name(shard, where)
+        if type(shard) is not str or shard not in safe:
+            safe.add(safe_shard_name(shard, where))
+        wm[tensor] = shard
     total = None
     meta = doc.get("metadata")
     if isinstance(meta, dict):
@@ -92,12 +96,20 @@ def parse_index(raw: bytes, where: str) -> tuple[dict[str, str], int | None]:
     return wm, total
 
 
+def _is_evidence(name: str) -> bool:
+    # Each of the regex's alternatives needs one of these substrings: an index lists thousands of
+    # names and most have none, so the regex runs on a few.
+    if "embed" in name or "wte" in name or "wpe" in name or "lm_head" in name:
+        return True
+    return (".0." in name or "output." in name or "norm." in name or "ln_f." in name) and _EVIDENCE.search(name) is not None
+
+
 def evidence_shards(weight_map: dict[str, str]) -> list[str]:
     """The shards holding the embedding, the first layer and the output head: enough to judge."""
     chosen: dict[str, None] = {}
     for tensor, shard in weight_map.items():
-        if _LAYER0.search(tensor) or _EDGE.search(tensor):
-            chosen.setdefault(shard)
+        if shard not in chosen and _is_evidence(tensor):
+            chosen[shard] = None
     if not chosen and weight_map:
         chosen.setdefault(sorted(set(weight_map.values()))[0])
     return list(chosen)
