@@ -212,6 +212,7 @@ def main() -> None:
         ours_total = hub.stats.total
         print(f"audit: {t:.1f}s {dict(statuses)} rows={rows} 429={hub.stats.served_429}", flush=True)
         res = {"audit": (t, ours_total, hub.stats.bytes_sent, ours_req, ours_bytes)}
+        kinds = {"audit": Counter(hub.stats.by_kind)}
         hub.reset_stats()
         t, *_ = run_audit(hub, "bench", args.workers, tmp / "reads.sqlite", reads_only=True)
         print(f"audit, reads only (no rule evaluation): {t:.1f}s", flush=True)
@@ -222,6 +223,7 @@ def main() -> None:
             b_req, b_bytes = per_repo(hub)
             print(f"baseline: {tb:.1f}s {dict(outcomes)}", flush=True)
             res["baseline"] = (tb, hub.stats.total, hub.stats.bytes_sent, b_req, b_bytes)
+            kinds["baseline"] = Counter(hub.stats.by_kind)
 
         n = len(shards)
         print(f"\n{'run':<10}{'repos/s':>9}{'req/repo':>10}{'KB/repo':>10}{'total s':>9}")
@@ -244,6 +246,13 @@ def main() -> None:
                 a_b = sum(ours_bytes[r] for r in rs) / len(rs) / 1024
                 b_b = sum(res["baseline"][4][r] for r in rs) / len(rs) / 1024
                 print(f"{g:<8}{len(rs):>6}{a_r:>10.1f}{b_r:>10.1f}{a_r / b_r:>7.2f}{a_b:>10.1f}{b_b:>10.1f}{a_b / b_b:>7.3f}")
+
+        # ---- what a free account's quota lets through: the Hub counts resolves and API calls, not CDN reads
+        print(f"\n{'run':<10}{'resolves/repo':>14}{'api/repo':>10}{'repos per free 5-min quota':>28}")
+        for name, k in kinds.items():
+            r, a = k["resolve"] / n, (k["api"] + k["list"] + k["meta"]) / n
+            per_window = min(FREE_RESOLVERS / r if r else float("inf"), FREE_API / a if a else float("inf"))
+            print(f"{name:<10}{r:>14.2f}{a:>10.2f}{per_window:>28.0f}")
 
         # ---- the same comparison with each client in its own process (the figures that count)
         if "baseline" not in args.skip:

@@ -8,21 +8,31 @@ a listed repo (ModelInfo from the listing) makes no model_info call at all.
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .api import Inspector
 from .errors import InspectorError, TargetNotFound
-from .listing import Item, info_from_json, info_to_json, split_target
+from .listing import Item, in_shard, info_from_json, info_to_json, split_target
 from .snapshot import IOStats
 from .store import RETRYABLE, Row, Store, now_iso
 from .verdict import Verdict
 
 USABLE = ("ok", "no_config", "no_weights_metadata")
+
+
+def _to_queue(it: Item) -> tuple[str, str, bool, str | None]:
+    return (it.target if it.revision and not it.sha else it.repo, it.sha, it.local, info_to_json(it.info))
+
+
+def _from_queue(target: str, sha: str, local: bool, info: str | None) -> Item:
+    repo, _sha, rev = (target, "", None) if local else split_target(target)
+    return Item(repo, sha, info=info_from_json(info), local=local, revision=rev)
 
 
 @dataclass
@@ -66,34 +76,67 @@ class Audit:
         self._state: dict[str, list[tuple[str, str, str]]] = {}
         self._run_started = ""
         self._resume = False
+        self._queue_pos = 0
+        self.listed = "1"  # run.listed: "0" while a listing still records repos, "1" ended, "error"
+        self.query = ""
 
     # ---- planning
 
-    def plan(self, items: Iterable[Item] | None, *, resume: bool = False) -> list[Item]:
-        """Record the work list (or read it back on resume) before any repo is read."""
+    def plan(self, items: Iterable[Item] | None, *, resume: bool = False, listing: str | None = None) -> list[Item]:
+        """Record the work list (or read it back on resume) before any repo is read.
+
+        `listing`: a Hub listing still to page through (its query, as JSON); its repos are recorded
+        as they arrive (`record`), and `run.listed` says whether it ended, so a run killed while
+        listing lists again on --resume.
+        """
         self._resume = resume
         if resume:
             saved = self.store.queue()
             self._run_started = self.store.get_meta("run.started") or ""
-            if not saved:
+            self.listed = self.store.get_meta("run.listed") or "1"  # databases from before streaming: complete
+            self.query = self.store.get_meta("run.query") or ""
+            if not saved and self.listed == "1":
                 from .errors import UsageError
 
                 raise UsageError("nothing to resume in this database (start a run without --resume)",
                                  where=str(self.store.path))
-            items = []
-            for target, sha, local, info in saved:
-                repo, _sha, rev = (target, "", None) if local else split_target(target)
-                items.append(Item(repo, sha, info=info_from_json(info), local=local, revision=rev))
+            items = [_from_queue(*q) for q in saved]
             if self.store.get_meta("run.refresh") == "1":
                 self.refresh = True
         else:
             items = list(items or [])
             self._run_started = now_iso()
-            self.store.set_queue(((it.target if it.revision and not it.sha else it.repo, it.sha, it.local,
-                                   info_to_json(it.info)) for it in items),
-                                 {"run.started": self._run_started, "run.refresh": "1" if self.refresh else "0"})
+            self.listed, self.query = ("0", listing) if listing else ("1", "")
+            self.store.set_queue((_to_queue(it) for it in items),
+                                 {"run.started": self._run_started, "run.refresh": "1" if self.refresh else "0",
+                                  "run.listed": self.listed, "run.query": self.query})
         self._state = self.store.state()
+        self._queue_pos = self.store.queue_end()
         return list(items)
+
+    def record(self, items: list[Item]) -> None:
+        """More of the work list, as a listing pages (see plan)."""
+        self.store.append_queue(_to_queue(it) for it in items)
+
+    def follow(self, part: tuple[int, int] | None = None, *, alive: Callable[[], bool] = lambda: True,
+               poll: float = 0.2, sleep: Callable[[float], None] = time.sleep) -> Iterator[Item]:
+        """The repos queued after plan(), as the listing records them (in this process or another),
+        until it has ended, or `alive` says the process recording them is gone."""
+        pos = self._queue_pos
+        while True:
+            # The state before the rows: a listing marked ended has recorded all its rows.
+            state = self.store.get_meta("run.listed") or "1"
+            rows = self.store.queue_after(pos)
+            for q_pos, *q in rows:
+                pos = q_pos
+                it = _from_queue(*q)
+                if part is None or in_shard(it.repo, *part):
+                    yield it
+            if rows:
+                continue
+            if state != "0" or not alive():
+                return
+            sleep(poll)
 
     def _finished(self, repo: str, sha: str) -> bool:
         rows = self._state.get(repo, ())
@@ -112,8 +155,9 @@ class Audit:
     def run(self, items: Iterable[Item] | None, *, resume: bool = False) -> RunStats:
         return self.execute(self.plan(items, resume=resume))
 
-    def execute(self, todo: list[Item]) -> RunStats:
-        """Audit a planned list (see plan); the caller's thread writes every row."""
+    def execute(self, todo: list[Item], more: Iterable[Item] | None = None) -> RunStats:
+        """Audit a planned list (see plan), then whatever `more` brings (see follow); the caller's
+        thread writes every row."""
         self.stats = RunStats(total=len(todo), started=self.clock())
         work: list[Item] = []
         for it in todo:
@@ -121,23 +165,38 @@ class Audit:
                 work.append(it)
             else:
                 self._report(Outcome(it.repo, it.sha, "skipped"))
-        if not work:
+        if not work and more is None:
             return self.stats
+
+        def arriving() -> Iterator[Item]:
+            for it in more or ():
+                self.stats.total += 1
+                if self.needs_reading(it):
+                    yield it
+                else:
+                    self.stats.skipped += 1
+
         results: queue.Queue[Outcome | None] = queue.Queue()
-        feed = iter(work)
+        feed = itertools.chain(work, arriving())
         feed_lock = threading.Lock()
         stop = threading.Event()
+
+        feed_errors: list[Exception] = []
 
         def worker() -> None:
             while not stop.is_set():
                 with feed_lock:
-                    it = next(feed, None)
+                    try:
+                        it = next(feed, None)
+                    except Exception as e:  # the queue could not be read: end here, raised below
+                        feed_errors.append(e)
+                        it = None
                 if it is None:
                     break
                 results.put(self.process(it))
             results.put(None)
 
-        n = min(self.workers, len(work))
+        n = self.workers if more is not None else min(self.workers, len(work))
         # Daemon threads: an interrupted run exits at once; what was committed stays committed.
         threads = [threading.Thread(target=worker, daemon=True, name=f"audit-{i}") for i in range(n)]
         for t in threads:
@@ -154,6 +213,8 @@ class Audit:
                 self._report(out)
         finally:
             stop.set()
+        if feed_errors:
+            raise feed_errors[0]
         return self.stats
 
     def _report(self, out: Outcome) -> None:
@@ -217,6 +278,71 @@ class Audit:
                                requests=(d.get("io") or {}).get("requests", 0) + extra.requests,
                                nbytes=(d.get("io") or {}).get("bytes", 0) + extra.bytes)
         return Outcome(repo, sha, v.status, row)
+
+
+class Lister:
+    """Pages through a Hub listing in a thread, recording each batch in the queue as it arrives: the
+    audit starts on the first page while the Hub still pages the rest. Its error, if any, is kept for
+    the caller to raise once the repos already queued are audited."""
+
+    BATCH = 25  # small: a page's first repos reach the workers at once, whatever the page size
+
+    def __init__(self, audit: Audit, items: Iterable[Item], *, seen: set[str],
+                 keep: Callable[[Item], bool] = lambda _it: True) -> None:
+        self.audit, self.items, self.seen, self.keep = audit, items, seen, keep
+        self.count = 0
+        self.finished = False
+        self.error: BaseException | None = None
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="audit-listing")
+
+    def start(self) -> Lister:
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        batch: list[Item] = []
+        state = "error"
+        try:
+            for it in self.items:
+                if it.repo in self.seen or not self.keep(it):
+                    continue
+                self.seen.add(it.repo)
+                batch.append(it)
+                if len(batch) >= self.BATCH:
+                    self._flush(batch)
+                    batch = []
+            state = "1"
+        except BaseException as e:  # handed to the caller
+            self.error = e
+        finally:
+            try:
+                self._flush(batch)  # listed before an error: still audited
+                self.audit.store.set_meta("run.listed", state)
+            except Exception as e:  # the store is gone: the caller has an error to show already
+                self.error = self.error or e
+            with self.cond:
+                self.finished = True
+                self.cond.notify_all()
+
+    def _flush(self, batch: list[Item]) -> None:
+        if batch:
+            self.audit.record(batch)
+            with self.cond:
+                self.count += len(batch)
+                self.cond.notify_all()
+
+    def wait_for(self, n: int) -> int:
+        """Until `n` repos are recorded or the listing ended; how many were recorded."""
+        with self.cond:
+            self.cond.wait_for(lambda: self.finished or self.count >= n)
+            return self.count
+
+    def alive(self) -> bool:
+        return not self.finished
+
+    def join(self) -> None:
+        self.thread.join()
 
 
 # ---- the summary

@@ -37,16 +37,17 @@ MIN_WORKERS_PER_PROCESS = 4
               help="Split --workers over N processes, or `auto`: one per core (at most 4, at least 4 workers each) "
                    f"for {AUTO_MIN_REPOS} repos or more, else 1. One Python process runs its rules and HTTP on one core.")
 @click.option("--part", hidden=True, help="K/N: the slice of the recorded list this child process audits.")
+@click.option("--follow", is_flag=True, hidden=True, help="A child of --processes: also audit what the parent's listing still records.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 @click.pass_context
 def command(ctx: click.Context, from_file, authors, search, filters, sort, limit, local_dir, db, workers, resume,
-            refresh, max_rps, shard, headers, rules_dirs, processes_opt, part, quiet) -> None:
+            refresh, max_rps, shard, headers, rules_dirs, processes_opt, part, follow, quiet) -> None:
     """Audit many repos into SQLite; resumable. Subcommands: export, merge."""
     if ctx.invoked_subcommand is not None:
         return
     from .api import Inspector
-    from .audit import Audit, render_summary, summarize
-    from .listing import dedupe, in_shard, list_dir, list_hub, parse_shard, read_list
+    from .audit import Audit, Lister, render_summary, summarize
+    from .listing import dedupe, in_shard, list_dir, parse_shard, read_list
     from .store import Store
 
     listed = bool(authors or search or filters)
@@ -72,50 +73,92 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
         client = HubClient(max_rps=max_rps * share if max_rps else None, share=share)
     insp = Inspector(extra_rules=list(rules_dirs), headers=headers, client=client)
 
-    # Children started before the list is known: spawned, they import and load while the parent
-    # lists; each is then given its part of the list, or let go.
-    standby = _Standby(fixed_processes) if fixed_processes and fixed_processes > 1 and listed else None
-    try:
-        with Store(db) as store:
-            items = None
-            if not resume:
+    with Store(db) as store:
+        bar = _progress_bar(quiet)
+        audit = Audit(insp, store, workers=workers, refresh=refresh, progress=bar.update if bar else None)
+        lister: Lister | None = None
+        try:
+            if resume:
+                todo = audit.plan(None, resume=True)
+                if part_k_n:
+                    todo = [it for it in todo if in_shard(it.repo, *part_k_n)]
+                elif audit.listed != "1":
+                    # Killed (or failed) while the Hub was still listing: list again, queue what is new.
+                    lister = _listing(audit, audit.query, seen={it.repo for it in todo})
+            else:
                 found = []
                 if from_file:
                     found += read_list(from_file)
-                if listed:
-                    for it in list_hub(authors=authors, search=search, filters=filters, sort=sort, limit=limit):
-                        found.append(it)
-                        if standby is None and fixed_processes is None and len(found) == AUTO_MIN_REPOS:
-                            n = auto_processes(AUTO_MIN_REPOS, workers)
-                            standby = _Standby(n) if n > 1 else None
                 if local_dir:
                     found += list_dir(local_dir)
                 items = [it for it in dedupe(found) if k_n is None or in_shard(it.repo, *k_n)]
+                query = _query(authors, search, filters, sort, limit, shard) if listed else None
+                todo = audit.plan(items, listing=query)
+                if query:
+                    # Streamed: the first page is audited while the Hub pages the rest.
+                    lister = _listing(audit, query, seen={it.repo for it in items})
+            pending = sum(map(audit.needs_reading, todo))
+            if fixed_processes:
+                processes = fixed_processes
+            else:
+                listed_so_far = lister.wait_for(AUTO_MIN_REPOS - pending) if lister and pending < AUTO_MIN_REPOS else 0
+                processes = auto_processes(pending + listed_so_far, workers)
+            if bar:
+                bar.start(len(todo) + (lister.count if lister else 0))
+            if processes > 1:
+                stats = _run_children(db, todo, processes, workers, resume=resume, refresh=refresh, max_rps=max_rps,
+                                      headers=headers, rules_dirs=rules_dirs, store=store, bar=bar, lister=lister)
+            else:
+                more = None
+                if lister is not None:
+                    more = audit.follow(alive=lister.alive)
+                elif follow:
+                    more = audit.follow(part_k_n, alive=_parent_alive())
+                stats = audit.execute(todo, more)
+            if lister is not None:
+                lister.join()
+                if lister.error is not None:
+                    raise lister.error  # after every repo it did list is audited and recorded
+        finally:
+            if bar:
+                bar.close()
+        if not quiet:
+            repos = {r for r, *_ in store.queue()}
+            if part_k_n:
+                repos = {r for r in repos if in_shard(r, *part_k_n)}
+            click.echo(render_summary(summarize(store, repos), stats))
 
-            bar = _progress_bar(quiet)
-            audit = Audit(insp, store, workers=workers, refresh=refresh, progress=bar.update if bar else None)
-            try:
-                todo = audit.plan(items, resume=resume)
-                if part_k_n:
-                    todo = [it for it in todo if in_shard(it.repo, *part_k_n)]
-                if bar:
-                    bar.start(len(todo))
-                processes = fixed_processes or auto_processes(sum(map(audit.needs_reading, todo)), workers)
-                if processes > 1:
-                    stats = _run_children(db, todo, processes, workers, resume=resume, refresh=refresh, max_rps=max_rps,
-                                          headers=headers, rules_dirs=rules_dirs, store=store, bar=bar, standby=standby)
-                else:
-                    if standby is not None:
-                        standby.dismiss()  # the list is short after all (or mostly audited already)
-                    stats = audit.execute(todo)
-            finally:
-                if bar:
-                    bar.close()
-            if not quiet:
-                click.echo(render_summary(summarize(store, {it.repo for it in todo}), stats))
-    finally:
-        if standby is not None:
-            standby.dismiss()
+
+def _query(authors, search, filters, sort, limit, shard) -> str:
+    import json
+
+    return json.dumps({"authors": list(authors), "search": search, "filters": list(filters), "sort": sort,
+                       "limit": limit, "shard": shard}, sort_keys=True)
+
+
+def _listing(audit, query: str, *, seen: set[str]):
+    """The recorded query, listed in a thread (see audit.Lister)."""
+    import json
+
+    from .audit import Lister
+    from .listing import in_shard, list_hub, parse_shard
+
+    try:
+        q = json.loads(query)
+        k_n = parse_shard(q["shard"]) if q.get("shard") else None
+        items = list_hub(authors=q.get("authors") or (), search=q.get("search"), filters=q.get("filters") or (),
+                         sort=q.get("sort"), limit=q.get("limit"))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise UsageError("the database records a listing this inspector cannot read again; start a new run",
+                         where=str(audit.store.path)) from None
+    return Lister(audit, items, seen=seen, keep=lambda it: k_n is None or in_shard(it.repo, *k_n)).start()
+
+
+def _parent_alive():
+    import os
+
+    parent = os.getppid()
+    return lambda: os.getppid() == parent
 
 
 def _parse_processes(opt: str) -> int | None:
@@ -141,7 +184,7 @@ def auto_processes(repos: int, workers: int) -> int:
 
 
 def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool, refresh: bool, max_rps, headers: str,
-                  rules_dirs, store, bar, standby: _Standby | None = None):
+                  rules_dirs, store, bar, lister=None):
     """Audit the recorded list in `processes` child processes, each a --part of it, all writing to --db.
 
     One Python process is bound to one core (the GIL): rule evaluation and HTTP parsing of many repos
@@ -154,20 +197,21 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
 
     per = max(1, -(-workers // processes))
     args = ["audit", "--resume", "--db", str(db), "--workers", str(per), "--processes", "1", "--headers", headers, "-q"]
+    if lister is not None:
+        args.append("--follow")  # the parent still lists: each child takes its part of what arrives
     for r in rules_dirs:
         args += ["--rules", str(r)]
     if max_rps:
         args += ["--max-rps", str(max_rps)]  # each child takes its share of it
     start, before = time.monotonic(), store.count()
-    pool = standby if standby is not None else _Standby(processes)
-    pool.grow(processes)
-    children = pool.launch([[*args, "--part", f"{k}/{processes}"] for k in range(1, processes + 1)])
+    children = _Standby(processes).launch([[*args, "--part", f"{k}/{processes}"] for k in range(1, processes + 1)])
     pending = [c.sentinel for c in children]
     while pending:
         # Back as soon as the last child ends, not at the next tick.
         for done in wait(pending, timeout=0.5):
             pending.remove(done)
         if bar is not None:
+            bar.grow_to(len(todo) + (lister.count if lister is not None else 0))
             bar.advance_to(store.count() - before)
     for c in children:
         c.join()
@@ -247,8 +291,15 @@ class _Bar:
 
     def update(self, _out, stats) -> None:
         if self.bar is not None:
+            if stats.total > (self.bar.total or 0):  # a listing still paging adds to the total
+                self.bar.total = stats.total
             self.bar.set_postfix(done=stats.done, failed=stats.failed, unchanged=stats.skipped, refresh=False)
             self.bar.update(1)
+
+    def grow_to(self, total: int) -> None:
+        if self.bar is not None and total > (self.bar.total or 0):
+            self.bar.total = total
+            self.bar.refresh()
 
     def advance_to(self, done: int) -> None:
         if self.bar is not None and done > self.bar.n:

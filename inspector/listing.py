@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from .errors import NetworkError, UsageError
 from .sources.hub import EXPAND
 
 LIST_EXPAND = [*EXPAND, "author"]
@@ -111,10 +111,21 @@ def list_hub(*, authors: Iterable[str] = (), search: str | None = None, filters:
     api = api or HfApi()
     if sort is not None and sort not in SORTS:
         raise UsageError(f"--sort must be one of {', '.join(SORTS)}")
+    from huggingface_hub.errors import HfHubHTTPError
+
+    from .sources.http import TRANSPORT_ERRORS
+
     for author in list(authors) or [None]:
-        for info in api.list_models(author=author, search=search, filter=list(filters) or None,
-                                    sort=SORTS[sort] if sort else None, limit=limit, expand=LIST_EXPAND):
-            yield Item(info.id, info.sha if isinstance(info.sha, str) else "", info=info)
+        pages = api.list_models(author=author, search=search, filter=list(filters) or None,
+                                sort=SORTS[sort] if sort else None, limit=limit, expand=LIST_EXPAND)
+        try:
+            for info in pages:
+                yield Item(info.id, info.sha if isinstance(info.sha, str) else "", info=info)
+        except (HfHubHTTPError, OSError, ValueError, *TRANSPORT_ERRORS) as e:
+            # huggingface_hub already retried what it retries; what is left ends the listing, in one line.
+            status = getattr(getattr(e, "response", None), "status_code", None)
+            what = f"HTTP {status}" if status else type(e).__name__
+            raise NetworkError(f"the Hub listing failed ({what})", where=f"author {author}" if author else "models") from None
 
 
 def info_to_json(info: Any) -> str | None:

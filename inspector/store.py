@@ -113,6 +113,7 @@ class Store:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.lock = threading.Lock()
         try:
             self.db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
             self.db.row_factory = sqlite3.Row
@@ -130,7 +131,6 @@ class Store:
         elif version != str(SCHEMA_VERSION):
             raise UsageError(f"audit database schema_version {version}, this inspector writes {SCHEMA_VERSION}",
                              where=str(path))
-        self.lock = threading.Lock()
 
     def close(self) -> None:
         self.db.close()
@@ -148,7 +148,10 @@ class Store:
         return None if row is None else row[0]
 
     def set_meta(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+        # Under the lock: on this shared connection, a write outside it could land inside another
+        # thread's open transaction.
+        with self.lock:
+            self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
     # ---- results
 
@@ -199,6 +202,27 @@ class Store:
 
     def queue(self) -> list[tuple[str, str, bool, str | None]]:
         return [(r[0], r[1], bool(r[2]), r[3]) for r in self.db.execute("SELECT repo, sha, local, info FROM queue ORDER BY pos")]
+
+    def append_queue(self, items: Iterable[tuple[str, str, bool, str | None]]) -> None:
+        """More of the work list (a listing still paging); a repo already queued keeps its place."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.executemany("INSERT OR IGNORE INTO queue(repo, sha, local, info) VALUES (?, ?, ?, ?)",
+                                    ((r, s, int(loc), info) for r, s, loc, info in items))
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    def queue_after(self, pos: int) -> list[tuple[int, str, str, bool, str | None]]:
+        """(pos, repo, sha, local, info) of the entries queued after `pos`."""
+        with self.lock:
+            rows = self.db.execute("SELECT pos, repo, sha, local, info FROM queue WHERE pos > ? ORDER BY pos", (pos,)).fetchall()
+        return [(r[0], r[1], r[2], bool(r[3]), r[4]) for r in rows]
+
+    def queue_end(self) -> int:
+        return self.db.execute("SELECT coalesce(max(pos), 0) FROM queue").fetchone()[0]
 
 
 # ---- merge and export

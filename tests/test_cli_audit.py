@@ -164,3 +164,47 @@ def test_auto_processes_stay_one_for_a_short_list_and_follow_the_cores_for_a_lon
     assert cli_audit.auto_processes(10_000, 2) == 1
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0}, raising=False)
     assert cli_audit.auto_processes(10_000, 16) == 1
+
+
+def test_a_listing_cut_short_audits_what_it_listed_and_resume_lists_the_rest(hub, tmp_path, monkeypatch):
+    """The listing is streamed: repos are audited as pages arrive. A page that fails ends the run with a
+    one-line error after the listed repos are recorded; --resume lists again and audits only the rest."""
+    monkeypatch.chdir(tmp_path)
+    repos = [f"stream/m{i:02d}" for i in range(12)]
+    for r in repos:
+        hub.add_folder(r, QWEN)
+    hub.page_size = 5
+    hub.fail_next(1, 400, "cursor=")  # the second page
+    db = tmp_path / "s.sqlite"
+    r = run("--author", "stream", "--db", str(db), "--workers", "2", "--quiet")
+    assert r.exit_code != 0 and "listing failed" in r.output and "Traceback" not in r.output
+    with sqlite3.connect(db) as con:
+        first = {x for (x,) in con.execute("SELECT repo FROM results")}
+        listed = con.execute("SELECT value FROM meta WHERE key = 'run.listed'").fetchone()[0]
+    assert first == set(repos[:5]) and listed == "error"
+    hub.reset_stats()
+    r = run("--resume", "--db", str(db), "--quiet")
+    assert r.exit_code == 0, r.output
+    with sqlite3.connect(db) as con:
+        counts = Counter(x for (x,) in con.execute("SELECT repo FROM results"))
+        listed = con.execute("SELECT value FROM meta WHERE key = 'run.listed'").fetchone()[0]
+    assert counts == Counter(dict.fromkeys(repos, 1)) and listed == "1"
+    assert not set(hub.stats.by_repo) & first  # what the first run finished is not read again
+
+
+def test_follow_ends_when_the_listing_ends_or_its_process_is_gone(tmp_path):
+    from inspector.api import Inspector
+    from inspector.audit import Audit
+    from inspector.listing import Item
+    from inspector.store import Store
+
+    with Store(tmp_path / "f.sqlite") as store:
+        audit = Audit(Inspector(), store)
+        audit.plan([], listing="{}")
+        audit.record([Item("a/b", "1" * 40), Item("a/c", "2" * 40)])
+        naps: list[float] = []
+        got = [it.repo for it in audit.follow(alive=lambda: len(naps) < 2, sleep=naps.append)]
+        assert got == ["a/b", "a/c"] and len(naps) == 2  # still listing: it waited, until the lister was gone
+        store.set_meta("run.listed", "1")
+        audit.record([Item("a/d", "3" * 40)])
+        assert [it.repo for it in audit.follow(sleep=naps.append)] == ["a/b", "a/c", "a/d"]
