@@ -188,7 +188,8 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
     """Audit the recorded list in `processes` child processes, each a --part of it, all writing to --db.
 
     One Python process is bound to one core (the GIL): rule evaluation and HTTP parsing of many repos
-    in flight saturate it. The list is already in the database, so each child is a --resume of its part.
+    in flight saturate it. The list is in the database, so each child is a --resume of its part (with
+    --follow while the parent's listing still adds to it).
     """
     import time
     from multiprocessing.connection import wait
@@ -210,6 +211,11 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
         # Back as soon as the last child ends, not at the next tick.
         for done in wait(pending, timeout=0.5):
             pending.remove(done)
+        if lister is not None and lister.finished and store.get_meta("run.listed") == "0":
+            # The listing ended without saying so (its store write failed): say it now, or the
+            # children would wait for more forever. If this fails too, this process ends, and
+            # the children see their parent gone.
+            store.set_meta("run.listed", "error")
         if bar is not None:
             bar.grow_to(len(todo) + (lister.count if lister is not None else 0))
             bar.advance_to(store.count() - before)
@@ -218,7 +224,7 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
     failed = [c for c in children if c.exitcode != 0]
     if failed:
         raise UsageError(f"{len(failed)} of {processes} audit processes failed (exit {failed[0].exitcode}; their errors are above)")
-    stats = RunStats(total=len(todo), started=start)
+    stats = RunStats(total=len(todo) + (lister.count if lister is not None else 0), started=start)
     stats.done = store.count() - before
     return stats
 
