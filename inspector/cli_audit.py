@@ -107,7 +107,8 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
                 bar.start(len(todo) + (lister.count if lister else 0))
             if processes > 1:
                 stats = _run_children(db, todo, processes, workers, resume=resume, refresh=refresh, max_rps=max_rps,
-                                      headers=headers, rules_dirs=rules_dirs, store=store, bar=bar, lister=lister)
+                                      headers=headers, rules_dirs=rules_dirs, store=store, bar=bar, lister=lister,
+                                      audit=audit, client=client)
             else:
                 more = None
                 if lister is not None:
@@ -184,17 +185,21 @@ def auto_processes(repos: int, workers: int) -> int:
 
 
 def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool, refresh: bool, max_rps, headers: str,
-                  rules_dirs, store, bar, lister=None):
-    """Audit the recorded list in `processes` child processes, each a --part of it, all writing to --db.
+                  rules_dirs, store, bar, audit, client, lister=None):
+    """Audit the recorded list as `processes` parts: this process audits the first, N-1 child
+    processes the others, all writing to --db.
 
     One Python process is bound to one core (the GIL): rule evaluation and HTTP parsing of many repos
     in flight saturate it. The list is in the database, so each child is a --resume of its part (with
-    --follow while the parent's listing still adds to it).
+    --follow while this process's listing still adds to it). This process is already warm (imports,
+    rules, connections), so its part starts while the children start up.
     """
+    import threading
     import time
     from multiprocessing.connection import wait
 
     from .audit import RunStats
+    from .listing import in_shard
 
     per = max(1, -(-workers // processes))
     args = ["audit", "--resume", "--db", str(db), "--workers", str(per), "--processes", "1", "--headers", headers, "-q"]
@@ -205,22 +210,43 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
     if max_rps:
         args += ["--max-rps", str(max_rps)]  # each child takes its share of it
     start, before = time.monotonic(), store.count()
-    children = _Standby(processes).launch([[*args, "--part", f"{k}/{processes}"] for k in range(1, processes + 1)])
+    children = _Standby(processes - 1).launch([[*args, "--part", f"{k}/{processes}"] for k in range(2, processes + 1)])
     pending = [c.sentinel for c in children]
-    while pending:
-        # Back as soon as the last child ends, not at the next tick.
-        for done in wait(pending, timeout=0.5):
-            pending.remove(done)
-        if lister is not None and lister.finished and store.get_meta("run.listed") == "0":
-            # The listing ended without saying so (its store write failed): say it now, or the
-            # children would wait for more forever. If this fails too, this process ends, and
-            # the children see their parent gone.
-            store.set_meta("run.listed", "error")
-        if bar is not None:
-            bar.grow_to(len(todo) + (lister.count if lister is not None else 0))
-            bar.advance_to(store.count() - before)
-    for c in children:
-        c.join()
+    done = threading.Event()
+
+    def watch() -> None:
+        """The bar, from the database (every process writes there), and the listing's end."""
+        while not done.is_set():
+            for ended in wait(pending, timeout=0.5):
+                pending.remove(ended)
+            if lister is not None and lister.finished and store.get_meta("run.listed") == "0":
+                # The listing ended without saying so (its store write failed): say it now, or the
+                # children would wait for more forever.
+                store.set_meta("run.listed", "error")
+            if bar is not None:
+                bar.grow_to(len(todo) + (lister.count if lister is not None else 0))
+                bar.advance_to(store.count() - before)
+            if not pending and done.wait(0.5):
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True, name="audit-watch")
+    watcher.start()
+    try:
+        if client is not None:
+            client.pacer.set_share(1 / processes)  # the RateLimit counts are the account's
+            if client.pacer.max_rps:
+                client.pacer.max_rps /= processes
+        audit.workers, audit.progress = per, None
+        mine = [it for it in todo if in_shard(it.repo, 1, processes)]
+        more = audit.follow((1, processes), alive=lister.alive) if lister is not None else None
+        audit.execute(mine, more)
+        for c in children:
+            c.join()
+    finally:
+        done.set()
+        watcher.join()
+    if bar is not None:
+        bar.advance_to(store.count() - before)
     failed = [c for c in children if c.exitcode != 0]
     if failed:
         raise UsageError(f"{len(failed)} of {processes} audit processes failed (exit {failed[0].exitcode}; their errors are above)")

@@ -130,7 +130,9 @@ def test_a_repo_that_vanishes_mid_read_is_not_found(hub, insp, qwen, after):
     _Hook(client, after, lambda: hub.remove_repo("org/q"))
     # Once config and index are in, a shard that answers 404 may be a vanished repo or a vanished
     # file (the CDN cannot tell): either way the status is typed and the config's verdict is kept.
-    allowed = ("not_found", "no_weights_metadata") if after == 3 else ("not_found",)
+    # The config, the index and the shard lookups go out together, so "after the config" the index
+    # may already be in as well.
+    allowed = ("not_found", "no_weights_metadata") if after >= 2 else ("not_found",)
     v = judged(Inspector(insp.rules, client=client).inspect("org/q"), *allowed)
     assert "org/q" in v.error
 

@@ -67,8 +67,7 @@ class Pacer:
         self.max_rps = max_rps
         # The RateLimit counts are the account's, seen by every process of an audit: with N processes
         # each spends a 1/N share of what is left, and keeps N requests in reserve, not one.
-        self.share = min(1.0, max(share, 1e-3))
-        self.reserve = max(1, round(1 / self.share))
+        self.set_share(share)
         self.clock, self.sleep = clock, sleep
         self.lock = threading.Lock()
         self.remaining: dict[str, int] = {}
@@ -77,6 +76,10 @@ class Pacer:
         self.blocked_until: dict[str, float] = {}
         self.global_next = 0.0
         self.waited = 0.0
+
+    def set_share(self, share: float) -> None:
+        self.share = min(1.0, max(share, 1e-3))
+        self.reserve = max(1, round(1 / self.share))
 
     def acquire(self, bucket: str | None) -> None:
         with self.lock:
