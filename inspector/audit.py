@@ -114,6 +114,10 @@ class Audit:
         self._queue_pos = self.store.queue_end()
         return list(items)
 
+    @property
+    def run_started(self) -> str:
+        return self._run_started
+
     def record(self, items: list[Item]) -> None:
         """More of the work list, as a listing pages (see plan)."""
         self.store.append_queue(_to_queue(it) for it in items)

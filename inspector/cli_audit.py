@@ -198,7 +198,7 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
     import time
     from multiprocessing.connection import wait
 
-    from .audit import RunStats
+    from .audit import USABLE, RunStats
     from .listing import in_shard
 
     per = max(1, -(-workers // processes))
@@ -209,14 +209,23 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
         args += ["--rules", str(r)]
     if max_rps:
         args += ["--max-rps", str(max_rps)]  # each child takes its share of it
-    start, before = time.monotonic(), store.count()
+    start, since = time.monotonic(), audit.run_started
+    before = store.statuses_since(since)  # on --resume, what the killed run had finished
+
+    def progress() -> tuple[int, int]:
+        """(done, failed) by the processes of this run, from the database every one writes to."""
+        now = store.statuses_since(since)
+        new = {k: n - before.get(k, 0) for k, n in now.items()}
+        done = sum(n for k, n in new.items() if k in USABLE)
+        return done, sum(new.values()) - done
+
     children = _Standby(processes - 1).launch([[*args, "--part", f"{k}/{processes}"] for k in range(2, processes + 1)])
     pending = [c.sentinel for c in children]
-    done = threading.Event()
+    finished = threading.Event()
 
     def watch() -> None:
         """The bar, from the database (every process writes there), and the listing's end."""
-        while not done.is_set():
+        while not finished.is_set():
             for ended in wait(pending, timeout=0.5):
                 pending.remove(ended)
             if lister is not None and lister.finished and store.get_meta("run.listed") == "0":
@@ -225,8 +234,8 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
                 store.set_meta("run.listed", "error")
             if bar is not None:
                 bar.grow_to(len(todo) + (lister.count if lister is not None else 0))
-                bar.advance_to(store.count() - before)
-            if not pending and done.wait(0.5):
+                bar.advance_to(*progress())
+            if not pending and finished.wait(0.5):
                 return
 
     watcher = threading.Thread(target=watch, daemon=True, name="audit-watch")
@@ -243,15 +252,16 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
         for c in children:
             c.join()
     finally:
-        done.set()
+        finished.set()
         watcher.join()
     if bar is not None:
-        bar.advance_to(store.count() - before)
+        bar.advance_to(*progress())
     failed = [c for c in children if c.exitcode != 0]
     if failed:
         raise UsageError(f"{len(failed)} of {processes} audit processes failed (exit {failed[0].exitcode}; their errors are above)")
     stats = RunStats(total=len(todo) + (lister.count if lister is not None else 0), started=start)
-    stats.done = store.count() - before
+    stats.done, stats.failed = progress()
+    stats.skipped = max(0, stats.total - stats.done - stats.failed)
     return stats
 
 
@@ -333,9 +343,10 @@ class _Bar:
             self.bar.total = total
             self.bar.refresh()
 
-    def advance_to(self, done: int) -> None:
-        if self.bar is not None and done > self.bar.n:
-            self.bar.update(done - self.bar.n)
+    def advance_to(self, done: int, failed: int = 0) -> None:
+        if self.bar is not None and done + failed > self.bar.n:
+            self.bar.set_postfix(done=done, failed=failed, refresh=False)
+            self.bar.update(done + failed - self.bar.n)
 
     def close(self) -> None:
         if self.bar is not None:

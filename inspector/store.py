@@ -184,6 +184,12 @@ class Store:
     def count(self) -> int:
         return self.db.execute("SELECT count(*) FROM results").fetchone()[0]
 
+    def statuses_since(self, finished_at: str) -> dict[str, int]:
+        """status -> rows finished at or after that time (a re-audited (repo, sha) replaces its row,
+        so counting rows would miss it)."""
+        return dict(self.db.execute("SELECT status, count(*) FROM results WHERE finished_at >= ? GROUP BY status",
+                                    (finished_at,)).fetchall())
+
     # ---- queue
 
     def set_queue(self, items: Iterable[tuple[str, str, bool, str | None]], meta: dict[str, str]) -> None:

@@ -208,3 +208,15 @@ def test_follow_ends_when_the_listing_ends_or_its_process_is_gone(tmp_path):
         store.set_meta("run.listed", "1")
         audit.record([Item("a/d", "3" * 40)])
         assert [it.repo for it in audit.follow(sleep=naps.append)] == ["a/b", "a/c", "a/d"]
+
+
+def test_a_refresh_over_processes_counts_what_it_did_again(tmp_path):
+    """Re-audited rows replace theirs: the summary counts them by finish time, not by row count."""
+    db = tmp_path / "r.sqlite"
+    base = [sys.executable, "-m", "inspector", "audit", "--dir", str(SAMPLES), "--db", str(db), "--workers", "4",
+            "--processes", "2"]
+    assert subprocess.run([*base, "-q"], capture_output=True, text=True, cwd=tmp_path).returncode == 0
+    out = subprocess.run([*base, "--refresh"], capture_output=True, text=True, cwd=tmp_path)
+    n = sum(1 for p in SAMPLES.iterdir() if p.is_dir())
+    assert out.returncode == 0, out.stderr
+    assert f"{n} repos: {n} done, 0 failed, 0 unchanged" in out.stdout, out.stdout
