@@ -118,6 +118,10 @@ class Audit:
     def run_started(self) -> str:
         return self._run_started
 
+    def queued_repos(self) -> set[str]:
+        """The repos of the recorded list, as rows name them (a revision target's repo)."""
+        return {target if local else split_target(target)[0] for target, _sha, local, _info in self.store.queue()}
+
     def record(self, items: list[Item]) -> None:
         """More of the work list, as a listing pages (see plan)."""
         self.store.append_queue(_to_queue(it) for it in items)

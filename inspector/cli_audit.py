@@ -124,7 +124,7 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
             if bar:
                 bar.close()
         if not quiet:
-            repos = {r for r, *_ in store.queue()}
+            repos = audit.queued_repos()
             if part_k_n:
                 repos = {r for r in repos if in_shard(r, *part_k_n)}
             click.echo(render_summary(summarize(store, repos), stats))

@@ -220,3 +220,12 @@ def test_a_refresh_over_processes_counts_what_it_did_again(tmp_path):
     n = sum(1 for p in SAMPLES.iterdir() if p.is_dir())
     assert out.returncode == 0, out.stderr
     assert f"{n} repos: {n} done, 0 failed, 0 unchanged" in out.stdout, out.stdout
+
+
+def test_a_list_with_a_revision_is_audited_and_summarised_under_its_repo(hub, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    hub.add_folder("rev/q", QWEN)
+    (tmp_path / "list.txt").write_text("rev/q@main\n")
+    r = run("--from", tmp_path / "list.txt", "--db", tmp_path / "v.sqlite")
+    assert r.exit_code == 0, r.output
+    assert "1 repos: 1 done" in r.output and "1 repos in the store's view" in r.output
