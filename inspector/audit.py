@@ -91,7 +91,9 @@ class Audit:
         """
         self._resume = resume
         if resume:
-            saved = self.store.queue()
+            # With positions: the listing (another process) may be adding rows right now, and
+            # follow() takes up exactly after the last one read here.
+            saved = self.store.queue_after(0)
             self._run_started = self.store.get_meta("run.started") or ""
             self.listed = self.store.get_meta("run.listed") or "1"  # databases from before streaming: complete
             self.query = self.store.get_meta("run.query") or ""
@@ -100,7 +102,8 @@ class Audit:
 
                 raise UsageError("nothing to resume in this database (start a run without --resume)",
                                  where=str(self.store.path))
-            items = [_from_queue(*q) for q in saved]
+            items = [_from_queue(*q) for _pos, *q in saved]
+            self._queue_pos = saved[-1][0] if saved else 0
             if self.store.get_meta("run.refresh") == "1":
                 self.refresh = True
         else:
@@ -110,8 +113,8 @@ class Audit:
             self.store.set_queue((_to_queue(it) for it in items),
                                  {"run.started": self._run_started, "run.refresh": "1" if self.refresh else "0",
                                   "run.listed": self.listed, "run.query": self.query})
+            self._queue_pos = self.store.queue_end()
         self._state = self.store.state()
-        self._queue_pos = self.store.queue_end()
         return list(items)
 
     @property
