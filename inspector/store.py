@@ -143,9 +143,20 @@ class Store:
 
     # ---- meta
 
+    def _read(self, sql: str, params: tuple = ()) -> list:
+        """A whole read under the lock, its cursor closed: on this shared connection a read still open
+        in one thread would make another thread's write upgrade a stale snapshot, which SQLite
+        refuses at once ("database is locked") when another process has written meanwhile."""
+        with self.lock:
+            cur = self.db.execute(sql, params)
+            try:
+                return cur.fetchall()
+            finally:
+                cur.close()
+
     def get_meta(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else row[0]
+        rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
 
     def set_meta(self, key: str, value: str) -> None:
         # Under the lock: on this shared connection, a write outside it could land inside another
@@ -174,21 +185,21 @@ class Store:
     def state(self) -> dict[str, list[tuple[str, str, str]]]:
         """repo -> [(sha, status, finished_at)]: what the runner needs to skip finished work."""
         out: dict[str, list[tuple[str, str, str]]] = {}
-        for r in self.db.execute("SELECT repo, sha, status, finished_at FROM results"):
+        for r in self._read("SELECT repo, sha, status, finished_at FROM results"):
             out.setdefault(r[0], []).append((r[1], r[2], r[3] or ""))
         return out
 
     def rows(self, *, latest: bool = True) -> Iterator[sqlite3.Row]:
+        """Streamed, not under the lock (an export may be large): for when no other thread writes."""
         yield from self.db.execute(LATEST if latest else "SELECT * FROM results ORDER BY repo, finished_at")
 
     def count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM results").fetchone()[0]
+        return self._read("SELECT count(*) FROM results")[0][0]
 
     def statuses_since(self, finished_at: str) -> dict[str, int]:
         """status -> rows finished at or after that time (a re-audited (repo, sha) replaces its row,
         so counting rows would miss it)."""
-        return dict(self.db.execute("SELECT status, count(*) FROM results WHERE finished_at >= ? GROUP BY status",
-                                    (finished_at,)).fetchall())
+        return dict(self._read("SELECT status, count(*) FROM results WHERE finished_at >= ? GROUP BY status", (finished_at,)))
 
     # ---- queue
 
@@ -207,7 +218,7 @@ class Store:
                 raise
 
     def queue(self) -> list[tuple[str, str, bool, str | None]]:
-        return [(r[0], r[1], bool(r[2]), r[3]) for r in self.db.execute("SELECT repo, sha, local, info FROM queue ORDER BY pos")]
+        return [(r[0], r[1], bool(r[2]), r[3]) for r in self._read("SELECT repo, sha, local, info FROM queue ORDER BY pos")]
 
     def append_queue(self, items: Iterable[tuple[str, str, bool, str | None]]) -> None:
         """More of the work list (a listing still paging); a repo already queued keeps its place."""
@@ -223,12 +234,11 @@ class Store:
 
     def queue_after(self, pos: int) -> list[tuple[int, str, str, bool, str | None]]:
         """(pos, repo, sha, local, info) of the entries queued after `pos`."""
-        with self.lock:
-            rows = self.db.execute("SELECT pos, repo, sha, local, info FROM queue WHERE pos > ? ORDER BY pos", (pos,)).fetchall()
+        rows = self._read("SELECT pos, repo, sha, local, info FROM queue WHERE pos > ? ORDER BY pos", (pos,))
         return [(r[0], r[1], r[2], bool(r[3]), r[4]) for r in rows]
 
     def queue_end(self) -> int:
-        return self.db.execute("SELECT coalesce(max(pos), 0) FROM queue").fetchone()[0]
+        return self._read("SELECT coalesce(max(pos), 0) FROM queue")[0][0]
 
 
 # ---- merge and export

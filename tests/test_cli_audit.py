@@ -229,3 +229,28 @@ def test_a_list_with_a_revision_is_audited_and_summarised_under_its_repo(hub, tm
     r = run("--from", tmp_path / "list.txt", "--db", tmp_path / "v.sqlite")
     assert r.exit_code == 0, r.output
     assert "1 repos: 1 done" in r.output and "1 repos in the store's view" in r.output
+
+
+def test_a_long_listing_as_typed_audits_every_repo_once(hub, tmp_path):
+    """The default command on more than AUTO_MIN_REPOS listed repos: the listing streams over many
+    pages while this process and (on a multi-core machine) child processes audit their parts."""
+    from fakehub import from_folder
+
+    from inspector.cli_audit import AUTO_MIN_REPOS
+
+    files = from_folder(SAMPLES / "Qwen__Qwen3-4B__sophgo-copy")
+    repos = [f"many/m{i:03d}" for i in range(AUTO_MIN_REPOS + 40)]
+    for r in repos:
+        hub.add_repo(r, files)
+    hub.page_size = 20
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
+    env.update(hub.env(tmp_path / "hf"))
+    db = tmp_path / "many.sqlite"
+    out = subprocess.run([sys.executable, "-m", "inspector", "audit", "--author", "many", "--db", str(db),
+                          "--workers", "8"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr
+    assert f"{len(repos)} repos: {len(repos)} done, 0 failed" in out.stdout, out.stdout
+    with sqlite3.connect(db) as con:
+        rows = dict(con.execute("SELECT repo, COUNT(*) FROM results GROUP BY repo").fetchall())
+        listed = con.execute("SELECT value FROM meta WHERE key = 'run.listed'").fetchone()[0]
+    assert rows == dict.fromkeys(repos, 1) and listed == "1"
