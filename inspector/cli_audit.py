@@ -219,7 +219,7 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
         done = sum(n for k, n in new.items() if k in USABLE)
         return done, sum(new.values()) - done
 
-    children = _Standby(processes - 1).launch([[*args, "--part", f"{k}/{processes}"] for k in range(2, processes + 1)])
+    children = _spawn([[*args, "--part", f"{k}/{processes}"] for k in range(2, processes + 1)], first_part=2)
     pending = [c.sentinel for c in children]
     finished = threading.Event()
 
@@ -265,59 +265,23 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
     return stats
 
 
-class _Standby:
-    """Child processes waiting for their command line on a pipe."""
+def _spawn(commands: list[list[str]], first_part: int) -> list:
+    """A started child process per command line (parts first_part, first_part + 1, ...)."""
+    import multiprocessing
 
-    def __init__(self, n: int) -> None:
-        import multiprocessing
-
-        # spawn, not fork: a fresh interpreter per child, no copied locks or sockets of this one.
-        self.ctx = multiprocessing.get_context("spawn")
-        self.children: list[tuple[object, object]] = []  # (process, the pipe's sending end)
-        self.grow(n)
-
-    def grow(self, n: int) -> None:
-        while len(self.children) < n:
-            receive, send = self.ctx.Pipe(duplex=False)
-            proc = self.ctx.Process(target=_child, args=(receive,), name=f"audit-part-{len(self.children) + 1}")
-            proc.start()
-            receive.close()
-            self.children.append((proc, send))
-
-    def launch(self, commands: list[list[str]]) -> list:
-        """The first len(commands) children run one each; the others are let go."""
-        used = []
-        for (proc, send), args in zip(self.children, commands, strict=False):
-            send.send(args)
-            send.close()
-            used.append(proc)
-        self.children = self.children[len(used):]
-        self.dismiss()
-        return used
-
-    def dismiss(self) -> None:
-        for proc, send in self.children:
-            try:
-                send.send(None)
-                send.close()
-            except OSError:  # already gone
-                pass
-            proc.join(timeout=10)
-        self.children = []
+    # spawn, not fork: a fresh interpreter per child, no copied locks or sockets of this one.
+    ctx = multiprocessing.get_context("spawn")
+    children = [ctx.Process(target=_child, args=(args,), name=f"audit-part-{first_part + i}") for i, args in enumerate(commands)]
+    for c in children:
+        c.start()
+    return children
 
 
-def _child(pipe) -> None:
-    """A --processes child: imports while it waits, then runs the command line it is sent, in-process
-    (its exit code is the process's); nothing sent (None, or the parent gone) ends it."""
-    from . import api, audit, cli, store  # noqa: F401 -- loaded while the parent still lists
-    from .sources import hub  # noqa: F401
+def _child(args: list[str]) -> None:
+    """A --processes child: the same command line, in-process (its exit code is the process's)."""
+    from .cli import main
 
-    try:
-        args = pipe.recv()
-    except (EOFError, OSError):
-        return
-    if args is not None:
-        cli.main(args)
+    main(args)
 
 
 class _Bar:
@@ -333,8 +297,7 @@ class _Bar:
 
     def update(self, _out, stats) -> None:
         if self.bar is not None:
-            if stats.total > (self.bar.total or 0):  # a listing still paging adds to the total
-                self.bar.total = stats.total
+            self.grow_to(stats.total)  # a listing still paging adds to the total
             self.bar.set_postfix(done=stats.done, failed=stats.failed, unchanged=stats.skipped, refresh=False)
             self.bar.update(1)
 
