@@ -164,23 +164,29 @@ class Store:
         with self.lock:
             self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
-    # ---- results
-
-    def put(self, row: Row) -> None:
-        """One transaction per repo: the row, and the end of a sha-less failure it supersedes."""
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction under the lock: all of it committed, or none of it."""
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                if row.sha:
-                    # A repo once recorded without a sha (not found, network error) now has one: the old
-                    # row described nothing that still exists.
-                    self.db.execute("DELETE FROM results WHERE repo = ? AND sha = ''", (row.repo,))
-                self.db.execute(f"INSERT OR REPLACE INTO results({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                                row.values())
+                yield
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
+
+    # ---- results
+
+    def put(self, row: Row) -> None:
+        """One transaction per repo: the row, and the end of a sha-less failure it supersedes."""
+        with self._transaction():
+            if row.sha:
+                # A repo once recorded without a sha (not found, network error) now has one: the old
+                # row described nothing that still exists.
+                self.db.execute("DELETE FROM results WHERE repo = ? AND sha = ''", (row.repo,))
+            self.db.execute(f"INSERT OR REPLACE INTO results({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                            row.values())
 
     def state(self) -> dict[str, list[tuple[str, str, str]]]:
         """repo -> [(sha, status, finished_at)]: what the runner needs to skip finished work."""
@@ -205,32 +211,22 @@ class Store:
 
     def set_queue(self, items: Iterable[tuple[str, str, bool, str | None]], meta: dict[str, str]) -> None:
         """The work list and the run's meta in one transaction: a kill can never leave one without the other."""
-        with self.lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                self.db.execute("DELETE FROM queue")
-                self.db.executemany("INSERT OR IGNORE INTO queue(repo, sha, local, info) VALUES (?, ?, ?, ?)",
-                                    ((r, s, int(loc), info) for r, s, loc, info in items))
-                self.db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta.items())
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-
-    def queue(self) -> list[tuple[str, str, bool, str | None]]:
-        return [(r[0], r[1], bool(r[2]), r[3]) for r in self._read("SELECT repo, sha, local, info FROM queue ORDER BY pos")]
+        with self._transaction():
+            self.db.execute("DELETE FROM queue")
+            self._enqueue(items)
+            self.db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta.items())
 
     def append_queue(self, items: Iterable[tuple[str, str, bool, str | None]]) -> None:
         """More of the work list (a listing still paging); a repo already queued keeps its place."""
-        with self.lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                self.db.executemany("INSERT OR IGNORE INTO queue(repo, sha, local, info) VALUES (?, ?, ?, ?)",
-                                    ((r, s, int(loc), info) for r, s, loc, info in items))
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
+        with self._transaction():
+            self._enqueue(items)
+
+    def _enqueue(self, items: Iterable[tuple[str, str, bool, str | None]]) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO queue(repo, sha, local, info) VALUES (?, ?, ?, ?)",
+                            ((r, s, int(loc), info) for r, s, loc, info in items))
+
+    def queue(self) -> list[tuple[str, str, bool, str | None]]:
+        return [q[1:] for q in self.queue_after(0)]
 
     def queue_after(self, pos: int) -> list[tuple[int, str, str, bool, str | None]]:
         """(pos, repo, sha, local, info) of the entries queued after `pos`."""
@@ -256,15 +252,14 @@ def merge(out: str | Path, sources: list[str | Path]) -> int:
             alias = f"src{i}"
             dst.db.execute(f"ATTACH DATABASE ? AS {alias}", (str(src),))
             try:
-                dst.db.execute("BEGIN IMMEDIATE")
                 cols = ", ".join(COLUMNS)
-                # `WHERE true` lets SQLite parse the upsert after a SELECT (documented ambiguity).
-                dst.db.execute(
-                    f"INSERT INTO results({cols}) SELECT {cols} FROM {alias}.results WHERE true "
-                    f"ON CONFLICT(repo, sha) DO UPDATE SET "
-                    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[2:])
-                    + " WHERE coalesce(excluded.finished_at, '') > coalesce(results.finished_at, '')")
-                dst.db.execute("COMMIT")
+                with dst._transaction():
+                    # `WHERE true` lets SQLite parse the upsert after a SELECT (documented ambiguity).
+                    dst.db.execute(
+                        f"INSERT INTO results({cols}) SELECT {cols} FROM {alias}.results WHERE true "
+                        f"ON CONFLICT(repo, sha) DO UPDATE SET "
+                        + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[2:])
+                        + " WHERE coalesce(excluded.finished_at, '') > coalesce(results.finished_at, '')")
             finally:
                 dst.db.execute(f"DETACH DATABASE {alias}")
         return dst.count()
