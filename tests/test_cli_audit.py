@@ -177,7 +177,8 @@ def test_a_listing_cut_short_audits_what_it_listed_and_resume_lists_the_rest(hub
     hub.fail_next(1, 400, "cursor=")  # the second page
     db = tmp_path / "s.sqlite"
     r = run("--author", "stream", "--db", str(db), "--workers", "2", "--quiet")
-    assert r.exit_code != 0 and "listing failed" in r.output and "Traceback" not in r.output
+    assert r.exit_code == 1 and "listing failed" in r.output and "Traceback" not in r.output  # NetworkError
+    assert len(r.output.strip().splitlines()) == 1
     with sqlite3.connect(db) as con:
         first = {x for (x,) in con.execute("SELECT repo FROM results")}
         listed = con.execute("SELECT value FROM meta WHERE key = 'run.listed'").fetchone()[0]
@@ -254,3 +255,14 @@ def test_a_long_listing_as_typed_audits_every_repo_once(hub, tmp_path):
         rows = dict(con.execute("SELECT repo, COUNT(*) FROM results GROUP BY repo").fetchall())
         listed = con.execute("SELECT value FROM meta WHERE key = 'run.listed'").fetchone()[0]
     assert rows == dict.fromkeys(repos, 1) and listed == "1"
+
+
+def test_a_recorded_listing_that_cannot_be_read_again_is_a_usage_error(tmp_path):
+    from inspector.store import Store
+
+    db = tmp_path / "q.sqlite"
+    with Store(db) as store:
+        store.set_queue([], {"run.started": "2026-01-01T00:00:00+00:00", "run.listed": "0", "run.query": "{not json"})
+    r = run("--resume", "--db", db)
+    assert r.exit_code == 2 and "cannot read again" in r.output and "Traceback" not in r.output
+    assert len(r.output.strip().splitlines()) == 1
