@@ -155,7 +155,7 @@ def test_a_bad_processes_value_is_a_usage_error(tmp_path, value):
 
 
 def test_auto_processes_stay_one_for_a_short_list_and_follow_the_cores_for_a_long_one(monkeypatch):
-    from inspector import cli_audit
+    from inspector.cli import audit as cli_audit
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3, 4, 5, 6, 7}, raising=False)
     assert cli_audit.auto_processes(cli_audit.AUTO_MIN_REPOS - 1, 16) == 1
@@ -237,7 +237,7 @@ def test_a_long_listing_as_typed_audits_every_repo_once(hub, tmp_path):
     pages while this process and (on a multi-core machine) child processes audit their parts."""
     from fakehub import from_folder
 
-    from inspector.cli_audit import AUTO_MIN_REPOS
+    from inspector.cli.audit import AUTO_MIN_REPOS
 
     files = from_folder(SAMPLES / "Qwen__Qwen3-4B__sophgo-copy")
     repos = [f"many/m{i:03d}" for i in range(AUTO_MIN_REPOS + 40)]

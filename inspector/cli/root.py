@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .errors import GatedTarget, InspectorError, NetworkError, RuleError, TargetNotFound, UsageError
+from ..errors import GatedTarget, InspectorError, NetworkError, RuleError, TargetNotFound, UsageError
 
 # One table: library exception -> exit code. Per-target failures inside a batch are not raised:
 # they come back as verdicts with a status, and make the exit code 1.
@@ -72,8 +72,8 @@ rules_option = click.option("--rules", "rules_dirs", multiple=True, type=click.P
 @click.option("--evidence", type=click.Choice(["top", "all"]), default="top", show_default=True)
 def inspect_cmd(targets, as_json, rules_dirs, headers, with_tokenizer, explain, rule_ids, evidence) -> None:
     """Inspect Hub repos (org/name[@rev]), model folders or .safetensors files."""
-    from .api import Inspector
-    from .output import to_json, to_text
+    from ..api import Inspector
+    from ..output import to_json, to_text
 
     insp = Inspector(extra_rules=list(rules_dirs), headers=headers, with_tokenizer=with_tokenizer)
     failed = False
@@ -84,7 +84,7 @@ def inspect_cmd(targets, as_json, rules_dirs, headers, with_tokenizer, explain, 
     targets = [t for t in targets if t not in docs]
     for i, target in enumerate(targets):
         if explain:
-            from .explain import explain as render
+            from ..explain import explain as render
 
             verdict, evaluation = insp.examine(target)
             out = to_text(verdict, all_evidence=True)
@@ -103,7 +103,10 @@ def inspect_cmd(targets, as_json, rules_dirs, headers, with_tokenizer, explain, 
 
 # The subcommand groups, one CLI module each (each exposes `command`). Imported last: they take
 # `rules_option` and the error handling from this module.
-from . import cli_audit, cli_eval, cli_report, cli_rules  # noqa: E402
+from . import audit as cli_audit  # noqa: E402
+from . import eval as cli_eval  # noqa: E402
+from . import report as cli_report  # noqa: E402
+from . import rules as cli_rules  # noqa: E402
 
 for _module in (cli_rules, cli_audit, cli_report, cli_eval):
     main.add_command(_module.command)

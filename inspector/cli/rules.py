@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .errors import UsageError
+from ..errors import UsageError
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 
@@ -28,7 +28,7 @@ def validate_cmd(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
 
     Every problem in one pass as file:line:col: severity[CODE] message. Exit 0 clean, 1 warnings
     with --strict, 2 errors."""
-    from .authoring import caret, problem_dict, validate
+    from ..authoring import caret, problem_dict, validate
 
     v = validate(list(paths))
     if fmt == "json":
@@ -55,7 +55,7 @@ def test_cmd(paths: tuple[Path, ...], as_json: bool, verbose: bool, keywords: tu
 
     A folder in PATHS is a rules folder: its *.yaml are rules, its tests/*.yaml fixtures. Exit 1 on
     any failure; `todo` expectations are reported, never failed."""
-    from .authoring import run_rule_tests
+    from ..authoring import run_rule_tests
 
     report = run_rule_tests(list(paths), list(keywords))
     if as_json:
@@ -116,8 +116,8 @@ def snapshot_cmd(targets, output, expects, guess, fid, matches, rules_dirs, head
     """Write a fixture from a Hub repo or a local folder (config and safetensors headers only).
 
     A corpus or samples folder (with SOURCE.md) brings its provenance and labels along."""
-    from .api import Inspector
-    from .authoring import make_fixture, parse_expect, write_fixtures
+    from ..api import Inspector
+    from ..authoring import make_fixture, parse_expect, write_fixtures
 
     if fid and len(targets) > 1:
         raise UsageError("--id names one fixture: give one target")
@@ -140,8 +140,8 @@ def snapshot_cmd(targets, output, expects, guess, fid, matches, rules_dirs, head
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
 def new_cmd(name: str, folder: Path | None, force: bool) -> None:
     """Write NAME.yaml (a commented rule skeleton) and tests/NAME.yaml (a fixture stub)."""
-    from .authoring import new_family
-    from .ruleset import shipped_rules_dir
+    from ..authoring import new_family
+    from ..ruleset import shipped_rules_dir
 
     for p in new_family(name, folder or shipped_rules_dir(), force=force):
         click.echo(f"wrote {p}")
@@ -150,6 +150,6 @@ def new_cmd(name: str, folder: Path | None, force: bool) -> None:
 @command.command("schema")
 def schema_cmd() -> None:
     """Print the JSON Schema of rule and fixture files (for editor completion and checks)."""
-    from .authoring import rules_schema
+    from ..authoring import rules_schema
 
     click.echo(json.dumps(rules_schema(), indent=2))

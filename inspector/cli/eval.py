@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .cli import rules_option
+from .root import rules_option
 
 
 @click.command("eval")
@@ -21,8 +21,8 @@ from .cli import rules_option
 @click.option("--check", is_flag=True, help="Exit 1 unless the targets are met (lineage >= 97%, no family < 90%, kind >= 99%, base >= 90%, >= 99% right at confidence >= 0.9).")
 def command(corpus: Path, rules_dirs, as_json: bool, tags: str, check: bool) -> None:
     """Measure lineage, kind and base accuracy on a labelled folder of real repos."""
-    from .api import Inspector
-    from .evaluation import TAG_MODES, render, run, summary
+    from ..api import Inspector
+    from ..evaluation import TAG_MODES, render, run, summary
 
     insp = Inspector(extra_rules=list(rules_dirs))
     if tags == "all":

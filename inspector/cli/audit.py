@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .errors import UsageError
+from ..errors import UsageError
 
 # Below this many repos the children's start-up (an interpreter, the imports, the rules: ~0.5 s each)
 # costs more than a second core gives back.
@@ -45,10 +45,10 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
     """Audit many repos into SQLite; resumable. Subcommands: export, merge."""
     if ctx.invoked_subcommand is not None:
         return
-    from .api import Inspector
-    from .audit import Audit, Lister, render_summary, summarize
-    from .listing import dedupe, in_shard, list_dir, parse_shard, read_list
-    from .store import Store
+    from ..api import Inspector
+    from ..audit import Audit, Lister, render_summary, summarize
+    from ..listing import dedupe, in_shard, list_dir, parse_shard, read_list
+    from ..store import Store
 
     listed = bool(authors or search or filters)
     has_source = bool(from_file or listed or local_dir)
@@ -67,7 +67,7 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
 
     client = None
     if not local_dir or from_file or listed or resume:
-        from .sources.http import HubClient
+        from ..sources.http import HubClient
 
         # A child process paces on its share of the Hub's quota (the RateLimit counts are global).
         client = HubClient(max_rps=max_rps * share if max_rps else None, share=share)
@@ -141,8 +141,8 @@ def _listing(audit, query: str, *, seen: set[str]):
     """The recorded query, listed in a thread (see audit.Lister)."""
     import json
 
-    from .audit import Lister
-    from .listing import in_shard, list_hub, parse_shard
+    from ..audit import Lister
+    from ..listing import in_shard, list_hub, parse_shard
 
     try:
         q = json.loads(query)
@@ -198,8 +198,8 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
     import time
     from multiprocessing.connection import wait
 
-    from .audit import USABLE, RunStats
-    from .listing import in_shard
+    from ..audit import USABLE, RunStats
+    from ..listing import in_shard
 
     per = max(1, -(-workers // processes))
     args = ["audit", "--resume", "--db", str(db), "--workers", str(per), "--processes", "1", "--headers", headers, "-q"]
@@ -279,7 +279,7 @@ def _spawn(commands: list[list[str]], first_part: int) -> list:
 
 def _child(args: list[str]) -> None:
     """A --processes child: the same command line, in-process (its exit code is the process's)."""
-    from .cli import main
+    from .root import main
 
     main(args)
 
@@ -326,7 +326,7 @@ def _progress_bar(quiet: bool) -> _Bar | None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="File to write (default: stdout).")
 def export_cmd(db: Path, fmt: str, output: Path | None) -> None:
     """A row per repo (its latest audit): the inspection's JSON contract."""
-    from .store import Store, export
+    from ..store import Store, export
 
     if not db.is_file():
         raise UsageError("no such audit database", where=str(db))
@@ -343,7 +343,7 @@ def export_cmd(db: Path, fmt: str, output: Path | None) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Merged database.")
 def merge_cmd(sources: tuple[Path, ...], output: Path) -> None:
     """Union of audit databases (e.g. the shards of one audit); a newer row wins for the same (repo, sha)."""
-    from .store import merge
+    from ..store import merge
 
     if output.resolve() in {s.resolve() for s in sources}:
         raise UsageError("-o must not be one of the sources", where=str(output))

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from .errors import UsageError
-from .report import FORMATS, render, report
+from ..errors import UsageError
+from ..report import FORMATS, render, report
 
 SUFFIX_FORMAT = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".csv": "csv", ".json": "json"}
 
