@@ -79,3 +79,16 @@ def test_explain_lists_predicates_with_observed_values():
 def test_headers_none_reads_only_the_index():
     row = json.loads(run("inspect", QWEN, "--json", "--headers", "none").output)
     assert row["params_exact"] is False
+
+
+def test_command_modules_import_without_the_root():
+    """No import circle: a command module loads without the root group that registers it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, importlib\n"
+            "for m in ('audit', 'eval', 'report', 'rules', 'options', 'exits'):\n"
+            "    importlib.import_module('inspector.cli.' + m)\n"
+            "print('inspector.cli.root' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
+from .options import headers_option, rules_option
 
 # Below this many repos the children's start-up (an interpreter, the imports, the rules: ~0.5 s each)
 # costs more than a second core gives back.
@@ -31,8 +32,8 @@ MIN_WORKERS_PER_PROCESS = 4
 @click.option("--refresh", is_flag=True, help="Inspect again even repos whose sha was audited before.")
 @click.option("--max-rps", type=click.FloatRange(min=0.01), help="Cap on Hub requests per second.")
 @click.option("--shard", help="K/N: audit only this stable 1/N of the list (by a hash of the repo id).")
-@click.option("--headers", type=click.Choice(["default", "all", "none"]), default="default", show_default=True)
-@click.option("--rules", "rules_dirs", multiple=True, type=click.Path(path_type=Path), help="Extra rule file or folder.")
+@headers_option
+@rules_option
 @click.option("--processes", "processes_opt", default="auto", show_default=True,
               help="Split --workers over N processes, or `auto`: one per core (at most 4, at least 4 workers each) "
                    f"for {AUTO_MIN_REPOS} repos or more, else 1. One Python process runs its rules and HTTP on one core.")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .root import rules_option
+from .options import rules_option
 
 
 @click.command("eval")

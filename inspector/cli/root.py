@@ -1,4 +1,5 @@
-"""The command line: a thin layer over the library. Errors are caught here, once."""
+"""The root of the command line: the `inspector` group, the `inspect` command, and the registration
+of the command modules. Errors are turned into messages once, in exits.py."""
 
 from __future__ import annotations
 
@@ -7,44 +8,12 @@ from pathlib import Path
 
 import click
 
-from ..errors import GatedTarget, InspectorError, NetworkError, RuleError, TargetNotFound, UsageError
-
-# One table: library exception -> exit code. Per-target failures inside a batch are not raised:
-# they come back as verdicts with a status, and make the exit code 1.
-EXIT_CODES: list[tuple[type[InspectorError], int]] = [
-    (UsageError, 2),
-    (RuleError, 2),
-    (TargetNotFound, 1),
-    (GatedTarget, 1),
-    (NetworkError, 1),
-    (InspectorError, 1),
-]
-
-
-def fail(e: InspectorError) -> None:
-    code = next(c for cls, c in EXIT_CODES if isinstance(e, cls))
-    if isinstance(e, RuleError):
-        for p in e.problems:
-            click.echo(str(p), err=True)
-    else:
-        click.echo(f"error: {e.one_line()}", err=True)
-    sys.exit(code)
-
-
-class Group(click.Group):
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except InspectorError as e:
-            fail(e)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
-            raise
-        except Exception as e:  # a bug: still one line, never a traceback
-            click.echo(f"error: internal error: {type(e).__name__}: {' '.join(str(e).split())[:300]}", err=True)
-            sys.exit(3)
+from . import audit as cli_audit
+from . import eval as cli_eval
+from . import report as cli_report
+from . import rules as cli_rules
+from .exits import Group
+from .options import headers_option, rules_option
 
 
 @click.group(cls=Group)
@@ -55,16 +24,12 @@ def main() -> None:
 
 DOC_SUFFIXES = {".md", ".txt", ".tsv", ".csv", ".rst", ".html"}
 
-rules_option = click.option("--rules", "rules_dirs", multiple=True, type=click.Path(path_type=Path),
-                            help="Extra rule file or folder (repeatable); same id replaces a shipped rule.")
-
 
 @main.command("inspect")
 @click.argument("targets", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines, one object per target.")
 @rules_option
-@click.option("--headers", type=click.Choice(["default", "all", "none"]), default="default", show_default=True,
-              help="Safetensors headers to read: the shards with the evidence, every shard, or none (index only).")
+@headers_option
 @click.option("--with-tokenizer", is_flag=True,
               help="Also read tokenizer_config.json (and the head of tokenizer.json if needed): special tokens as evidence.")
 @click.option("--explain", is_flag=True, help="Every rule and predicate with expected vs observed values.")
@@ -101,12 +66,6 @@ def inspect_cmd(targets, as_json, rules_dirs, headers, with_tokenizer, explain, 
     sys.exit(1 if failed else 0)
 
 
-# The subcommand groups, one CLI module each (each exposes `command`). Imported last: they take
-# `rules_option` and the error handling from this module.
-from . import audit as cli_audit  # noqa: E402
-from . import eval as cli_eval  # noqa: E402
-from . import report as cli_report  # noqa: E402
-from . import rules as cli_rules  # noqa: E402
-
+# The subcommand groups, one CLI module each (each exposes `command`).
 for _module in (cli_rules, cli_audit, cli_report, cli_eval):
     main.add_command(_module.command)

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
+from .options import headers_option, rules_option
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 
@@ -110,8 +111,8 @@ def render_report(report, *, verbose: bool) -> str:
               help="Fill fields nobody gave from the current verdict, listed under `todo`.")
 @click.option("--id", "fid", help="Fixture id (one target only); default: the folder or org__name.")
 @click.option("--match", "matches", multiple=True, metavar="RULE", help="Expect this rule to fire (repeatable).")
-@click.option("--rules", "rules_dirs", multiple=True, type=click.Path(path_type=Path), help="Extra rules for the current verdict.")
-@click.option("--headers", type=click.Choice(["default", "all", "none"]), default="default", show_default=True)
+@rules_option
+@headers_option
 def snapshot_cmd(targets, output, expects, guess, fid, matches, rules_dirs, headers) -> None:
     """Write a fixture from a Hub repo or a local folder (config and safetensors headers only).
 

@@ -1,0 +1,48 @@
+"""The one table from library exceptions to exit codes and one-line messages."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import GatedTarget, InspectorError, NetworkError, RuleError, TargetNotFound, UsageError
+
+# Library exception -> exit code. Per-target failures inside a batch are not raised: they come back
+# as verdicts with a status, and make the exit code 1.
+EXIT_CODES: list[tuple[type[InspectorError], int]] = [
+    (UsageError, 2),
+    (RuleError, 2),
+    (TargetNotFound, 1),
+    (GatedTarget, 1),
+    (NetworkError, 1),
+    (InspectorError, 1),
+]
+
+
+def fail(e: InspectorError) -> None:
+    code = next(c for cls, c in EXIT_CODES if isinstance(e, cls))
+    if isinstance(e, RuleError):
+        for p in e.problems:
+            click.echo(str(p), err=True)
+    else:
+        click.echo(f"error: {e.one_line()}", err=True)
+    sys.exit(code)
+
+
+class Group(click.Group):
+    """The root group: every error of every command is turned into a message and exit code here."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except InspectorError as e:
+            fail(e)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except Exception as e:  # a bug: still one line, never a traceback
+            click.echo(f"error: internal error: {type(e).__name__}: {' '.join(str(e).split())[:300]}", err=True)
+            sys.exit(3)
