@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 __version__ = "0.1.0"
+# The name on the package index (`pip install hf-repo-inspector`); import name and command: inspector.
+DISTRIBUTION = "hf-repo-inspector"
 
 __all__ = ["Inspector", "Verdict", "inspect", "__version__"]
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import ast
 import functools
-import importlib.util
+import json
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
 
 from .patterns import glob_match
 from .ruleset import Claim, RuleSet
@@ -33,44 +32,12 @@ def _claim(claims: list[Claim], model_type: str | None, archs: tuple[str, ...]) 
     return None
 
 
-_REGISTRY_TABLES = (
-    ("MODEL_FOR_MASKED_LM_MAPPING_NAMES", "encoder"),
-    ("MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES", "encoder-decoder"),
-    ("MODEL_FOR_CAUSAL_LM_MAPPING_NAMES", "decoder"),
-)
-
-
 @functools.lru_cache(maxsize=1)
 def _registry() -> dict[str, str]:
-    """Architecture class -> kind from transformers' auto mappings, read statically.
-
-    transformers 5 refuses to import its modeling tables without PyTorch, and importing it costs
-    seconds; the tables are plain literals in modeling_auto.py, so they are parsed, not imported.
-    """
-    spec = importlib.util.find_spec("transformers")
-    if spec is None or not spec.origin:
-        return {}
-    source = Path(spec.origin).parent / "models" / "auto" / "modeling_auto.py"
-    try:
-        tree = ast.parse(source.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, ValueError):
-        return {}
-    wanted = dict(_REGISTRY_TABLES)
-    out: dict[str, str] = {}
-    for node in tree.body:
-        if not isinstance(node, ast.Assign) or len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
-            continue
-        kind = wanted.get(node.targets[0].id)
-        if kind is None or not isinstance(node.value, ast.Call) or not node.value.args:
-            continue
-        try:
-            pairs = ast.literal_eval(node.value.args[0])
-        except ValueError:
-            continue
-        for _model_type, arch in pairs:
-            for name in arch if isinstance(arch, tuple | list) else (arch,):
-                out.setdefault(name, kind)
-    return out
+    """Architecture class -> kind, from transformers' registry as shipped in data/registry.json
+    (written by tools/gen_registry.py): the runtime never needs transformers."""
+    text = resources.files("inspector").joinpath("data/registry.json").read_text(encoding="utf-8")
+    return json.loads(text)["architectures"]
 
 
 def declared_of(config: dict | None, card: dict | None, rules: RuleSet) -> Declared:

@@ -293,7 +293,7 @@ def export(store: Store, fmt: str, out: io.TextIOBase | str | Path) -> int:
             import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError:
-            raise UsageError("parquet export needs pyarrow: pip install 'inspector[parquet]'") from None
+            raise UsageError("parquet export needs pyarrow: pip install 'hf-repo-inspector[parquet]'") from None
         if not isinstance(out, (str, Path)):
             raise UsageError("parquet export needs -o FILE")
         pq.write_table(pa.Table.from_pylist([_flat(v) for v in records]), str(out))

@@ -17,6 +17,13 @@ def test_non_editable_install_finds_its_rules_from_another_folder(tmp_path):
         check=True, capture_output=True, cwd=tmp_path,
     )
     assert list((target / "inspector" / "_rules").glob("*.yaml"))
+    assert (target / "inspector" / "data" / "registry.json").is_file()  # the declared-kind table, as data
+    # A name of our own on the package index (`inspector` there is an unrelated project), and a lean
+    # runtime: transformers and safetensors are for the tools and tests only.
+    (meta,) = target.glob("hf_repo_inspector-*.dist-info/METADATA")
+    requires = [line.split(":", 1)[1].strip() for line in meta.read_text().splitlines() if line.startswith("Requires-Dist:")]
+    runtime = {r.split(">")[0].split("<")[0].split("=")[0].strip().lower() for r in requires if "extra ==" not in r}
+    assert runtime == {"huggingface_hub", "click", "tqdm", "pyyaml", "google-re2"}
     env = {**os.environ, "PYTHONPATH": str(target)}
     out = subprocess.run(
         [sys.executable, "-c", "import inspector.cli; inspector.cli.main()", "inspect", str(SAMPLES / "Qwen__Qwen-7B"), "--json"],

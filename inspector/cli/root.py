@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from .. import __version__
 from . import audit as cli_audit
 from . import eval as cli_eval
 from . import report as cli_report
@@ -17,7 +18,7 @@ from .options import headers_option, rules_option
 
 
 @click.group(cls=Group)
-@click.version_option(package_name="inspector")
+@click.version_option(version=__version__, prog_name="inspector")
 def main() -> None:
     """Tell what a Hugging Face model repository really is, with evidence."""
 
