@@ -61,6 +61,11 @@ class Verdict:
     def ok(self) -> bool:
         return self.status in ("ok", "no_config", "no_weights_metadata")
 
+    def __str__(self) -> str:
+        from .output import to_text  # output.py imports this module
+
+        return to_text(self, width=None)
+
 
 def confidence(top: float, runner_up: float) -> float:
     if top <= 0:
@@ -99,7 +104,7 @@ def params_of(snap: Snapshot, index: TensorIndex) -> tuple[int | None, bool, dic
         return sum(t.numel or 0 for t in known), True, dict(dtypes)
     if snap.hub_params:
         total = snap.hub_params.get("total") or sum(v for k, v in snap.hub_params.items() if k != "total")
-        return int(total), True, dict(dtypes) or {k: v for k, v in snap.hub_params.items() if k != "total"}
+        return int(total), True, dict(dtypes)  # dtypes counts tensors; the Hub's per-dtype figures count parameters
     if known:
         # Unread shards hold more layers of the same shapes: each tensor without a shape borrows the
         # first known one of its skeleton (the facts' index already grouped them).

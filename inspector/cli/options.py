@@ -14,3 +14,7 @@ rules_option = click.option("--rules", "rules_dirs", multiple=True, type=click.P
 headers_option = click.option(
     "--headers", type=click.Choice(HEADERS_MODES), default="default", show_default=True,
     help="Safetensors headers to read: the shards with the evidence, every shard, or none (index only).")
+
+color_option = click.option(
+    "--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+    help="Colour the text output: auto = on a terminal, unless NO_COLOR is set.")
