@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shlex
+import subprocess
+import sys
 
+import click
+import pytest
 from click.testing import CliRunner
 from conftest import SAMPLES
 
 from inspector.cli import main
+from inspector.cli.examples import EXAMPLES
 
 QWEN = str(SAMPLES / "Qwen__Qwen-7B")
 T5 = str(SAMPLES / "google-t5__t5-small")
@@ -39,20 +47,20 @@ def test_json_lines_one_object_per_target_with_the_contract():
 def test_a_missing_target_fails_with_exit_1_and_the_others_still_print(tmp_path):
     r = run("inspect", str(tmp_path / "nope"), QWEN, "--json")
     assert r.exit_code == 1
-    rows = [json.loads(line) for line in r.output.splitlines()]
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert rows[0]["status"] == "not_found" and rows[1]["status"] == "ok"
 
 
 def test_a_malformed_repo_id_is_a_typed_failure_not_a_traceback():
     r = run("inspect", "not a repo id!", "--json")
     assert r.exit_code == 1
-    assert json.loads(r.output)["status"] == "invalid"
+    assert json.loads(r.stdout)["status"] == "invalid"
 
 
 def test_a_broken_config_is_status_invalid_naming_the_file(tmp_path):
     (tmp_path / "config.json").write_text("{not json")
     r = run("inspect", str(tmp_path), "--json")
-    row = json.loads(r.output)
+    row = json.loads(r.stdout)
     assert row["status"] == "invalid" and "config.json" in row["error"]
 
 
@@ -92,3 +100,91 @@ def test_command_modules_import_without_the_root():
             "print('inspector.cli.root' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- conventions users already know ------------------------------------------------------------
+
+def _every_command():
+    from inspector.cli.examples import commands
+
+    return [path for path, _cmd in commands(main)]
+
+
+@pytest.mark.parametrize("path", _every_command())
+def test_every_command_answers_dash_h_with_examples(path):
+    r = run(*path.split(), "-h")
+    assert r.exit_code == 0 and "Usage: inspector" in r.output
+    assert re.search(r"Examples:\n +inspector ", r.output)
+
+
+@pytest.mark.parametrize("example", [e for lines in EXAMPLES.values() for e in lines])
+def test_every_example_parses(example, monkeypatch):
+    """Each example's options and arguments are accepted by the command it shows (not run)."""
+    from conftest import REPO
+
+    monkeypatch.chdir(REPO)
+    args = shlex.split(example.split(" > ")[0].split(" < ")[0])[1:]
+    cmd, name = main, "inspector"
+    while isinstance(cmd, click.Group) and args and args[0] in cmd.commands:
+        name, cmd, args = args[0], cmd.commands[args[0]], args[1:]
+    cmd.make_context(name, args)  # raises on an unknown option or a bad value
+
+
+def test_format_json_and_json_are_the_same_and_disagreeing_is_a_usage_error():
+    assert run("inspect", QWEN, "--format", "json").output == run("inspect", QWEN, "--json").output
+    r = CliRunner().invoke(main, ["inspect", QWEN, "--json", "--format", "text"])
+    assert r.exit_code == 2 and "--json and --format text disagree" in r.stderr
+
+
+def test_dash_reads_targets_from_stdin():
+    r = CliRunner().invoke(main, ["inspect", "-", "--json"], input=f"# two samples\n{QWEN}\n\n{T5}\n")
+    assert r.exit_code == 0, r.output
+    assert [json.loads(line)["target"] for line in r.stdout.splitlines()] == [QWEN, T5]
+
+
+def test_a_failed_target_is_also_reported_on_stderr(tmp_path):
+    r = CliRunner().invoke(main, ["inspect", str(tmp_path / "nope"), QWEN])
+    assert r.exit_code == 1
+    assert r.stderr.startswith("error: ") and "nope" in r.stderr and "no such file or folder" in r.stderr
+    assert "not_found" in r.stdout
+
+
+@pytest.mark.parametrize("target", ["samples/nosuch", "./modls/x", "samples/Qwen__Qwen-7B/nope"])
+def test_a_mistyped_local_path_is_not_looked_up_on_the_hub(target, monkeypatch):
+    from conftest import REPO
+
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there: a Hub lookup would fail otherwise
+    row = json.loads(CliRunner().invoke(main, ["inspect", target, "--json"]).stdout)
+    assert row["status"] == "not_found" and "no such file or folder" in row["error"]
+    assert "repository" not in row["error"] and "HF_TOKEN" not in row["error"]
+
+
+def test_a_closed_pipe_stops_quietly():
+    """`inspector inspect samples/* --evidence all | head -1`: more output than a pipe holds, the
+    reader leaves after one line; the writer must stop without a word (exit 0 or 141, like a filter)."""
+    from conftest import REPO
+
+    models = [str(p) for p in sorted(SAMPLES.iterdir()) if p.is_dir()] * 4
+    p = subprocess.Popen([sys.executable, "-m", "inspector", "inspect", *models, "--evidence", "all"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env={**os.environ, "COLUMNS": "200"})
+    assert p.stdout.readline()
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait() in (0, 141) and err == "", err
+
+
+def test_revision_and_token_reach_the_hub(hub):
+    sha = hub.add_folder("org/gated", SAMPLES / "Qwen__Qwen3-4B__sophgo-copy", gated=True)
+    token = "hf_" + "b" * 34
+    hub.tokens.add(token)
+    assert json.loads(run("inspect", "org/gated", "--json").stdout)["status"] == "gated"
+    row = json.loads(run("inspect", "org/gated", "--json", "--token", token, "--revision", sha).stdout)
+    assert row["status"] == "ok" and row["revision"] == sha and row["lineage"] == "qwen"
+    wrong = json.loads(run("inspect", "org/gated", "--json", "--token", token, "--revision", "f" * 40).stdout)
+    assert wrong["status"] == "not_found"
+
+
+def test_a_revision_for_a_local_path_is_a_typed_failure():
+    row = json.loads(run("inspect", QWEN, "--json", "--revision", "main").stdout)
+    assert row["status"] == "invalid" and "revision applies to Hub repos" in row["error"]

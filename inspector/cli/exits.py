@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -30,12 +31,29 @@ def fail(e: InspectorError) -> None:
     sys.exit(code)
 
 
+# A reader that went away (`| head`): stop quietly, with the status a shell gives a process killed by
+# SIGPIPE (128 + 13), like any Unix filter.
+EXIT_CLOSED_PIPE = 141
+
+
+def closed_pipe() -> None:
+    """Stdout's reader is gone: point stdout at /dev/null (so the exit's flush cannot fail) and exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (a test runner's stream)
+        pass
+    sys.exit(EXIT_CLOSED_PIPE)
+
+
 class Group(click.Group):
     """The root group: every error of every command is turned into a message and exit code here."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            closed_pipe()
         except InspectorError as e:
             fail(e)
         except KeyboardInterrupt:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
 
+from ..errors import UsageError
 from ..sources.plan import HEADERS_MODES
+
+# `-h` as well as `--help`, for every command (set on the root group, inherited by all).
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 rules_option = click.option("--rules", "rules_dirs", multiple=True, type=click.Path(path_type=Path),
                             help="Extra rule file or folder (repeatable); same id replaces a shipped rule.")
@@ -18,3 +23,27 @@ headers_option = click.option(
 color_option = click.option(
     "--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
     help="Colour the text output: auto = on a terminal, unless NO_COLOR is set.")
+
+token_option = click.option(
+    "--token", metavar="TOKEN",
+    help="Hub token (default: HF_TOKEN or the login saved by `hf auth login`).")
+
+revision_option = click.option(
+    "--revision", metavar="REV", help="Branch, tag or commit of every Hub target (or write org/name@REV).")
+
+
+def format_option(*choices: str, default: str, help: str):  # noqa: A002 - click's own word
+    """`--format CHOICE` and `--json` as its alias (like the `hf` CLI); the command gets `fmt`."""
+
+    def decorate(f):
+        @functools.wraps(f)
+        def wrapper(*args, fmt: str | None, as_json: bool, **kwargs):
+            if as_json and fmt not in (None, "json"):
+                raise UsageError(f"--json and --format {fmt} disagree: give one")
+            return f(*args, fmt="json" if as_json else fmt or default, **kwargs)
+
+        wrapper = click.option("--json", "as_json", is_flag=True, help="Same as --format json.")(wrapper)
+        return click.option("--format", "fmt", type=click.Choice(choices), default=None,
+                            help=f"{help} [default: {default}]")(wrapper)
+
+    return decorate
