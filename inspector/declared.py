@@ -33,11 +33,21 @@ def _claim(claims: list[Claim], model_type: str | None, archs: tuple[str, ...]) 
 
 
 @functools.lru_cache(maxsize=1)
-def _registry() -> dict[str, str]:
-    """Architecture class -> kind, from transformers' registry as shipped in data/registry.json
-    (written by tools/gen_registry.py): the runtime never needs transformers."""
+def _table() -> dict:
+    """transformers' registry as shipped in data/registry.json (written by tools/gen_registry.py):
+    the runtime never needs transformers."""
     text = resources.files("inspector").joinpath("data/registry.json").read_text(encoding="utf-8")
-    return json.loads(text)["architectures"]
+    return json.loads(text)
+
+
+def _registry() -> dict[str, str]:
+    """Architecture class -> kind."""
+    return _table()["architectures"]
+
+
+def _model_type_kind(model_type: str) -> str | None:
+    entry = _table()["model_types"].get(model_type)
+    return entry.get("kind") if isinstance(entry, dict) else None
 
 
 def declared_of(config: dict | None, card: dict | None, rules: RuleSet) -> Declared:
@@ -57,4 +67,6 @@ def declared_of(config: dict | None, card: dict | None, rules: RuleSet) -> Decla
     if kind is None and archs:
         reg = _registry()
         kind = next((reg[a] for a in archs if a in reg), None)
+    if kind is None and mt:  # no class it knows: what transformers registers the model type for
+        kind = _model_type_kind(mt)
     return Declared(mt, archs, base if isinstance(base, str) else None, lineage, kind)

@@ -60,3 +60,14 @@ def test_the_runtime_needs_neither_transformers_nor_safetensors():
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert out.returncode == 0, out.stderr
     assert [r["declared"]["kind"] for r in rows] == ["encoder", "decoder"]
+
+
+@pytest.mark.parametrize(("config", "kind"), [
+    ({"model_type": "llama"}, "decoder"),
+    ({"model_type": "bert", "architectures": ["MyCustomBert"]}, "encoder"),
+    ({"model_type": "whisper"}, "encoder-decoder"),
+    ({"model_type": "no-such-type"}, None),
+])
+def test_a_model_type_alone_claims_the_kind_transformers_registers_it_for(config, kind, ruleset):
+    """Only when no architecture class says it (and rules/declared.yaml does not)."""
+    assert declared_of(config, None, ruleset).kind == kind
