@@ -258,7 +258,6 @@ def to_text(v: Verdict, *, all_evidence: bool = False, rules=None, width: int | 
     if v.source == "hub" and io:
         head.append(_Seg(f"  ({io.get('requests', 0)} requests, {human_bytes(io.get('bytes', 0))})"))
     lines.append(head)
-    text_lines: list[str] = []
     if v.status != "ok":
         error = v.error or ""
         if error.startswith(f"{v.target}: "):  # the header already names the target
@@ -297,9 +296,7 @@ def to_text(v: Verdict, *, all_evidence: bool = False, rules=None, width: int | 
     if shown:
         more = f"{len(shown)} of {len(ev)}, strongest first; all: --evidence all" if len(ev) > len(shown) else "strongest first"
         row("evidence", _Seg(more))
-        text_lines = _evidence_rows(shown, descriptions, width, long=all_evidence)
-    lines_after = [[_Seg(line)] for line in text_lines]
-    lines.extend(lines_after)
+        lines.extend([_Seg(line)] for line in _evidence_rows(shown, descriptions, width, long=all_evidence))
     params = human_count(v.params)
     if v.params is not None:
         params += " (exact)" if v.params_exact else " (estimate)"
