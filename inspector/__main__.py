@@ -3,4 +3,4 @@
 from .cli import main
 
 if __name__ == "__main__":  # spawned audit processes import this module again: no second run
-    main()
+    main(prog_name="inspector")

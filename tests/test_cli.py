@@ -188,3 +188,8 @@ def test_revision_and_token_reach_the_hub(hub):
 def test_a_revision_for_a_local_path_is_a_typed_failure():
     row = json.loads(run("inspect", QWEN, "--json", "--revision", "main").stdout)
     assert row["status"] == "invalid" and "revision applies to Hub repos" in row["error"]
+
+
+def test_dash_with_nothing_on_stdin_is_a_usage_error():
+    r = CliRunner().invoke(main, ["inspect", "-"], input="\n# nothing\n")
+    assert r.exit_code == 2 and "no targets" in r.stderr

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from .. import __version__
+from ..errors import UsageError
 from ..inert import inert
 from . import audit as cli_audit
 from . import eval as cli_eval
@@ -61,6 +62,8 @@ def inspect_cmd(targets, fmt, revision, token, rules_dirs, headers, with_tokeniz
 
     as_json = fmt == "json"
     targets = with_stdin(targets)
+    if not targets:
+        raise UsageError("no targets: standard input (`-`) gave none")
     insp = Inspector(extra_rules=list(rules_dirs), headers=headers, with_tokenizer=with_tokenizer, token=token)
     failed = False
     paint = use_color(mode=color) and not as_json
