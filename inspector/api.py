@@ -18,6 +18,8 @@ def is_local(target: str) -> bool:
     """A path, not a Hub id: it exists, or it looks like a path (`./x`, `/x`, `~/x`, a weights file, more
     than one `/`), or its first folder exists here (`samples/nosuch`: a mistyped path is never looked up
     on the Hub)."""
+    if "://" in target:  # a pasted Hub URL
+        return False
     try:
         exists = Path(target).exists()
         first = target.split("/", 1)[0]

@@ -160,6 +160,13 @@ def test_a_mistyped_local_path_is_not_looked_up_on_the_hub(target, monkeypatch):
     assert "repository" not in row["error"] and "HF_TOKEN" not in row["error"]
 
 
+@pytest.mark.parametrize("target", ["Qwen/Qwen2-7B", "gpt2", "Qwen/Qwen2-7B@refs/pr/1", "https://huggingface.co/Qwen/Qwen2-7B"])
+def test_hub_ids_and_urls_stay_hub_targets(target):
+    from inspector.api import is_local
+
+    assert not is_local(target)
+
+
 def test_a_closed_pipe_stops_quietly():
     """`inspector inspect samples/* --evidence all | head -1`: more output than a pipe holds, the
     reader leaves after one line; the writer must stop without a word (exit 0 or 141, like a filter)."""
