@@ -93,15 +93,20 @@ class Inspector:
         except InspectorError as e:
             if self.raise_errors:
                 raise
-            return Verdict(target=target, status=e.status, error=e.one_line()), None
+            return self._failed(target, e.status, e.one_line()), None
         except Exception as e:  # a bug must cost one target, not the batch
             if self.raise_errors:
                 raise
             error = f"{target}: internal error: {type(e).__name__}: {' '.join(str(e).split())[:200]}"
-            return Verdict(target=target, status="invalid", error=error), None
+            return self._failed(target, "invalid", error), None
         if self.raise_errors and not verdict.ok:  # a config or header read but refused
             raise InvalidData(verdict.error or "invalid", where=None if (verdict.error or "").startswith(target) else target)
         return verdict, evaluation
+
+    @staticmethod
+    def _failed(target: str, status: str, error: str) -> Verdict:
+        """A failed target's verdict, in the contract's full shape (it says where it was looked for)."""
+        return Verdict(target=target, status=status, error=error, source="local" if is_local(target) else "hub")
 
     def inspect(self, target: str, *, info=None, revision: str | None = None) -> Verdict:
         """The verdict for one target (see `examine` for a bad target)."""

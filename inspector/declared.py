@@ -19,6 +19,16 @@ class Declared:
     lineage: str | None
     kind: str | None
 
+    def to_dict(self) -> dict:
+        """The verdict's `declared` object: every key, always (a failed target's too)."""
+        return {"model_type": self.model_type, "architectures": list(self.architectures),
+                "base_model": self.base_model, "lineage": self.lineage, "kind": self.kind}
+
+
+def nothing_declared() -> dict:
+    """`declared` of a target whose config was never read."""
+    return Declared(None, (), None, None, None).to_dict()
+
 
 def _claim(claims: list[Claim], model_type: str | None, archs: tuple[str, ...]) -> str | None:
     if model_type:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .catalogue import MIN_SCORE, VOTE_MIN_SCORE, BaseMatch, match_bases
-from .declared import Declared
+from .declared import Declared, nothing_declared
 from .engine import Evaluation, RuleOutcome
 from .facts import Facts, TensorIndex
 from .safetensors_header import ITEMSIZE_BITS
@@ -36,7 +36,7 @@ class Verdict:
     revision: str | None = None
     status: str = "ok"
     error: str | None = None
-    declared: dict[str, Any] = field(default_factory=dict)
+    declared: dict[str, Any] = field(default_factory=nothing_declared)
     kind: str = "unknown"
     layout: str = "unknown"
     lineage: str = "unknown"
@@ -139,13 +139,7 @@ def decide(snap: Snapshot, facts: Facts, evaluation: Evaluation, declared: Decla
     if same:
         v.base = same[0].base.id
         v.base_alternatives = [c.base.id for c in same[1:] if c.score == same[0].score and len(c.matched) == len(same[0].matched)]
-    v.declared = {
-        "model_type": declared.model_type,
-        "architectures": list(declared.architectures),
-        "base_model": declared.base_model,
-        "lineage": declared.lineage,
-        "kind": declared.kind,
-    }
+    v.declared = declared.to_dict()
     v.mismatch = bool(
         (declared.lineage and v.lineage != "unknown" and declared.lineage != v.lineage)
         or (declared.kind and v.kind != "unknown" and declared.kind != v.kind)

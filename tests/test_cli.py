@@ -200,3 +200,14 @@ def test_a_revision_for_a_local_path_is_a_typed_failure():
 def test_dash_with_nothing_on_stdin_is_a_usage_error():
     r = CliRunner().invoke(main, ["inspect", "-"], input="\n# nothing\n")
     assert r.exit_code == 2 and "no targets" in r.stderr
+
+
+@pytest.mark.parametrize(("target", "source"), [("samples/nosuch", "local"), ("not a repo id!", "hub")])
+def test_a_failed_target_has_the_full_json_shape(target, source, monkeypatch):
+    from conftest import REPO
+
+    monkeypatch.chdir(REPO)
+    ok = json.loads(run("inspect", QWEN, "--json").stdout)
+    row = json.loads(run("inspect", target, "--json").stdout)
+    assert set(row) == set(ok) and set(row["declared"]) == set(ok["declared"])
+    assert row["source"] == source and row["declared"]["architectures"] == []
