@@ -158,7 +158,9 @@ def fit_items(items: list[str], room: int) -> str:
         if len(candidate) + (3 if more else 0) <= room:
             out = candidate
             continue
-        return f"{out}, …" if out else fit_words(item, room)
+        if out:
+            return f"{out}, …"
+        return fit_words(f"{item} …", room)
     return out
 
 

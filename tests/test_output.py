@@ -16,7 +16,7 @@ from conftest import SAMPLES
 
 from inspector.api import Inspector
 from inspector.cli import main
-from inspector.output import compact_observed, number, short_description, to_text
+from inspector.output import compact_observed, fit_items, number, short_description, to_text
 
 YI = str(SAMPLES / "01-ai__Yi-34B-Chat-4bits")
 LLAMA70 = str(SAMPLES / "meta-llama__Llama-2-70b-chat-hf")
@@ -70,6 +70,14 @@ def test_numbers_have_one_format():
     assert compact_observed("rope_theta = 5e+06; q_proj: 80 matching; encoder_attn: absent") == \
         "rope_theta 5000000, q_proj ×80, no encoder_attn"
     assert short_description("A (aside; more) thing; why it matters") == "A thing"
+
+
+@pytest.mark.parametrize("room", range(20, 60))
+def test_a_cut_list_of_values_always_says_so_and_never_halves_a_number(room):
+    items = ["layers.{N}.self_attn.q_proj ×36", "no encoder_attn", "no EncDecAttention"]
+    out = fit_items(items, room)
+    assert len(out) <= room and out.endswith("…")
+    assert "×36" in out or "×" not in out
 
 
 def test_dtypes_are_labelled_tensor_counts(insp):
