@@ -139,7 +139,13 @@ def decide(snap: Snapshot, facts: Facts, evaluation: Evaluation, declared: Decla
     if same:
         v.base = same[0].base.id
         v.base_alternatives = [c.base.id for c in same[1:] if c.score == same[0].score and len(c.matched) == len(same[0].matched)]
-    v.declared = declared.to_dict()
+    v.declared = {
+        "model_type": declared.model_type,
+        "architectures": list(declared.architectures),
+        "base_model": declared.base_model,
+        "lineage": declared.lineage,
+        "kind": declared.kind,
+    }
     v.mismatch = bool(
         (declared.lineage and v.lineage != "unknown" and declared.lineage != v.lineage)
         or (declared.kind and v.kind != "unknown" and declared.kind != v.kind)
