@@ -14,14 +14,13 @@ from .options import format_option, rules_option
 @click.command("eval")
 @click.argument("corpus", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @rules_option
-@format_option("text", "json", default="text", help="text tables, or json: the summary as one JSON object.")
+@format_option("text", "json", default="text", help="text tables, or json: the summary as one JSON object.", as_bool=True)
 @click.option("--tags", type=click.Choice(["as-is", "stripped", "lying", "all"]), default="as-is", show_default=True,
               help="Judge each repo with its declared tags as they are, without them (model_type, architectures, "
                    "_name_or_path, auto_map removed), or lying (another family's); `all` prints a line per mode.")
 @click.option("--check", is_flag=True, help="Exit 1 unless the targets are met (lineage >= 97%, no family < 90%, kind >= 99%, base >= 90%, >= 99% right at confidence >= 0.9).")
-def command(corpus: Path, rules_dirs, fmt: str, tags: str, check: bool) -> None:
+def command(corpus: Path, rules_dirs, as_json: bool, tags: str, check: bool) -> None:
     """Measure lineage, kind and base accuracy on a labelled folder of real repos."""
-    as_json = fmt == "json"
     from ..api import Inspector
     from ..evaluation import TAG_MODES, render, run, summary
 

@@ -32,15 +32,19 @@ revision_option = click.option(
     "--revision", metavar="REV", help="Branch, tag or commit of every Hub target (or write org/name@REV).")
 
 
-def format_option(*choices: str, default: str, help: str):  # noqa: A002 - click's own word
-    """`--format CHOICE` and `--json` as its alias (like the `hf` CLI); the command gets `fmt`."""
+def format_option(*choices: str, default: str, help: str, as_bool: bool = False):  # noqa: A002 - click's word
+    """`--format CHOICE` and `--json` as its alias (like the `hf` CLI). The command gets `fmt`, or
+    with `as_bool` (for text|json) `as_json`."""
 
     def decorate(f):
         @functools.wraps(f)
         def wrapper(*args, fmt: str | None, as_json: bool, **kwargs):
             if as_json and fmt not in (None, "json"):
                 raise UsageError(f"--json and --format {fmt} disagree: give one")
-            return f(*args, fmt="json" if as_json else fmt or default, **kwargs)
+            chosen = "json" if as_json else fmt or default
+            if as_bool:
+                return f(*args, as_json=chosen == "json", **kwargs)
+            return f(*args, fmt=chosen, **kwargs)
 
         wrapper = click.option("--json", "as_json", is_flag=True, help="Same as --format json.")(wrapper)
         return click.option("--format", "fmt", type=click.Choice(choices), default=None,
