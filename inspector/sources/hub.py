@@ -8,7 +8,8 @@ from urllib.parse import quote
 
 from huggingface_hub.hf_api import ModelInfo
 
-from ..errors import InvalidData, UsageError
+from ..errors import InvalidData
+from ..repoid import RepoRef, is_sha, valid_repo_id
 from ..safetensors_header import (
     estimate_header_from_config,
     estimate_header_length,
@@ -36,25 +37,21 @@ from .tokenizer import fill_tokenizer
 from .torchzip import fill_bin
 
 EXPAND = ("sha", "siblings", "gated", "cardData", "tags", "safetensors", "private")
-_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}/[A-Za-z0-9_.\-]{1,96}$")
-_REVISION = re.compile(r"^[A-Za-z0-9_.\-/]{1,200}$")
-_SHA = re.compile(r"^[0-9a-f]{40}$")
 # A first read sized to the predicted header plus this slack covers it in one request almost always
 # (on the 188 shards of samples/ the guess is at most 0.4% short), and overshoots by about 1%; a
 # second, exact read fixes the rare miss.
 SLACK = 1.01
 SLACK_BYTES = 64
 SHARD_WORKERS = 4
+# An index may scatter its evidence tensors over any number of shards: at most this many headers are
+# read per repo (the first ones in the index's order: embedding, first layer, head come early).
+MAX_SHARD_READS = 8
 
 
 def parse_repo_target(target: str) -> tuple[str, str | None]:
-    """`org/name` or `org/name@revision`, refusing anything that could escape a path or a URL."""
-    repo, _, rev = target.partition("@")
-    if not _REPO_ID.match(repo) or ".." in repo or "--" in repo or repo.endswith((".", "-")):
-        raise UsageError("not a Hub repo id (expected org/name) nor an existing path", where=target[:200])
-    if rev and (not _REVISION.match(rev) or ".." in rev or rev.startswith("/") or rev.endswith("/")):
-        raise UsageError("not a valid revision", where=target[:200])
-    return repo, rev or None
+    """(repo id, revision) of a target, as `RepoRef.parse` reads it."""
+    ref = RepoRef.parse(target)
+    return ref.repo_id, ref.revision
 
 
 def _resolve_url(client: HubClient, repo_id: str, revision: str, filename: str) -> str:
@@ -76,9 +73,11 @@ def fetch_info(client: HubClient, repo_id: str, revision: str | None, io: IOStat
 
 
 def snapshot_from_info(target: str, repo_id: str, info: ModelInfo) -> Snapshot:
-    sha = info.sha if isinstance(info.sha, str) and _SHA.match(info.sha) else None
+    sha = info.sha if is_sha(info.sha) else None
     if sha is None:
-        raise InvalidData("the Hub gave no commit sha", where=repo_id)
+        raise InvalidData("the Hub gave no commit sha (40 hex digits)", where=repo_id)
+    if isinstance(info.id, str) and info.id != repo_id and valid_repo_id(info.id):
+        repo_id = info.id  # renamed: the Hub answered for the new id; read its files there, not via redirects
     files = [s.rfilename for s in (info.siblings or []) if isinstance(getattr(s, "rfilename", None), str)]
     card = info.card_data.to_dict() if info.card_data is not None and hasattr(info.card_data, "to_dict") else {}
     snap = Snapshot(target=target, source="hub", revision=sha, repo_id=repo_id, files=files, card=card,
@@ -96,6 +95,12 @@ def read_hub(target: str, client: HubClient, *, headers: str = "default", info: 
              with_tokenizer: bool = False) -> Snapshot:
     """`info` may come from a listing (audit) so that no metadata call is needed."""
     repo_id, revision = parse_repo_target(target)
+    with client.inspection():
+        return _read_hub(target, repo_id, revision, client, headers, info, with_tokenizer)
+
+
+def _read_hub(target: str, repo_id: str, revision: str | None, client: HubClient, headers: str, info: ModelInfo | None,
+              with_tokenizer: bool) -> Snapshot:
     io = IOStats()
     if info is None or not getattr(info, "sha", None) or info.siblings is None:
         info = fetch_info(client, repo_id, revision, io)
@@ -106,22 +111,22 @@ def read_hub(target: str, client: HubClient, *, headers: str = "default", info: 
     prefetched: dict[str, tuple[bytes | None, Exception | None, IOStats]] = {}
     probes: dict[str, Probe] = {}
     likely = likely_evidence_files(snap.files, plan) if headers != "none" else []
-    if (index or likely) and "config.json" in snap.files:
+    if (index or likely) and "config.json" in snap.files and not snap.gated:
         # Neither the index nor the likely evidence shards depend on the config: while it is read,
         # fetch the index and probe those shards' 8-byte prefixes (which also resolves their CDN
         # URLs). Each header is then one exact read: a round trip saved, and no byte guessed.
-        pool = client.pool
-        fut = pool.submit(_fetch, client, snap, index, MAX_INDEX_BYTES) if index else None
+        fut = client.submit(_fetch, client, snap, index, MAX_INDEX_BYTES) if index else None
         # A shard's size is predicted from the index, so its probe need not read: the resolver's
         # redirect tells its CDN URL, and its header is then one sized read there. A single file has
         # no index: its probe reads the 8-byte length too.
         url_only = index is not None and not plan.singles
-        futs = {f: pool.submit(_probe, client, snap, f, url_only) for f in likely}
+        futs = {f: client.submit(_probe, client, snap, f, url_only) for f in likely}
         _read_config(client, snap)
         if fut is not None:
             prefetched[index] = fut.result()
         probes = {f: x.result() for f, x in futs.items()}
     else:
+        # A gated repo is read one request at a time: its first 401/403 ends it, not four of them.
         _read_config(client, snap)
     try:
         _read_weights(client, snap, headers, plan, prefetched, probes)
@@ -242,6 +247,8 @@ def _read_weights(client: HubClient, snap: Snapshot, headers: str, plan: Weights
             return
         shards = sorted(by_shard) if headers == "all" else evidence_shards(wm)
         shards = [s for s in shards if s in snap.files] or shards
+        if headers != "all":
+            shards = shards[:MAX_SHARD_READS]
         per_shard = snap.total_size // len(by_shard) if snap.total_size else None
         jobs = [(s, estimate_header_length(by_shard.get(s, []), per_shard)) for s in shards]
         _read_headers(client, snap, jobs, probes)
@@ -293,7 +300,7 @@ def _read_headers(client: HubClient, snap: Snapshot, jobs: list[tuple[str, int]]
         for j in range(i, len(jobs), k):
             results[j] = one(jobs[j])
 
-    others = [client.pool.submit(lane, i) for i in range(1, k)]
+    others = [client.submit(lane, i) for i in range(1, k)]
     lane(0)
     for f in others:
         f.result()
@@ -312,15 +319,17 @@ def read_remote_header(client: HubClient, snap: Snapshot, filename: str, predict
     Returns the tensors and this read's own counts (shards are read in threads; the caller adds them).
     """
     where = f"{snap.repo_id}/{filename}"
-    url = url or _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
+    resolve = _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
+    url = url or resolve
     io = io if io is not None else IOStats()
     first_len = 8 + int(predicted * SLACK) + SLACK_BYTES
-    resp = client.get(url, what=where, io=io, byte_range=(0, first_len - 1), cap=first_len)
+    resp = client.get(url, what=where, io=io, byte_range=(0, first_len - 1), cap=first_len, resolve_url=resolve)
     n = header_length(resp.body[:8], where)
     raw = resp.body[8: 8 + n]
     if len(raw) < n and len(resp.body) >= first_len:
         # The CDN URL of the first read is reused: no second trip through the resolver.
-        more = client.get(resp.url, what=where, io=io, byte_range=(len(resp.body), 8 + n - 1), cap=8 + n - len(resp.body))
+        more = client.get(resp.url, what=where, io=io, byte_range=(len(resp.body), 8 + n - 1), cap=8 + n - len(resp.body),
+                          resolve_url=resolve)
         raw = raw + more.body
     if len(raw) < n:
         raise InvalidData(f"file ends inside its header ({len(raw)} of {n} bytes)", where=where)
@@ -332,7 +341,8 @@ def read_probed_header(client: HubClient, snap: Snapshot, filename: str, probe: 
     where = f"{snap.repo_id}/{filename}"
     io = probe.io
     n = probe.length or 0
-    resp = client.get(probe.url or "", what=where, io=io, byte_range=(8, 8 + n - 1), cap=n)
+    resolve = _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
+    resp = client.get(probe.url or resolve, what=where, io=io, byte_range=(8, 8 + n - 1), cap=n, resolve_url=resolve)
     if len(resp.body) < n:
         raise InvalidData(f"file ends inside its header ({len(resp.body)} of {n} bytes)", where=where)
     return parse_header(resp.body[:n], where, file=filename), io
