@@ -59,7 +59,7 @@ class RepoRef:
     def parse(cls, text: str, *, endpoint: str | None = None) -> RepoRef:
         """Read a target as typed or pasted; UsageError (one line, naming it) when it is none."""
         where = text[:200]
-        raw = text.strip()
+        raw = text  # not stripped: `org/x@<sha>\n` is refused, not read as the sha (list files strip their lines)
         if "://" in raw:
             raw = _from_url(raw, where, endpoint)
         repo, sep, rev = raw.partition("@")

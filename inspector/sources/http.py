@@ -494,19 +494,16 @@ class HubClient:
     def _read(self, r, hdrs: dict[str, str], limit: int, io: IOStats, what: str, deadline: float) -> bytes:
         """The body decoded, cut at `limit` decoded bytes; wire bytes counted as they come."""
         decoder = _Decoder(hdrs.get("content-encoding", ""), what)
-        chunks: list[bytes] = []
-        got = 0
+        buf = bytearray()
         for raw in r.iter_raw():
             self._count(io, nbytes=len(raw))
-            part = decoder.decode(raw, limit + 1 - got)
-            chunks.append(part)
-            got += len(part)
-            if got > limit:
+            buf += decoder.decode(raw, limit + 1 - len(buf))
+            if len(buf) > limit:
                 break
             if time.monotonic() >= deadline:
                 raise _httpx.ReadTimeout("deadline passed")
-        body = b"".join(chunks)
-        return body[:limit] if len(body) > limit else body
+        del buf[limit:]
+        return bytes(buf)
 
     def _raise_for(self, r, hdrs: dict[str, str], body: bytes, what: str, bucket: str | None) -> None:
         message = f"{hdrs.get('x-error-message', '')} {body[:2000].decode('utf-8', 'replace')}".lower()

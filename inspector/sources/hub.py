@@ -46,6 +46,7 @@ SHARD_WORKERS = 4
 # An index may scatter its evidence tensors over any number of shards: at most this many headers are
 # read per repo (the first ones in the index's order: embedding, first layer, head come early).
 MAX_SHARD_READS = 8
+MAX_INFO_BYTES = 16_000_000  # a model_info of 10,000 files is about 1 MB
 
 
 def parse_repo_target(target: str) -> tuple[str, str | None]:
@@ -61,7 +62,7 @@ def _resolve_url(client: HubClient, repo_id: str, revision: str, filename: str) 
 def fetch_info(client: HubClient, repo_id: str, revision: str | None, io: IOStats) -> ModelInfo:
     path = f"/api/models/{repo_id}" + (f"/revision/{quote(revision, safe='')}" if revision else "")
     query = "&".join(f"expand={e}" for e in EXPAND)
-    resp = client.get(f"{client.endpoint}{path}?{query}", what=repo_id, io=io, cap=MAX_INDEX_BYTES)
+    resp = client.get(f"{client.endpoint}{path}?{query}", what=repo_id, io=io, cap=MAX_INFO_BYTES)
     doc = loads_strict(resp.body, "model info", repo_id)
     if not isinstance(doc, dict):
         raise InvalidData("model info is not a JSON object", where=repo_id)
