@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .declared import declared_of
 from .engine import Evaluation, evaluate
-from .errors import InspectorError
+from .errors import InspectorError, TokenRejected
 from .facts import Facts, build_facts
 from .ruleset import RuleSet, load_ruleset
 from .snapshot import Snapshot
@@ -67,6 +67,8 @@ class Inspector:
         try:
             verdict, _facts, evaluation = self.judge(self.snapshot(target, info=info), full=full)
             return verdict, evaluation
+        except TokenRejected:
+            raise  # the account's token, not this target: one error for the whole batch
         except InspectorError as e:
             return Verdict(target=target, status=e.status, error=e.one_line()), None
         except Exception as e:  # a bug must cost one target, not the batch

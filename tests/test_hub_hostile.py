@@ -367,3 +367,33 @@ def test_content_length_of_an_encoded_body_is_not_the_file_size(hub, kind):
 
 def test_cap_of_config_reads_is_the_decoded_size(hub, insp):
     assert MAX_CONFIG_BYTES < 64_000_000
+
+
+def test_an_audit_with_a_stale_token_stops_in_one_error_and_records_no_row(hub, insp, tmp_path):
+    from inspector.audit import Audit
+    from inspector.listing import Item
+    from inspector.store import Store
+
+    for i in range(8):
+        hub.add_folder(f"org/m{i}", QWEN3)
+    client = client_for(hub, token="hf_StaleTokenThatTheHubNoLongerKnows00")
+    with Store(tmp_path / "a.sqlite") as store:
+        audit = Audit(Inspector(insp.rules, client=client), store, workers=3)
+        with pytest.raises(TokenRejected):
+            audit.run([Item(f"org/m{i}") for i in range(8)])
+        assert list(store.rows(latest=False)) == []
+    assert hub.stats.total <= 3  # at most one request per worker in flight when the first 401 came
+
+
+def test_inspect_with_a_stale_token_exits_in_one_line(hub, monkeypatch, ruleset):
+    from click.testing import CliRunner
+
+    from inspector.cli import main
+
+    monkeypatch.setattr("inspector.api.load_ruleset", lambda extra=None: ruleset)
+    hub.add_folder("org/a", QWEN3)
+    hub.add_folder("org/b", QWEN3)
+    r = CliRunner().invoke(main, ["inspect", "org/a", "org/b"], env={"HF_TOKEN": "hf_StaleTokenThatTheHubNoLongerKnows00"})
+    assert r.exit_code == 2, r.output
+    assert len(r.output.strip().splitlines()) == 1 and "HF_TOKEN" in r.output and "hf_Stale" not in r.output
+    assert hub.stats.total == 1
