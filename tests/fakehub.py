@@ -323,7 +323,8 @@ class LogEntry:
 
 @dataclass
 class Stats:
-    """Counters for everything the hub served. Kinds: api, list, resolve, cache, cdn, meta, other."""
+    """Counters for everything the hub served. Kinds: api, stmeta (safetensors-metadata), list, resolve, cache,
+    cdn, meta, other."""
 
     total: int = 0
     by_kind: Counter[str] = field(default_factory=Counter)
@@ -826,10 +827,14 @@ class FakeHub:
         if path.startswith("/api/models/"):
             s = segs[2:]
             if len(s) >= 2 and (
-                f"{s[0]}/{s[1]}" in self._repos or (s[0] not in self._repos and s[1] not in _API_SUBROUTES)
+                f"{s[0]}/{s[1]}" in self._repos or f"{s[0]}/{s[1]}" in self._renamed
+                or (s[0] not in self._repos and s[0] not in self._renamed and s[1] not in _API_SUBROUTES)
             ):
-                return _Route("api", f"{s[0]}/{s[1]}", tuple(s[2:]))
-            return _Route("api", s[0] if s and s[0] else None, tuple(s[1:]))
+                repo, rest = f"{s[0]}/{s[1]}", tuple(s[2:])
+            else:
+                repo, rest = (s[0] if s and s[0] else None), tuple(s[1:])
+            # The sharded-metadata call has its own kind (it is charged to "api" like model_info).
+            return _Route("stmeta" if rest[:1] == ("safetensors-metadata",) else "api", repo, rest)
         if path.startswith("/api/"):
             return _Route("other")
         for i in (1, 2):
@@ -914,7 +919,7 @@ class FakeHub:
                 "resolvers"
                 if route.kind == "resolve" or (route.kind == "cache" and self.charge_resolve_cache)
                 else "api"
-                if route.kind in ("api", "list", "meta")
+                if route.kind in ("api", "list", "meta", "stmeta")
                 else None
             )
             allowed, rl_headers, reset = self._rate_check(bucket)
@@ -1110,7 +1115,7 @@ class FakeHub:
             return _error(404, None, "Sorry, we can't find the page you are looking for.")
 
         with self._lock:
-            if route.repo_id in self._renamed and route.kind in ("api", "resolve"):
+            if route.repo_id in self._renamed and route.kind in ("api", "stmeta", "resolve"):
                 old, new = route.repo_id, self._renamed[route.repo_id]
                 raw = self._tls.path
                 api = f"/api/models/{old}"
@@ -1122,7 +1127,7 @@ class FakeHub:
             if repo is None or (repo.private and not self._authorized(repo, token)):
                 # The Hub answers 401 to anonymous callers for missing *and* private repos.
                 return _error(404 if token else 401, "RepoNotFound", "Repository not found")
-            if route.kind == "api":
+            if route.kind in ("api", "stmeta"):
                 return self._api(repo, route, params)
             if repo.gated and not self._authorized(repo, token):
                 what = f"Access to model {repo.repo_id} is restricted"
@@ -1186,6 +1191,8 @@ class FakeHub:
         return _Resp(206, headers, file=entry.data, start=start, end=end, file_key=key)
 
     def _cache(self, repo: _Repo, route: _Route, rng: str | None, faults: Faults) -> _Resp:
+        if route.sha not in repo.commits:
+            return _error(404, "RevisionNotFound", f"Invalid rev id: {route.sha}")
         entry = repo.commits.get(route.sha or "", {}).get(route.file or "")
         if entry is None:
             return _error(404, "EntryNotFound", "Entry not found")
@@ -1376,7 +1383,9 @@ class FakeHub:
                 return _error(404, "EntryNotFound", f"Cannot read safetensors header of {shard}")
             headers[shard] = header
         return _json(
-            200, {"index": {k: v for k, v in index.items() if k != "weight_map"}, "headers": headers}
+            200,
+            {"index": {k: v for k, v in index.items() if k != "weight_map"}, "headers": headers},
+            {"X-Repo-Commit": repo.head},
         )
 
     def _list_models(self, params: list[tuple[str, str]], token: str | None | Literal[False]) -> _Resp:

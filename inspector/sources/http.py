@@ -65,6 +65,7 @@ INSPECTION_DEADLINE = 600.0  # seconds: every request of one inspection
 IO_THREADS = 64
 # ASCII digits only, and few of them: a 5,000-digit or non-ASCII number is no number here.
 _RATELIMIT = re.compile(r'"(?P<kind>[\w-]{1,40})"\s*;\s*r\s*=\s*(?P<r>[0-9]{1,12})\s*;\s*t\s*=\s*(?P<t>[0-9]{1,12})(?![0-9])', re.ASCII)
+_POLICY = re.compile(r'"(?P<kind>[\w-]{1,40})"\s*;\s*q\s*=\s*(?P<q>[0-9]{1,12})(?![0-9])', re.ASCII)
 _DIGITS = re.compile(r"[0-9]{1,12}", re.ASCII)
 _DENIED_TOKEN = ("invalid credentials", "invalid username or password", "invalid user token")
 _DISABLED = "access to this resource is disabled"
@@ -130,6 +131,7 @@ class Pacer:
         self.next_slot: dict[str, float] = {}
         self.blocked_until: dict[str, float] = {}
         self.named: dict[str, str] = {}  # URL guess -> the bucket the Hub's header named for it
+        self.quota: dict[str, int] = {}  # per window, from RateLimit-Policy
         self.global_next = 0.0
         self.waited = 0.0
 
@@ -140,14 +142,14 @@ class Pacer:
     def key(self, bucket: str | None) -> str:
         return "_cdn" if bucket is None else self.named.get(bucket, bucket)
 
-    def budget(self, bucket: str) -> tuple[int, float] | None:
-        """(remaining, seconds to reset) last seen for a bucket, if known and current."""
+    def left(self, bucket: str) -> float | None:
+        """The share of a bucket's window quota still unspent (None: no current word from the Hub)."""
         with self.lock:
-            r, reset = self.remaining.get(bucket), self.reset_at.get(bucket)
-            now = self.clock()
-            if r is None or reset is None or reset <= now:
+            key = self.named.get(bucket, bucket)
+            r, reset, q = self.remaining.get(key), self.reset_at.get(key), self.quota.get(key)
+            if r is None or reset is None or reset <= self.clock():
                 return None
-            return r, reset - now
+            return r / q if q else None
 
     def acquire(self, bucket: str | None) -> None:
         with self.lock:
@@ -178,11 +180,14 @@ class Pacer:
         if parsed is None:
             return
         kind, r, t = parsed
+        policy = _POLICY.search(headers.get("ratelimit-policy", "")[:1000])
         with self.lock:
             if bucket is not None:
                 self.named[bucket] = kind
             self.remaining[kind] = r
             self.reset_at[kind] = self.clock() + t
+            if policy is not None and policy.group("kind") == kind:
+                self.quota[kind] = int(policy.group("q"))
 
     def block(self, bucket: str | None, seconds: float, headers=None) -> None:
         parsed = parse_ratelimit(headers.get("ratelimit")) if headers is not None else None
@@ -305,7 +310,8 @@ class HubClient:
     def __init__(self, *, endpoint: str | None = None, token: str | bool | None = None, timeout: float = 30.0,
                  retries: int = 5, backoff: float = 0.5, max_backoff: float = 30.0, max_rps: float | None = None,
                  share: float = 1.0, sleep: Callable[[float], None] = time.sleep, seed: int | None = None,
-                 deadline: float = DEADLINE, inspection_deadline: float = INSPECTION_DEADLINE) -> None:
+                 deadline: float = DEADLINE, inspection_deadline: float = INSPECTION_DEADLINE,
+                 sharded_metadata: bool = True) -> None:
         self.endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
         parts = urlsplit(self.endpoint)
         self.origin = (parts.scheme, parts.netloc)
@@ -324,6 +330,9 @@ class HubClient:
         self._pool_lock = threading.Lock()
         self.token_error: TokenRejected | None = None  # set once the Hub refused the token
         self.no_sharded_metadata = False  # set once the endpoint showed it has no such route (a mirror)
+        self.direct_cache: bool | None = None  # does the endpoint serve /api/resolve-cache/? (None: not seen yet)
+        self.cache_misses = 0  # resolve-cache 404s that /resolve/ then served
+        self.sharded_metadata = sharded_metadata  # False: never ask /safetensors-metadata/ (ranged reads only)
 
     @property
     def pool(self) -> ThreadPoolExecutor:
@@ -334,6 +343,20 @@ class HubClient:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="hub-io")
             return self._pool
+
+    def use_sharded_metadata(self) -> bool:
+        """Route a sharded repo through the one API call (True) or ranged reads (False, resolver calls).
+
+        Quota-aware: the API call spends 1 of the "api" bucket (and the config 1 resolver), ranged
+        reads about 3 more resolvers. While the Hub reports both buckets, the one with the larger
+        share of its window left pays, so neither idles nor runs dry first; without a word from the
+        Hub (no limits, or none seen yet) the API call, fewer requests and one round trip."""
+        if not self.sharded_metadata or self.no_sharded_metadata:
+            return False
+        api, resolvers = self.pacer.left("api"), self.pacer.left("resolvers")
+        if api is None or resolvers is None:
+            return True
+        return api >= resolvers
 
     def submit(self, fn, *args):
         """Run on the pool within the caller's inspection (its deadline goes along)."""
@@ -378,13 +401,14 @@ class HubClient:
 
     def get(self, url: str, *, what: str, io: IOStats, byte_range: tuple[int, int] | None = None,
             cap: int, extra_headers: dict[str, str] | None = None, stop_off_hub: bool = False,
-            resolve_url: str | None = None, same_origin: bool = False) -> Response:
+            resolve_url: str | None = None, same_origin: bool = False, unsupported_ok: bool = False) -> Response:
         """GET with retries; reads at most `cap` decoded body bytes (a server ignoring Range is cut off).
 
         `stop_off_hub`: a redirect leaving the Hub's host is not followed; the answer is that
         redirect, its `url` the target (a shard's CDN URL, learnt before its size is known).
         `resolve_url`: the `/resolve/` URL `url` came from; a CDN URL that expired (401/403 off the Hub)
-        is resolved again through it, once. `same_origin`: refuse to leave the endpoint's origin at all."""
+        is resolved again through it, once. `same_origin`: refuse to leave the endpoint's origin at all.
+        `unsupported_ok`: a 404/405/501 that names no Hub error (a route this endpoint lacks) is returned."""
         offline = getattr(constants, "is_offline_mode", None)
         if offline() if offline is not None else constants.HF_HUB_OFFLINE:
             raise NetworkError("offline mode is on (HF_HUB_OFFLINE); only local targets can be inspected", where=what)
@@ -401,7 +425,8 @@ class HubClient:
                 break
             try:
                 resp = self._follow(url, what=what, io=io, byte_range=byte_range, cap=cap, extra_headers=extra_headers,
-                                    stop_off_hub=stop_off_hub, deadline=deadline, same_origin=same_origin)
+                                    stop_off_hub=stop_off_hub, deadline=deadline, same_origin=same_origin,
+                                    unsupported_ok=unsupported_ok)
             except TRANSPORT_ERRORS as e:
                 last = "deadline passed" if time.monotonic() >= deadline else _describe_transport(e)
                 retry_after, headers = None, None
@@ -450,7 +475,8 @@ class HubClient:
         return headers
 
     def _follow(self, url: str, *, what: str, io: IOStats, byte_range: tuple[int, int] | None, cap: int,
-                extra_headers: dict[str, str] | None, stop_off_hub: bool, deadline: float, same_origin: bool) -> Response:
+                extra_headers: dict[str, str] | None, stop_off_hub: bool, deadline: float, same_origin: bool,
+                unsupported_ok: bool = False) -> Response:
         session = _bound_session(get_session())
         for _hop in range(MAX_REDIRECTS + 1):
             bucket = bucket_of(url, self.origin)
@@ -482,7 +508,8 @@ class HubClient:
                     if r.status_code == 200 and byte_range is not None:
                         # The server ignored Range and sent the whole file: keep the bytes we asked for.
                         body = body[byte_range[0]: byte_range[1] + 1] if byte_range[0] < len(body) else b""
-                    if r.status_code >= 400 and r.status_code not in RETRY_STATUS:
+                    unsupported = unsupported_ok and r.status_code in (404, 405, 501) and "x-error-code" not in hdrs
+                    if r.status_code >= 400 and r.status_code not in RETRY_STATUS and not unsupported:
                         self._raise_for(r, hdrs, body, what, bucket)
                     return Response(r.status_code, hdrs, body, url)
             except _httpx.InvalidURL:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -31,6 +32,7 @@ from .plan import (
     parse_index,
     pick_gguf,
     plan_weights,
+    safe_shard_name,
 )
 from .ranged import HubRangeFile
 from .tokenizer import fill_tokenizer
@@ -111,6 +113,19 @@ def _read_hub(target: str, repo_id: str, revision: str | None, client: HubClient
     index = plan.index or (None if plan.singles else other_index(snap.files))
     prefetched: dict[str, tuple[bytes | None, Exception | None, IOStats]] = {}
     probes: dict[str, Probe] = {}
+    if (headers != "none" and index and index == plan.index and revision in (None, "main") and not snap.gated
+            and client.use_sharded_metadata()):
+        # One API call carries every shard's header (the Hub reads them): no index, no shard reads.
+        fut = client.submit(_read_config, client, snap) if "config.json" in snap.files else None
+        done = _read_sharded_metadata(client, snap, index)
+        if fut is not None:
+            fut.result()
+        else:
+            _read_config(client, snap)
+        if done:
+            return _finish(client, snap, with_tokenizer, probes)
+        # not served (a mirror, a gone index): the ranged route below, the config already read
+        return _finish(client, snap, with_tokenizer, probes, plan=plan, headers=headers)
     likely = likely_evidence_files(snap.files, plan) if headers != "none" else []
     if (index or likely) and "config.json" in snap.files and not snap.gated:
         # Neither the index nor the likely evidence shards depend on the config: while it is read,
@@ -129,19 +144,68 @@ def _read_hub(target: str, repo_id: str, revision: str | None, client: HubClient
     else:
         # A gated repo is read one request at a time: its first 401/403 ends it, not four of them.
         _read_config(client, snap)
-    try:
-        _read_weights(client, snap, headers, plan, prefetched, probes)
-    except InvalidData as e:
-        snap.weights_invalid, snap.weights_error = True, e.one_line()
-    except FileMissing as e:
-        # Listed, then 404: the weights metadata is missing, the config's verdict still stands.
-        snap.tensors, snap.weights_error = {}, f"{e.one_line()} (listed in the repo)"
+    return _finish(client, snap, with_tokenizer, probes, plan=plan, headers=headers, prefetched=prefetched)
+
+
+def _finish(client: HubClient, snap: Snapshot, with_tokenizer: bool, probes: dict[str, Probe], *,
+            plan: WeightsPlan | None = None, headers: str = "default", prefetched: dict | None = None) -> Snapshot:
+    """The weights (unless already read: `plan` None), then the tokenizer if asked."""
+    if plan is not None:
+        try:
+            _read_weights(client, snap, headers, plan, prefetched or {}, probes)
+        except InvalidData as e:
+            snap.weights_invalid, snap.weights_error = True, e.one_line()
+        except FileMissing as e:
+            # Listed, then 404: the weights metadata is missing, the config's verdict still stands.
+            snap.tensors, snap.weights_error = {}, f"{e.one_line()} (listed in the repo)"
     for probe in probes.values():  # probes no evidence needed still cost their requests
         if not probe.used:
             snap.io.add(probe.io)
     if with_tokenizer:
         fill_tokenizer(snap, lambda f, cap: _get_small(client, snap, f, cap), lambda f: _range_file(client, snap, f), count_io=True)
     return snap
+
+
+def _read_sharded_metadata(client: HubClient, snap: Snapshot, index: str) -> bool:
+    """Every shard's header through `/api/models/{repo}/safetensors-metadata/{index}` (main only).
+    False when the endpoint does not serve it, or serves another commit than the pinned one: the
+    caller reads the index and headers itself. A malformed answer is the weights' own error."""
+    where = f"{snap.repo_id}/{index}"
+    url = f"{client.endpoint}/api/models/{snap.repo_id}/safetensors-metadata/{quote(index)}"
+    io = IOStats()
+    try:
+        resp = client.get(url, what=where, io=io, cap=MAX_INDEX_BYTES, unsupported_ok=True)
+    except FileMissing:
+        snap.io.add(io)
+        return False
+    snap.io.add(io)
+    if resp.status != 200:  # the route is not there: a mirror or a private Hub
+        client.no_sharded_metadata = True
+        return False
+    commit = resp.headers.get("x-repo-commit")
+    if commit is not None and commit != snap.revision:
+        return False  # main moved since the listing: read the pinned commit the other way
+    try:
+        doc = loads_strict(resp.body, "sharded safetensors metadata", where)
+        if not isinstance(doc, dict) or not isinstance(doc.get("headers"), dict):
+            raise InvalidData("sharded safetensors metadata has no `headers` object", where=where)
+        meta = doc.get("index", {}).get("metadata") if isinstance(doc.get("index"), dict) else None
+        total = meta.get("total_size") if isinstance(meta, dict) else None
+        if isinstance(total, int | float) and not isinstance(total, bool) and 0 <= total < 2**60:
+            snap.total_size = int(total)
+        snap.tensors = {}
+        for shard, header in doc["headers"].items():
+            name = safe_shard_name(shard, where)
+            raw = json.dumps(header, separators=(",", ":")).encode()
+            found = parse_header(raw, f"{snap.repo_id}/{name}", file=name)
+            snap.tensors.update(found)
+        snap.weights_format = "safetensors"
+        snap.shards_total = snap.shards_read = len(doc["headers"])
+    except InvalidData as e:
+        snap.weights_invalid, snap.weights_error = True, e.one_line()
+    except RecursionError:
+        snap.weights_invalid, snap.weights_error = True, f"{where}: sharded safetensors metadata is nested too deeply"
+    return True
 
 
 def _range_file(client: HubClient, snap: Snapshot, filename: str) -> HubRangeFile:
@@ -210,10 +274,31 @@ def _small(client: HubClient, snap: Snapshot, filename: str, cap: int, prefetche
     return _get_small(client, snap, filename, cap)
 
 
+def _cache_url(client: HubClient, repo_id: str, sha: str, filename: str) -> str:
+    """The URL `/resolve/` redirects a small file to: one resolver call instead of two (the Hub's
+    OpenAPI description lists it; its rate-limit page counts it as a resolver call)."""
+    return f"{client.endpoint}/api/resolve-cache/models/{repo_id}/{sha}/{quote(filename)}"
+
+
 def _get_small(client: HubClient, snap: Snapshot, filename: str, cap: int, io: IOStats | None = None) -> bytes:
-    url = _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
+    io = io if io is not None else snap.io
     where = f"{snap.repo_id}/{filename}"
-    resp = client.get(url, what=where, io=io if io is not None else snap.io, cap=cap + 1)
+    resolve = _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
+    resp = None
+    if client.direct_cache is not False and is_sha(snap.revision):
+        # A 404 naming a Hub error (EntryNotFound...) is raised; one naming none is a route this
+        # endpoint (a mirror?) may lack: that file through /resolve/, and after a few, /resolve/ only.
+        resp = client.get(_cache_url(client, snap.repo_id or "", snap.revision or "", filename), what=where, io=io,
+                          cap=cap + 1, unsupported_ok=True)
+        if resp.status == 200:
+            client.direct_cache = True
+        else:
+            resp = None
+            client.cache_misses += 1
+            if client.cache_misses >= 3 and not client.direct_cache:
+                client.direct_cache = False
+    if resp is None:
+        resp = client.get(resolve, what=where, io=io, cap=cap + 1)
     if len(resp.body) > cap:
         raise InvalidData(f"{filename} is larger than {cap} bytes", where=where)
     return resp.body
