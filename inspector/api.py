@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .declared import declared_of
 from .engine import Evaluation, evaluate
-from .errors import InspectorError, InvalidData, TargetNotFound, UsageError
+from .errors import InspectorError, InvalidData, TargetNotFound, TokenRejected, UsageError
 from .facts import Facts, build_facts
 from .ruleset import RuleSet, load_ruleset
 from .snapshot import Snapshot
@@ -90,6 +90,8 @@ class Inspector:
         verdict with a typed status and a one-line error, or, with `raise_errors`, its typed error."""
         try:
             verdict, _facts, evaluation = self.judge(self.snapshot(target, info=info, revision=revision), full=full)
+        except TokenRejected:
+            raise  # the account's token, not this target: one error for the whole batch
         except InspectorError as e:
             if self.raise_errors:
                 raise

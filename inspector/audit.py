@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .api import Inspector
-from .errors import InspectorError, TargetNotFound
+from .errors import InspectorError, TargetNotFound, TokenRejected
 from .listing import Item, in_shard, info_from_json, info_to_json, split_target
 from .snapshot import IOStats
 from .store import RETRYABLE, Row, Store, now_iso
@@ -204,7 +204,13 @@ class Audit:
                         it = None
                 if it is None:
                     break
-                results.put(self.process(it))
+                try:
+                    out = self.process(it)
+                except TokenRejected as e:  # the account's token, not a repo: the run stops in one line
+                    feed_errors.append(e)
+                    stop.set()
+                    break
+                results.put(out)
             results.put(None)
 
         n = self.workers if more is not None else min(self.workers, len(work))
@@ -247,6 +253,8 @@ class Audit:
                 v = self.insp.inspect(it.repo)
                 return self._row(it.repo, it.sha, v, None)
             return self._process_hub(it)
+        except TokenRejected:
+            raise
         except Exception as e:  # a bug costs one repo, not the run
             msg = f"{it.repo}: internal error: {type(e).__name__}: {' '.join(str(e).split())[:200]}"
             return self._row(it.repo, it.sha, Verdict(target=it.repo, status="invalid", error=msg), None)
@@ -277,6 +285,8 @@ class Audit:
                 else:
                     if fresh.sha and fresh.sha != sha:
                         sha, v = fresh.sha, self.insp.inspect(repo_id, info=fresh)
+        except TokenRejected:
+            raise
         except InspectorError as e:
             v = Verdict(target=it.repo, revision=it.sha or None, status=e.status, error=e.one_line())
             sha = it.sha

@@ -30,6 +30,11 @@ class UsageError(InspectorError):
     status = "invalid"
 
 
+class TokenRejected(UsageError):
+    """The Hub refused the token itself (401 Invalid credentials, even on public repos): one error for
+    the whole run, not a `gated` row per repo."""
+
+
 class TargetNotFound(InspectorError):
     status = "not_found"
 

@@ -14,15 +14,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from .errors import NetworkError, UsageError
+from .repoid import is_sha
+from .repoid import split as split_target
 from .sources.hub import EXPAND
 
 LIST_EXPAND = [*EXPAND, "author"]
 SORTS = {"downloads": "downloads", "likes": "likes", "created": "created_at", "modified": "last_modified"}
 ID_COLUMNS = ("id", "repo", "repo_id", "modelId", "model_id", "model")
 SHA_COLUMNS = ("sha", "revision", "commit")
-_SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
 @dataclass
@@ -42,13 +44,6 @@ class Item:
 
 
 # ---- --from FILE
-
-
-def split_target(text: str) -> tuple[str, str, str | None]:
-    repo, _, rev = text.strip().partition("@")
-    if rev and _SHA.match(rev):
-        return repo, rev, None
-    return repo, "", rev or None
 
 
 def read_list(path: str | Path) -> list[Item]:
@@ -93,7 +88,7 @@ def _from_record(rec: Any, where: str) -> Item:
     repo, sha, rev = split_target(repo)
     col = next((rec[c].strip() for c in SHA_COLUMNS if isinstance(rec.get(c), str) and rec[c].strip()), "")
     if col:
-        if _SHA.match(col):
+        if is_sha(col):
             sha, rev = col, None
         else:
             rev = col
@@ -102,30 +97,112 @@ def _from_record(rec: Any, where: str) -> Item:
 
 # ---- Hub listings
 
+MAX_PAGE_BYTES = 64 * 1024 * 1024  # decoded: a listing page that inflates beyond this is refused
+_NEXT = re.compile(r'<([^<>]{1,4000})>\s*;[^,]*?\brel\s*=\s*"?next"?', re.IGNORECASE)
+
 
 def list_hub(*, authors: Iterable[str] = (), search: str | None = None, filters: Iterable[str] = (),
-             sort: str | None = None, limit: int | None = None, api=None) -> Iterator[Item]:
-    """One `list_models` query per author (the Hub takes one author per query), else one in all."""
-    from huggingface_hub import HfApi
+             sort: str | None = None, limit: int | None = None, api=None, client=None) -> Iterator[Item]:
+    """One listing query per author (the Hub takes one author per query), else one in all.
 
-    api = api or HfApi()
+    Pages are read through HubClient (deadline, decoded-size cap, pacing, retries) and followed only
+    on the endpoint's own origin: a `Link: rel="next"` elsewhere is refused, never sent the token,
+    and none of its repos join. `api` (an HfApi) lends its endpoint and token when no client is given.
+    """
+    from .sources.http import HubClient
+
     if sort is not None and sort not in SORTS:
         raise UsageError(f"--sort must be one of {', '.join(SORTS)}")
-    from huggingface_hub.errors import HfHubHTTPError
-
-    from .sources.http import TRANSPORT_ERRORS
-
+    if client is None:
+        client = HubClient(endpoint=getattr(api, "endpoint", None), token=getattr(api, "token", None))
     for author in list(authors) or [None]:
-        pages = api.list_models(author=author, search=search, filter=list(filters) or None,
-                                sort=SORTS[sort] if sort else None, limit=limit, expand=LIST_EXPAND)
+        params: list[tuple[str, str]] = []
+        if author:
+            params.append(("author", author))
+        if search:
+            params.append(("search", search))
+        params += [("filter", f) for f in filters]
+        if sort:
+            params += [("sort", SORTS[sort]), ("direction", "-1")]
+        if limit:
+            params.append(("limit", str(limit)))
+        params += [("expand", e) for e in LIST_EXPAND]
+        yield from _pages(client, f"{client.endpoint}/api/models?{urlencode(params)}", limit,
+                          f"author {author}" if author else "models")
+
+
+def _pages(client, url: str, limit: int | None, where: str) -> Iterator[Item]:
+    from .errors import InspectorError
+    from .safetensors_header import loads_strict
+    from .snapshot import IOStats
+
+    count, bad = 0, 0
+    while url:
         try:
-            for info in pages:
-                yield Item(info.id, info.sha if isinstance(info.sha, str) else "", info=info)
-        except (HfHubHTTPError, OSError, ValueError, *TRANSPORT_ERRORS) as e:
-            # huggingface_hub already retried what it retries; what is left ends the listing, in one line.
-            status = getattr(getattr(e, "response", None), "status_code", None)
-            what = f"HTTP {status}" if status else type(e).__name__
-            raise NetworkError(f"the Hub listing failed ({what})", where=f"author {author}" if author else "models") from None
+            resp = client.get(url, what=where, io=IOStats(), cap=MAX_PAGE_BYTES, same_origin=True)
+            page = loads_strict(resp.body, "listing page", where)
+        except InspectorError as e:
+            raise NetworkError(f"the Hub listing failed ({e.message})", where=where) from None
+        if not isinstance(page, list):
+            raise NetworkError("the Hub listing failed (a page is not a JSON list)", where=where)
+        for raw in page:
+            item = listed_item(raw)
+            if item is None:
+                bad += 1
+                continue
+            yield item
+            count += 1
+            if limit and count >= limit:
+                return
+        url = next_page(resp.headers.get("link"), resp.url, client.origin, where)
+    if bad:
+        raise NetworkError(f"the Hub listing had {bad} malformed entr{'y' if bad == 1 else 'ies'} (skipped; the others "
+                           "were audited)", where=where)
+
+
+def next_page(link: str | None, page_url: str, origin: tuple[str, str], where: str) -> str | None:
+    """The next page's URL from a `Link` header, only on the endpoint's own origin."""
+    if not link:
+        return None
+    m = _NEXT.search(link[:8000])
+    if not m:
+        return None
+    try:
+        url = urljoin(page_url, m.group(1).strip())
+        parts = urlsplit(url)
+        same = (parts.scheme, parts.netloc) == origin and parts.path.startswith("/api/models")
+    except ValueError:
+        same = False
+    if not same:
+        raise NetworkError("the Hub listing's next page points to another host or path; not followed (the token "
+                           "was not sent there, and no repo of it was listed)", where=where)
+    return url
+
+
+def listed_item(raw: Any) -> Item | None:
+    """An Item from one listing entry, None when the entry is no model (a string, a null, no valid id).
+    Fields that are malformed (a string as `siblings`, a short sha) are dropped: the repo is then read
+    with its own model_info call instead of trusting them."""
+    from .repoid import valid_repo_id
+
+    if not isinstance(raw, dict):
+        return None
+    repo = raw.get("id", raw.get("modelId"))
+    if not isinstance(repo, str) or not valid_repo_id(repo):
+        return None
+    sha = raw.get("sha") if is_sha(raw.get("sha")) else ""
+    siblings = raw.get("siblings")
+    if not (isinstance(siblings, list) and all(isinstance(x, dict) and isinstance(x.get("rfilename"), str) for x in siblings)):
+        return Item(repo, sha)
+    if not sha:
+        return Item(repo)
+    from huggingface_hub.hf_api import ModelInfo
+
+    try:
+        info = ModelInfo(**raw)
+    except Exception:  # a field huggingface_hub cannot read: fetch this repo's own model_info instead
+        return Item(repo, sha)
+    return Item(repo, sha, info=info)
 
 
 def info_to_json(info: Any) -> str | None:

@@ -41,6 +41,7 @@ Request pattern of huggingface_hub 2.4 against it (each hop is counted in ``hub.
 from __future__ import annotations
 
 import contextlib
+import gzip as _gzip
 import hashlib
 import json
 import math
@@ -322,7 +323,8 @@ class LogEntry:
 
 @dataclass
 class Stats:
-    """Counters for everything the hub served. Kinds: api, list, resolve, cache, cdn, meta, other."""
+    """Counters for everything the hub served. Kinds: api, stmeta (safetensors-metadata), list, resolve, cache,
+    cdn, meta, other."""
 
     total: int = 0
     by_kind: Counter[str] = field(default_factory=Counter)
@@ -379,9 +381,13 @@ class RateLimit:
 @dataclass
 class _Scripted:
     remaining: int
-    status: int | Literal["drop", "stall"]
+    status: int | Literal["drop", "stall", "half-header", "drip"]
     path_substring: str | None
-    retry_after: int
+    retry_after: int | str
+    response: _Resp | None = None  # answered as is (respond_next)
+    ratelimit_headers: bool = True  # a scripted 429 says it is a spent quota (False: edge throttling)
+    drip: float = 0.0  # "drip": seconds between bytes
+    drip_headers: bool = False  # "drip": the status line and headers dripped too
 
 
 @dataclass
@@ -510,6 +516,17 @@ class FakeHub:
         self.rate_limit: RateLimit | None = None
         self.errors: list[str] = []  # tracebacks of unexpected server-side exceptions
         self.keep_log = True  # benchmarks with millions of requests may turn the per-request log off
+        # 2026 Hub behaviours (see the module docstring, "Real Hub behaviours"):
+        self.compress_text = True  # gzip JSON/text answers (errors too) when the client accepts gzip
+        self.cdn_gzip_ignores_range = False  # a CDN answering a ranged read that accepts gzip with 200 + all
+        self.serve_sharded_metadata = True  # False: a mirror without /api/models/{repo}/safetensors-metadata
+        self.charge_resolve_cache = True  # the /api/resolve-cache/ hop counts against "resolvers" too
+        self.page_link_base: str | None = None  # listing Link: rel="next" on another base (hostile)
+        self.extra_headers: dict[str, str] = {}  # sent on every answer (hostile RateLimit values...)
+        self._cdn_generation = 0  # bumped by expire_cdn_urls(): older signed URLs get 403
+        self._renamed: dict[str, str] = {}
+        self._tls = threading.local()
+        self._disabled: set[str] = set()
         self._repos: dict[str, _Repo] = {}
         self._lock = threading.RLock()
         self._idle = threading.Condition(self._lock)
@@ -695,6 +712,44 @@ class FakeHub:
         with self._lock:
             self._scripted.append(_Scripted(n, status, path_substring, retry_after))
 
+    def throttle_next(self, n: int = 1, path_substring: str | None = None, *, retry_after: int | str | None = None,
+                      ratelimit: bool = False) -> None:
+        """429 for the next ``n`` matching requests; without RateLimit headers unless ``ratelimit`` (edge
+        throttling), with ``Retry-After`` only when given (any string: hostile values too)."""
+        with self._lock:
+            self._scripted.append(_Scripted(n, 429, path_substring, "" if retry_after is None else retry_after,
+                                            ratelimit_headers=ratelimit))
+
+    def respond_next(self, n: int = 1, path_substring: str | None = None, status: int = 200, body: bytes | str = b"",
+                     headers: Mapping[str, str] | None = None) -> None:
+        """Answer the next ``n`` matching requests with exactly this (``Content-Length`` is added)."""
+        raw = body.encode() if isinstance(body, str) else body
+        with self._lock:
+            self._scripted.append(_Scripted(n, status, path_substring, 0, response=_Resp(status, dict(headers or {}), raw)))
+
+    def drip_next(self, n: int = 1, path_substring: str | None = None, *, every: float = 0.02,
+                  headers: bool = False) -> None:
+        """Serve the next ``n`` matching requests one byte every ``every`` seconds (a slow-drip server);
+        with ``headers`` the status line and headers drip too."""
+        with self._lock:
+            self._scripted.append(_Scripted(n, "drip", path_substring, 0, drip=every, drip_headers=headers))
+
+    def expire_cdn_urls(self) -> None:
+        """Signed CDN URLs handed out so far expire: the CDN answers them 403 (as after about an hour)."""
+        with self._lock:
+            self._cdn_generation += 1
+
+    def rename_repo(self, old: str, new: str) -> None:
+        """The repo moves; its old id answers 307 to the same path under the new id, as the Hub does."""
+        with self._lock:
+            self._repos[new] = replace(self._repos.pop(old), repo_id=new)
+            self._renamed[old] = new
+
+    def disable_repo(self, repo_id: str) -> None:
+        """Every request for the repo gets 403 "Access to this resource is disabled." """
+        with self._lock:
+            self._disabled.add(repo_id)
+
     def set_rate_limit(
         self, api: int | None = None, resolvers: int | None = None, window: float = 300.0
     ) -> None:
@@ -772,10 +827,14 @@ class FakeHub:
         if path.startswith("/api/models/"):
             s = segs[2:]
             if len(s) >= 2 and (
-                f"{s[0]}/{s[1]}" in self._repos or (s[0] not in self._repos and s[1] not in _API_SUBROUTES)
+                f"{s[0]}/{s[1]}" in self._repos or f"{s[0]}/{s[1]}" in self._renamed
+                or (s[0] not in self._repos and s[0] not in self._renamed and s[1] not in _API_SUBROUTES)
             ):
-                return _Route("api", f"{s[0]}/{s[1]}", tuple(s[2:]))
-            return _Route("api", s[0] if s and s[0] else None, tuple(s[1:]))
+                repo, rest = f"{s[0]}/{s[1]}", tuple(s[2:])
+            else:
+                repo, rest = (s[0] if s and s[0] else None), tuple(s[1:])
+            # The sharded-metadata call has its own kind (it is charged to "api" like model_info).
+            return _Route("stmeta" if rest[:1] == ("safetensors-metadata",) else "api", repo, rest)
         if path.startswith("/api/"):
             return _Route("other")
         for i in (1, 2):
@@ -792,6 +851,8 @@ class FakeHub:
 
     def _serve(self, h: _Handler, method: str) -> None:
         url = urlsplit(h.path)
+        self._tls.path = h.path  # read by _handle (renames) in this request's thread
+        self._tls.accept = h.headers.get("Accept-Encoding") or ""
         host = h.headers.get("Host", "")
         auth = h.headers.get("Authorization")
         rng = h.headers.get("Range")
@@ -856,9 +917,9 @@ class FakeHub:
             )
             bucket = (
                 "resolvers"
-                if route.kind == "resolve"
+                if route.kind == "resolve" or (route.kind == "cache" and self.charge_resolve_cache)
                 else "api"
-                if route.kind in ("api", "list", "meta")
+                if route.kind in ("api", "list", "meta", "stmeta")
                 else None
             )
             allowed, rl_headers, reset = self._rate_check(bucket)
@@ -869,6 +930,14 @@ class FakeHub:
         if scripted is not None and scripted.status in ("drop", "stall"):
             drop, stall = scripted.status == "drop", scripted.status == "stall"
             entry.fault = "scripted"
+        if scripted is not None and scripted.status == "half-header":
+            entry.fault = "scripted"
+            with contextlib.suppress(OSError):
+                h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: applica")
+                h.wfile.flush()
+            self._stopping.wait(30.0)
+            h.close_connection = True
+            return
         if stall:
             with self._lock:
                 stats.stalls += 1
@@ -877,9 +946,14 @@ class FakeHub:
             h.close_connection = True  # then hang up without a word
             return
 
-        if scripted is not None and isinstance(scripted.status, int):
+        if scripted is not None and scripted.response is not None:
+            resp = replace(scripted.response, headers=dict(scripted.response.headers))
+            entry.fault = "scripted"
+        elif scripted is not None and isinstance(scripted.status, int):
+            if not scripted.ratelimit_headers:
+                rl_headers = {}
             resp = self._fault_response(
-                scripted.status, scripted.retry_after, rl_headers, bucket, scripted=True
+                scripted.status, scripted.retry_after, rl_headers, bucket, scripted=scripted.ratelimit_headers
             )
             entry.fault = "scripted"
         elif not allowed:
@@ -898,10 +972,39 @@ class FakeHub:
             except Exception:
                 self.errors.append(traceback.format_exc())
                 resp = _error(500, None, "fakehub internal error")
-        resp.headers.update(rl_headers)
+        if scripted is None or scripted.response is None:
+            resp.headers.update(rl_headers)
+            resp.headers.update(self.extra_headers)
         if drop:
             entry.fault = entry.fault or "drop"
+        if self.compress_text and resp.file is None and resp.body and method == "GET" and "Content-Encoding" not in resp.headers \
+                and "gzip" in (h.headers.get("Accept-Encoding") or "").lower():
+            resp.body = _gzip.compress(resp.body, 6, mtime=0)
+            resp.headers["Content-Encoding"] = "gzip"
+        if scripted is not None and scripted.status == "drip":
+            entry.fault = "scripted"
+            self._drip(h, method, resp, entry, stats, scripted)
+            return
         self._send(h, method, resp, entry, stats, drop)
+
+    def _drip(self, h: _Handler, method: str, resp: _Resp, entry: LogEntry, stats: Stats, s: _Scripted) -> None:
+        body = resp.body if resp.file is None else b"".join(bytes(c) for c in _iter_content(resp.file, resp.start, resp.end))
+        head = f"HTTP/1.1 {resp.status} X\r\n" + "".join(f"{k}: {v}\r\n" for k, v in resp.headers.items())
+        head += f"Content-Length: {len(body)}\r\n\r\n"
+        entry.status = resp.status
+        h.close_connection = True
+        try:
+            if not s.drip_headers:
+                h.wfile.write(head.encode("latin-1", "backslashreplace"))
+                head = ""
+            for b in head.encode("latin-1", "backslashreplace") + (body if method == "GET" else b""):
+                if self._stopping.wait(s.drip):
+                    return
+                h.wfile.write(bytes([b]))
+                h.wfile.flush()
+                self._account(stats, entry, 1, None, 0)
+        except OSError:
+            return
 
     @staticmethod
     def _fault_response(
@@ -926,7 +1029,7 @@ class FakeHub:
             429,
             None,
             "Too Many Requests: you have exceeded your rate limit",
-            {"Retry-After": str(retry_after)},
+            {"Retry-After": str(retry_after)} if str(retry_after) else {},
         )
 
     def _send(self, h: _Handler, method: str, resp: _Resp, entry: LogEntry, stats: Stats, drop: bool) -> None:
@@ -947,7 +1050,7 @@ class FakeHub:
             h.send_response(resp.status)
             for k, v in resp.headers.items():
                 # http.server encodes headers as strict latin-1: escape anything else (repo paths, revs).
-                h.send_header(k, v.encode("ascii", "backslashreplace").decode())
+                h.send_header(k, v.encode("latin-1", "backslashreplace").decode("latin-1"))
             h.send_header("Content-Length", str(length))
             h.end_headers()
             if method == "HEAD":
@@ -996,7 +1099,7 @@ class FakeHub:
             return _error(405, None, "Method not allowed")
         params = parse_qsl(query, keep_blank_values=True)
         if route.kind == "cdn":
-            return self._cdn(route, rng, faults)
+            return self._cdn(route, rng, faults, query, self._tls.accept)
         token = self._token_state(auth)
         if token is False and self.reject_invalid_tokens:
             return _error(401, None, "Invalid credentials in Authorization header")
@@ -1012,11 +1115,19 @@ class FakeHub:
             return _error(404, None, "Sorry, we can't find the page you are looking for.")
 
         with self._lock:
+            if route.repo_id in self._renamed and route.kind in ("api", "stmeta", "resolve"):
+                old, new = route.repo_id, self._renamed[route.repo_id]
+                raw = self._tls.path
+                api = f"/api/models/{old}"
+                path = f"/api/models/{new}{raw[len(api):]}" if raw.startswith(api) else f"/{new}{raw[len(old) + 1:]}"
+                return _Resp(307, {"Location": path}, f"Moved. Redirecting to {path}".encode())
+            if route.repo_id in self._disabled:
+                return _error(403, None, "Access to this resource is disabled.")
             repo = self._repos.get(route.repo_id or "")
             if repo is None or (repo.private and not self._authorized(repo, token)):
                 # The Hub answers 401 to anonymous callers for missing *and* private repos.
                 return _error(404 if token else 401, "RepoNotFound", "Repository not found")
-            if route.kind == "api":
+            if route.kind in ("api", "stmeta"):
                 return self._api(repo, route, params)
             if repo.gated and not self._authorized(repo, token):
                 what = f"Access to model {repo.repo_id} is restricted"
@@ -1054,6 +1165,7 @@ class FakeHub:
             sig = hashlib.sha256(f"{repo.repo_id}/{sha}/{route.file}".encode()).hexdigest()[:32]
             location = (
                 f"{self.cdn_endpoint}/cdn/{repo.repo_id}/{sha}/{qfile}?Expires=4102444800&Signature={sig}"
+                f"&Key-Pair-Id={self._cdn_generation}"
             )
             headers.update({
                 "Location": location,
@@ -1079,6 +1191,8 @@ class FakeHub:
         return _Resp(206, headers, file=entry.data, start=start, end=end, file_key=key)
 
     def _cache(self, repo: _Repo, route: _Route, rng: str | None, faults: Faults) -> _Resp:
+        if route.sha not in repo.commits:
+            return _error(404, "RevisionNotFound", f"Invalid rev id: {route.sha}")
         entry = repo.commits.get(route.sha or "", {}).get(route.file or "")
         if entry is None:
             return _error(404, "EntryNotFound", "Entry not found")
@@ -1095,12 +1209,21 @@ class FakeHub:
         })  # fmt: skip
         return resp
 
-    def _cdn(self, route: _Route, rng: str | None, faults: Faults) -> _Resp:
+    def _cdn(self, route: _Route, rng: str | None, faults: Faults, query: str = "", accept: str = "") -> _Resp:
+        gen = dict(parse_qsl(query)).get("Key-Pair-Id")
+        if gen is not None and gen != str(self._cdn_generation):
+            return _Resp(403, {"Content-Type": "application/xml"},
+                         b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")
         with self._lock:
             repo = self._repos.get(route.repo_id or "")
             entry = repo.commits.get(route.sha or "", {}).get(route.file or "") if repo else None
         if entry is None:
             return _Resp(404, {"Content-Type": "text/plain"}, b"NoSuchKey")
+        if self.cdn_gzip_ignores_range and rng and "gzip" in accept.lower() and entry.size <= 64 * 1024 * 1024:
+            # What CDNs do: a ranged read that accepts gzip gets the whole object, compressed, 200.
+            whole = b"".join(bytes(c) for c in _iter_content(entry.data, 0, entry.size))
+            return _Resp(200, {"Content-Encoding": "gzip", "Content-Type": "binary/octet-stream"},
+                         _gzip.compress(whole, 6, mtime=0))
         resp = self._file_response(
             entry, (route.repo_id or "", route.file or ""), rng, self._file_faults(faults, "cdn")
         )
@@ -1201,7 +1324,7 @@ class FakeHub:
             return _json(200, data)
         if sub == "tree" and len(rest) > 1:
             return self._tree(repo, rest[1], "/".join(rest[2:]), params)
-        if sub == "safetensors-metadata" and len(rest) > 1:
+        if sub == "safetensors-metadata" and len(rest) > 1 and self.serve_sharded_metadata:
             return self._safetensors_metadata(repo, "/".join(rest[1:]))
         return _error(404, None, "Sorry, we can't find the page you are looking for.")
 
@@ -1260,7 +1383,9 @@ class FakeHub:
                 return _error(404, "EntryNotFound", f"Cannot read safetensors header of {shard}")
             headers[shard] = header
         return _json(
-            200, {"index": {k: v for k, v in index.items() if k != "weight_map"}, "headers": headers}
+            200,
+            {"index": {k: v for k, v in index.items() if k != "weight_map"}, "headers": headers},
+            {"X-Repo-Commit": repo.head},
         )
 
     def _list_models(self, params: list[tuple[str, str]], token: str | None | Literal[False]) -> _Resp:
@@ -1323,7 +1448,7 @@ class FakeHub:
             qs = urlencode(
                 [(k, v) for k, v in params if k != "cursor"] + [("cursor", str(start + len(chunk)))]
             )
-            headers["Link"] = f'<{self.endpoint}{path}?{qs}>; rel="next"'
+            headers["Link"] = f'<{self.page_link_base or self.endpoint}{path}?{qs}>; rel="next"'
         return _json(200, chunk, headers)
 
 

@@ -110,6 +110,7 @@ def test_429_5xx_and_dropped_connections_are_retried_with_the_injected_sleep(hub
     for i in range(3):
         hub.add_folder(f"org/m{i}", SHARDED)
     items = listed(hub)
+    hub_client.sharded_metadata = False  # ranged reads: the faults below are on their hops
     hub.fail_next(1, 429, "/resolve/", retry_after=7)
     hub.fail_next(2, 503, "/cdn/")
     hub.fail_next(1, "drop", "/resolve-cache/")
@@ -123,7 +124,7 @@ def test_429_5xx_and_dropped_connections_are_retried_with_the_injected_sleep(hub
 
 def test_retries_that_run_out_end_as_network_error_and_a_later_run_retries(hub, insp, tmp_path):
     hub.add_folder("org/flaky", QWEN)
-    client = HubClient(endpoint=hub.endpoint, token=False, sleep=RecordedSleep(), retries=2, seed=1)
+    client = HubClient(endpoint=hub.endpoint, token=False, sleep=RecordedSleep(), retries=2, seed=1, sharded_metadata=False)
     with Store(tmp_path / "a.sqlite") as store:
         hub.set_faults(fail_rate_5xx=1.0, kinds={"resolve"})
         Audit(Inspector(insp.rules, client=client), store).run(listed(hub))

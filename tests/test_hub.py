@@ -57,9 +57,22 @@ def synthetic_repo(n_shards: int) -> dict:
     return {"config.json": json.dumps(cfg).encode(), **sharded_safetensors_files(shards)}
 
 
-def test_a_sharded_hub_repo_gets_the_same_verdict_as_its_local_copy(hub, hub_client, insp):
+@pytest.fixture
+def hub_client(hub):
+    """The ranged route (index, then sized header reads): what most tests here measure."""
+    return HubClient(endpoint=hub.endpoint, token=False, sleep=RecordedSleep(), timeout=5.0, seed=1, sharded_metadata=False)
+
+
+@pytest.fixture(params=["ranges", "sharded-metadata"])
+def any_client(hub, request):
+    """Either route a sharded repo may take (the planner picks per repo from the quota left)."""
+    return HubClient(endpoint=hub.endpoint, token=False, sleep=RecordedSleep(), timeout=5.0, seed=1,
+                     sharded_metadata=request.param == "sharded-metadata")
+
+
+def test_a_sharded_hub_repo_gets_the_same_verdict_as_its_local_copy(hub, any_client, insp):
     hub.add_folder("meta-llama/Llama-2-70b-chat-hf", LLAMA70)
-    remote = Inspector(insp.rules, client=hub_client).inspect("meta-llama/Llama-2-70b-chat-hf")
+    remote = Inspector(insp.rules, client=any_client).inspect("meta-llama/Llama-2-70b-chat-hf")
     local = insp.inspect(str(LLAMA70))
     assert remote.status == "ok", remote.error
     assert (remote.kind, remote.layout, remote.lineage, remote.base) == (local.kind, local.layout, local.lineage, local.base)
@@ -68,9 +81,9 @@ def test_a_sharded_hub_repo_gets_the_same_verdict_as_its_local_copy(hub, hub_cli
 
 @pytest.mark.parametrize("case", [c for c in expected_samples() if any((SAMPLES / c["sample"]).glob("*.safetensors"))],
                          ids=lambda c: c["sample"])
-def test_every_sample_with_weights_reads_right_through_the_hub(hub, hub_client, insp, case):
+def test_every_sample_with_weights_reads_right_through_the_hub(hub, any_client, insp, case):
     hub.add_folder("org/" + case["sample"][:90], SAMPLES / case["sample"])
-    v = Inspector(insp.rules, client=hub_client).inspect("org/" + case["sample"][:90])
+    v = Inspector(insp.rules, client=any_client).inspect("org/" + case["sample"][:90])
     assert (v.status, v.kind, v.lineage) == ("ok", case["kind"], case["lineage"])
 
 
@@ -229,7 +242,7 @@ def test_a_revision_can_be_asked_for(hub, hub_client, insp):
 def test_a_listed_index_that_404s_keeps_the_config_verdict(hub, hub_client, insp):
     files = from_folder(QWEN3)
     hub.add_repo("org/q", files)
-    hub.fail_next(1, 404, "model.safetensors.index.json")
+    hub.respond_next(1, "model.safetensors.index.json", 404, '{"error":"Entry not found"}', {"X-Error-Code": "EntryNotFound"})
     v = Inspector(insp.rules, client=hub_client).inspect("org/q")
     assert v.status == "no_weights_metadata" and v.lineage == "qwen"
     assert "model.safetensors.index.json" in v.error
@@ -252,3 +265,81 @@ def test_a_pacer_spends_only_its_share_of_the_quota(share, reserve):
     # 10 requests left for 10 s, `share` of them ours: one every 10 / (10 * share) s.
     assert slept == [pytest.approx(1 / share)]
     assert p.reserve == reserve
+
+
+# ---- the sharded-metadata route and the quota-aware planner
+
+
+def listed_items(hub, client):
+    from inspector.listing import list_hub
+
+    return list(list_hub(authors=["org"], client=client))
+
+
+def test_a_listed_sharded_repo_costs_one_api_call_and_one_resolver_call(hub, insp):
+    hub.add_folder("org/q", QWEN3)
+    client = HubClient(endpoint=hub.endpoint, token=False, sleep=RecordedSleep())
+    (item,) = listed_items(hub, client)
+    hub.reset_stats()
+    v = Inspector(insp.rules, client=client).inspect(item.repo, info=item.info)
+    assert v.status == "ok" and v.lineage == "qwen", v.error
+    assert [e.kind for e in sorted(hub.stats.log, key=lambda e: e.kind)] == ["cache", "stmeta"]
+    assert v.io["shards_read"] == v.io["shards_total"] == 3  # every header, not only the evidence shards
+
+
+def test_a_mirror_without_the_sharded_metadata_route_falls_back_once(hub, insp):
+    hub.serve_sharded_metadata = False
+    for i in range(3):
+        hub.add_folder(f"org/q{i}", QWEN3)
+    client = HubClient(endpoint=hub.endpoint, token=False, sleep=RecordedSleep())
+    verdicts = [Inspector(insp.rules, client=client).inspect(f"org/q{i}") for i in range(3)]
+    assert [(v.status, v.lineage) for v in verdicts] == [("ok", "qwen")] * 3
+    assert hub.stats.by_kind["stmeta"] == 1 and client.no_sharded_metadata
+
+
+def test_main_moved_since_the_listing_reads_the_pinned_commit_by_ranges(hub, insp):
+    sha = hub.add_folder("org/q", QWEN3)
+    client = HubClient(endpoint=hub.endpoint, token=False, sleep=RecordedSleep())
+    (item,) = listed_items(hub, client)
+    hub.set_sha("org/q")
+    hub.reset_stats()
+    v = Inspector(insp.rules, client=client).inspect(item.repo, info=item.info)
+    assert v.status == "ok" and v.revision == sha
+    assert hub.stats.by_kind["stmeta"] == 1 and all(sha in e.path for e in hub.stats.entries(kind="resolve"))
+    assert hub.stats.entries(kind="cdn")
+
+
+def test_a_revision_asked_for_is_never_read_through_main_only_metadata(hub, insp):
+    sha = hub.add_folder("org/q", QWEN3)
+    client = HubClient(endpoint=hub.endpoint, token=False, sleep=RecordedSleep())
+    v = Inspector(insp.rules, client=client).inspect(f"org/q@{sha}")
+    assert v.status == "ok" and hub.stats.by_kind["stmeta"] == 0
+
+
+@pytest.mark.parametrize(("api", "resolvers", "expect"), [
+    (None, None, True), ('"api";r=900;t=100', '"resolvers";r=4000;t=100', True),
+    ('"api";r=100;t=100', '"resolvers";r=4000;t=100', False)])
+def test_the_planner_spends_the_bucket_with_more_of_its_window_left(api, resolvers, expect):
+    client = HubClient(endpoint="http://127.0.0.1:9", token=False)
+    for value, q in ((api, 1000), (resolvers, 5000)):
+        if value:
+            kind = value.split('"')[1]
+            client.pacer.update(kind, {"ratelimit": value, "ratelimit-policy": f'"fixed window";"{kind}";q={q};w=300'})
+    assert client.use_sharded_metadata() is expect
+
+
+def test_under_quota_headers_both_buckets_are_spent_and_no_429_is_served(hub, insp):
+    """The planner alternates routes so that the api and resolvers buckets drain at the same pace."""
+    for i in range(40):
+        hub.add_folder(f"org/q{i:02d}", QWEN3)
+    hub.set_rate_limit(api=1000, resolvers=5000, window=300)
+    client = HubClient(endpoint=hub.endpoint, token=False, sleep=RecordedSleep())
+    items = listed_items(hub, client)
+    hub.reset_stats()
+    insp2 = Inspector(insp.rules, client=client)
+    verdicts = [insp2.inspect(it.repo, info=it.info) for it in items]
+    assert all(v.status == "ok" for v in verdicts)
+    api = hub.stats.by_kind["stmeta"]
+    resolvers = hub.stats.by_kind["resolve"] + hub.stats.by_kind["cache"]
+    assert hub.stats.served_429 == 0 and 10 <= api <= 30, api
+    assert abs(api / 1000 - resolvers / 5000) < 0.01  # the two buckets' shares spent alike

@@ -149,7 +149,7 @@ def _listing(audit, query: str, *, seen: set[str]):
         q = json.loads(query)
         k_n = parse_shard(q["shard"]) if q.get("shard") else None
         items = list_hub(authors=q.get("authors") or (), search=q.get("search"), filters=q.get("filters") or (),
-                         sort=q.get("sort"), limit=q.get("limit"))
+                         sort=q.get("sort"), limit=q.get("limit"), client=audit.insp.client)
     except (ValueError, KeyError, TypeError, AttributeError):
         raise UsageError("the database records a listing this inspector cannot read again; start a new run",
                          where=str(audit.store.path)) from None

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from huggingface_hub.hf_api import ModelInfo
 
-from ..errors import InvalidData, UsageError
+from ..errors import InvalidData
+from ..repoid import RepoRef, is_sha, valid_repo_id
 from ..safetensors_header import (
     estimate_header_from_config,
     estimate_header_length,
@@ -30,31 +32,29 @@ from .plan import (
     parse_index,
     pick_gguf,
     plan_weights,
+    safe_shard_name,
 )
 from .ranged import HubRangeFile
 from .tokenizer import fill_tokenizer
 from .torchzip import fill_bin
 
 EXPAND = ("sha", "siblings", "gated", "cardData", "tags", "safetensors", "private")
-_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}/[A-Za-z0-9_.\-]{1,96}$")
-_REVISION = re.compile(r"^[A-Za-z0-9_.\-/]{1,200}$")
-_SHA = re.compile(r"^[0-9a-f]{40}$")
 # A first read sized to the predicted header plus this slack covers it in one request almost always
 # (on the 188 shards of samples/ the guess is at most 0.4% short), and overshoots by about 1%; a
 # second, exact read fixes the rare miss.
 SLACK = 1.01
 SLACK_BYTES = 64
 SHARD_WORKERS = 4
+# An index may scatter its evidence tensors over any number of shards: at most this many headers are
+# read per repo (the first ones in the index's order: embedding, first layer, head come early).
+MAX_SHARD_READS = 8
+MAX_INFO_BYTES = 16_000_000  # a model_info of 10,000 files is about 1 MB
 
 
 def parse_repo_target(target: str) -> tuple[str, str | None]:
-    """`org/name` or `org/name@revision`, refusing anything that could escape a path or a URL."""
-    repo, _, rev = target.partition("@")
-    if not _REPO_ID.match(repo) or ".." in repo or "--" in repo or repo.endswith((".", "-")):
-        raise UsageError("not a Hub repo id (expected org/name) nor an existing path", where=target[:200])
-    if rev and (not _REVISION.match(rev) or ".." in rev or rev.startswith("/") or rev.endswith("/")):
-        raise UsageError("not a valid revision", where=target[:200])
-    return repo, rev or None
+    """(repo id, revision) of a target, as `RepoRef.parse` reads it."""
+    ref = RepoRef.parse(target)
+    return ref.repo_id, ref.revision
 
 
 def _resolve_url(client: HubClient, repo_id: str, revision: str, filename: str) -> str:
@@ -64,7 +64,7 @@ def _resolve_url(client: HubClient, repo_id: str, revision: str, filename: str) 
 def fetch_info(client: HubClient, repo_id: str, revision: str | None, io: IOStats) -> ModelInfo:
     path = f"/api/models/{repo_id}" + (f"/revision/{quote(revision, safe='')}" if revision else "")
     query = "&".join(f"expand={e}" for e in EXPAND)
-    resp = client.get(f"{client.endpoint}{path}?{query}", what=repo_id, io=io, cap=MAX_INDEX_BYTES)
+    resp = client.get(f"{client.endpoint}{path}?{query}", what=repo_id, io=io, cap=MAX_INFO_BYTES)
     doc = loads_strict(resp.body, "model info", repo_id)
     if not isinstance(doc, dict):
         raise InvalidData("model info is not a JSON object", where=repo_id)
@@ -76,9 +76,11 @@ def fetch_info(client: HubClient, repo_id: str, revision: str | None, io: IOStat
 
 
 def snapshot_from_info(target: str, repo_id: str, info: ModelInfo) -> Snapshot:
-    sha = info.sha if isinstance(info.sha, str) and _SHA.match(info.sha) else None
+    sha = info.sha if is_sha(info.sha) else None
     if sha is None:
-        raise InvalidData("the Hub gave no commit sha", where=repo_id)
+        raise InvalidData("the Hub gave no commit sha (40 hex digits)", where=repo_id)
+    if isinstance(info.id, str) and info.id != repo_id and valid_repo_id(info.id):
+        repo_id = info.id  # renamed: the Hub answered for the new id; read its files there, not via redirects
     files = [s.rfilename for s in (info.siblings or []) if isinstance(getattr(s, "rfilename", None), str)]
     card = info.card_data.to_dict() if info.card_data is not None and hasattr(info.card_data, "to_dict") else {}
     snap = Snapshot(target=target, source="hub", revision=sha, repo_id=repo_id, files=files, card=card,
@@ -96,6 +98,12 @@ def read_hub(target: str, client: HubClient, *, headers: str = "default", info: 
              with_tokenizer: bool = False) -> Snapshot:
     """`info` may come from a listing (audit) so that no metadata call is needed."""
     repo_id, revision = parse_repo_target(target)
+    with client.inspection():
+        return _read_hub(target, repo_id, revision, client, headers, info, with_tokenizer)
+
+
+def _read_hub(target: str, repo_id: str, revision: str | None, client: HubClient, headers: str, info: ModelInfo | None,
+              with_tokenizer: bool) -> Snapshot:
     io = IOStats()
     if info is None or not getattr(info, "sha", None) or info.siblings is None:
         info = fetch_info(client, repo_id, revision, io)
@@ -105,37 +113,99 @@ def read_hub(target: str, client: HubClient, *, headers: str = "default", info: 
     index = plan.index or (None if plan.singles else other_index(snap.files))
     prefetched: dict[str, tuple[bytes | None, Exception | None, IOStats]] = {}
     probes: dict[str, Probe] = {}
+    if (headers != "none" and index and index == plan.index and revision in (None, "main") and not snap.gated
+            and client.use_sharded_metadata()):
+        # One API call carries every shard's header (the Hub reads them): no index, no shard reads.
+        fut = client.submit(_read_config, client, snap) if "config.json" in snap.files else None
+        done = _read_sharded_metadata(client, snap, index)
+        if fut is not None:
+            fut.result()
+        else:
+            _read_config(client, snap)
+        if done:
+            return _finish(client, snap, with_tokenizer, probes)
+        # not served (a mirror, a gone index): the ranged route below, the config already read
+        return _finish(client, snap, with_tokenizer, probes, plan=plan, headers=headers)
     likely = likely_evidence_files(snap.files, plan) if headers != "none" else []
-    if (index or likely) and "config.json" in snap.files:
+    if (index or likely) and "config.json" in snap.files and not snap.gated:
         # Neither the index nor the likely evidence shards depend on the config: while it is read,
         # fetch the index and probe those shards' 8-byte prefixes (which also resolves their CDN
         # URLs). Each header is then one exact read: a round trip saved, and no byte guessed.
-        pool = client.pool
-        fut = pool.submit(_fetch, client, snap, index, MAX_INDEX_BYTES) if index else None
+        fut = client.submit(_fetch, client, snap, index, MAX_INDEX_BYTES) if index else None
         # A shard's size is predicted from the index, so its probe need not read: the resolver's
         # redirect tells its CDN URL, and its header is then one sized read there. A single file has
         # no index: its probe reads the 8-byte length too.
         url_only = index is not None and not plan.singles
-        futs = {f: pool.submit(_probe, client, snap, f, url_only) for f in likely}
+        futs = {f: client.submit(_probe, client, snap, f, url_only) for f in likely}
         _read_config(client, snap)
         if fut is not None:
             prefetched[index] = fut.result()
         probes = {f: x.result() for f, x in futs.items()}
     else:
+        # A gated repo is read one request at a time: its first 401/403 ends it, not four of them.
         _read_config(client, snap)
-    try:
-        _read_weights(client, snap, headers, plan, prefetched, probes)
-    except InvalidData as e:
-        snap.weights_invalid, snap.weights_error = True, e.one_line()
-    except FileMissing as e:
-        # Listed, then 404: the weights metadata is missing, the config's verdict still stands.
-        snap.tensors, snap.weights_error = {}, f"{e.one_line()} (listed in the repo)"
+    return _finish(client, snap, with_tokenizer, probes, plan=plan, headers=headers, prefetched=prefetched)
+
+
+def _finish(client: HubClient, snap: Snapshot, with_tokenizer: bool, probes: dict[str, Probe], *,
+            plan: WeightsPlan | None = None, headers: str = "default", prefetched: dict | None = None) -> Snapshot:
+    """The weights (unless already read: `plan` None), then the tokenizer if asked."""
+    if plan is not None:
+        try:
+            _read_weights(client, snap, headers, plan, prefetched or {}, probes)
+        except InvalidData as e:
+            snap.weights_invalid, snap.weights_error = True, e.one_line()
+        except FileMissing as e:
+            # Listed, then 404: the weights metadata is missing, the config's verdict still stands.
+            snap.tensors, snap.weights_error = {}, f"{e.one_line()} (listed in the repo)"
     for probe in probes.values():  # probes no evidence needed still cost their requests
         if not probe.used:
             snap.io.add(probe.io)
     if with_tokenizer:
         fill_tokenizer(snap, lambda f, cap: _get_small(client, snap, f, cap), lambda f: _range_file(client, snap, f), count_io=True)
     return snap
+
+
+def _read_sharded_metadata(client: HubClient, snap: Snapshot, index: str) -> bool:
+    """Every shard's header through `/api/models/{repo}/safetensors-metadata/{index}` (main only).
+    False when the endpoint does not serve it, or serves another commit than the pinned one: the
+    caller reads the index and headers itself. A malformed answer is the weights' own error."""
+    where = f"{snap.repo_id}/{index}"
+    url = f"{client.endpoint}/api/models/{snap.repo_id}/safetensors-metadata/{quote(index)}"
+    io = IOStats()
+    try:
+        resp = client.get(url, what=where, io=io, cap=MAX_INDEX_BYTES, unsupported_ok=True)
+    except FileMissing:
+        snap.io.add(io)
+        return False
+    snap.io.add(io)
+    if resp.status != 200:  # the route is not there: a mirror or a private Hub
+        client.no_sharded_metadata = True
+        return False
+    commit = resp.headers.get("x-repo-commit")
+    if commit is not None and commit != snap.revision:
+        return False  # main moved since the listing: read the pinned commit the other way
+    try:
+        doc = loads_strict(resp.body, "sharded safetensors metadata", where)
+        if not isinstance(doc, dict) or not isinstance(doc.get("headers"), dict):
+            raise InvalidData("sharded safetensors metadata has no `headers` object", where=where)
+        meta = doc.get("index", {}).get("metadata") if isinstance(doc.get("index"), dict) else None
+        total = meta.get("total_size") if isinstance(meta, dict) else None
+        if isinstance(total, int | float) and not isinstance(total, bool) and 0 <= total < 2**60:
+            snap.total_size = int(total)
+        snap.tensors = {}
+        for shard, header in doc["headers"].items():
+            name = safe_shard_name(shard, where)
+            raw = json.dumps(header, separators=(",", ":")).encode()
+            found = parse_header(raw, f"{snap.repo_id}/{name}", file=name)
+            snap.tensors.update(found)
+        snap.weights_format = "safetensors"
+        snap.shards_total = snap.shards_read = len(doc["headers"])
+    except InvalidData as e:
+        snap.weights_invalid, snap.weights_error = True, e.one_line()
+    except RecursionError:
+        snap.weights_invalid, snap.weights_error = True, f"{where}: sharded safetensors metadata is nested too deeply"
+    return True
 
 
 def _range_file(client: HubClient, snap: Snapshot, filename: str) -> HubRangeFile:
@@ -204,10 +274,31 @@ def _small(client: HubClient, snap: Snapshot, filename: str, cap: int, prefetche
     return _get_small(client, snap, filename, cap)
 
 
+def _cache_url(client: HubClient, repo_id: str, sha: str, filename: str) -> str:
+    """The URL `/resolve/` redirects a small file to: one resolver call instead of two (the Hub's
+    OpenAPI description lists it; its rate-limit page counts it as a resolver call)."""
+    return f"{client.endpoint}/api/resolve-cache/models/{repo_id}/{sha}/{quote(filename)}"
+
+
 def _get_small(client: HubClient, snap: Snapshot, filename: str, cap: int, io: IOStats | None = None) -> bytes:
-    url = _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
+    io = io if io is not None else snap.io
     where = f"{snap.repo_id}/{filename}"
-    resp = client.get(url, what=where, io=io if io is not None else snap.io, cap=cap + 1)
+    resolve = _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
+    resp = None
+    if client.direct_cache is not False and is_sha(snap.revision):
+        # A 404 naming a Hub error (EntryNotFound...) is raised; one naming none is a route this
+        # endpoint (a mirror?) may lack: that file through /resolve/, and after a few, /resolve/ only.
+        resp = client.get(_cache_url(client, snap.repo_id or "", snap.revision or "", filename), what=where, io=io,
+                          cap=cap + 1, unsupported_ok=True)
+        if resp.status == 200:
+            client.direct_cache = True
+        else:
+            resp = None
+            client.cache_misses += 1
+            if client.cache_misses >= 3 and not client.direct_cache:
+                client.direct_cache = False
+    if resp is None:
+        resp = client.get(resolve, what=where, io=io, cap=cap + 1)
     if len(resp.body) > cap:
         raise InvalidData(f"{filename} is larger than {cap} bytes", where=where)
     return resp.body
@@ -242,6 +333,8 @@ def _read_weights(client: HubClient, snap: Snapshot, headers: str, plan: Weights
             return
         shards = sorted(by_shard) if headers == "all" else evidence_shards(wm)
         shards = [s for s in shards if s in snap.files] or shards
+        if headers != "all":
+            shards = shards[:MAX_SHARD_READS]
         per_shard = snap.total_size // len(by_shard) if snap.total_size else None
         jobs = [(s, estimate_header_length(by_shard.get(s, []), per_shard)) for s in shards]
         _read_headers(client, snap, jobs, probes)
@@ -293,7 +386,7 @@ def _read_headers(client: HubClient, snap: Snapshot, jobs: list[tuple[str, int]]
         for j in range(i, len(jobs), k):
             results[j] = one(jobs[j])
 
-    others = [client.pool.submit(lane, i) for i in range(1, k)]
+    others = [client.submit(lane, i) for i in range(1, k)]
     lane(0)
     for f in others:
         f.result()
@@ -312,15 +405,17 @@ def read_remote_header(client: HubClient, snap: Snapshot, filename: str, predict
     Returns the tensors and this read's own counts (shards are read in threads; the caller adds them).
     """
     where = f"{snap.repo_id}/{filename}"
-    url = url or _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
+    resolve = _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
+    url = url or resolve
     io = io if io is not None else IOStats()
     first_len = 8 + int(predicted * SLACK) + SLACK_BYTES
-    resp = client.get(url, what=where, io=io, byte_range=(0, first_len - 1), cap=first_len)
+    resp = client.get(url, what=where, io=io, byte_range=(0, first_len - 1), cap=first_len, resolve_url=resolve)
     n = header_length(resp.body[:8], where)
     raw = resp.body[8: 8 + n]
     if len(raw) < n and len(resp.body) >= first_len:
         # The CDN URL of the first read is reused: no second trip through the resolver.
-        more = client.get(resp.url, what=where, io=io, byte_range=(len(resp.body), 8 + n - 1), cap=8 + n - len(resp.body))
+        more = client.get(resp.url, what=where, io=io, byte_range=(len(resp.body), 8 + n - 1), cap=8 + n - len(resp.body),
+                          resolve_url=resolve)
         raw = raw + more.body
     if len(raw) < n:
         raise InvalidData(f"file ends inside its header ({len(raw)} of {n} bytes)", where=where)
@@ -332,7 +427,8 @@ def read_probed_header(client: HubClient, snap: Snapshot, filename: str, probe: 
     where = f"{snap.repo_id}/{filename}"
     io = probe.io
     n = probe.length or 0
-    resp = client.get(probe.url or "", what=where, io=io, byte_range=(8, 8 + n - 1), cap=n)
+    resolve = _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
+    resp = client.get(probe.url or resolve, what=where, io=io, byte_range=(8, 8 + n - 1), cap=n, resolve_url=resolve)
     if len(resp.body) < n:
         raise InvalidData(f"file ends inside its header ({len(resp.body)} of {n} bytes)", where=where)
     return parse_header(resp.body[:n], where, file=filename), io

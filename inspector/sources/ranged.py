@@ -15,7 +15,7 @@ from typing import Protocol
 from ..errors import InvalidData, NetworkError
 from ..snapshot import IOStats
 
-_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+)")
+_CONTENT_RANGE = re.compile(r"bytes\s+([0-9]{1,20})-([0-9]{1,20})/([0-9]{1,20})", re.ASCII)
 
 
 class RangeFile(Protocol):
@@ -58,6 +58,7 @@ class HubRangeFile:
     def __init__(self, client, url: str, where: str) -> None:
         self.client = client
         self.url = url
+        self.resolve_url = url  # where an expired CDN URL is asked for again
         self.where = where
         self.io = IOStats()
         self._size: int | None = None
@@ -70,15 +71,17 @@ class HubRangeFile:
             raise InvalidData(f"read outside the file (offset {start})", where=self.where)
         if length == 0 or (self._size is not None and start >= self._size):
             return b""
-        resp = self.client.get(self.url, what=self.where, io=self.io, byte_range=(start, start + length - 1), cap=length)
+        resp = self.client.get(self.url, what=self.where, io=self.io, byte_range=(start, start + length - 1), cap=length,
+                               resolve_url=self.resolve_url)
         self.url = resp.url
         m = _CONTENT_RANGE.search(resp.headers.get("content-range", ""))
         if m:
             self._size = int(m.group(3))
         elif resp.status == 200:
             # Range ignored: HubClient kept the bytes we asked for and stopped reading there.
+            # Content-Length is the file's size only for an unencoded body.
             cl = resp.headers.get("content-length", "")
-            if cl.isdigit():
+            if re.fullmatch(r"[0-9]{1,20}", cl) and resp.headers.get("content-encoding", "identity").lower() == "identity":
                 self._size = int(cl)
             if start > 0:
                 raise NetworkError("the server ignored Range; refusing to download the whole file", where=self.where)
