@@ -26,7 +26,8 @@ class Inspector:
     """Holds the rules and the Hub client, so a batch loads and connects once."""
 
     def __init__(self, rules: RuleSet | None = None, *, extra_rules: list[Path] | None = None,
-                 headers: str = "default", client=None, with_tokenizer: bool = False) -> None:
+                 headers: str = "default", client=None, with_tokenizer: bool = False,
+                 follow_symlinks: bool = False) -> None:
         if headers not in HEADERS_MODES:
             from .errors import UsageError
 
@@ -34,6 +35,7 @@ class Inspector:
         self.rules = rules or load_ruleset(extra_rules)
         self.headers = headers
         self.with_tokenizer = with_tokenizer  # read tokenizer files too (costs requests on the Hub)
+        self.follow_symlinks = follow_symlinks  # local folders: follow symlinks that leave the folder
         self._client = client
 
     @property
@@ -48,7 +50,8 @@ class Inspector:
         if is_local(target):
             from .sources.local import read_local
 
-            return read_local(target, headers=self.headers, with_tokenizer=self.with_tokenizer)
+            return read_local(target, headers=self.headers, with_tokenizer=self.with_tokenizer,
+                              follow_symlinks=self.follow_symlinks)
         from .sources.hub import read_hub
 
         return read_hub(target, self.client, headers=self.headers, info=info, with_tokenizer=self.with_tokenizer)

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidData, TargetNotFound
-from ..safetensors_header import loads_strict
+from ..inert import inert, json_safe
+from ..safetensors_header import MAX_JSON_DEPTH, json_too_deep, loads_strict
 from ..snapshot import Snapshot
 from .gguf import base_vocab
 from .ranged import RangeFile
@@ -34,7 +35,8 @@ _decoder = json.JSONDecoder()
 def _token(v: Any) -> str | None:
     if isinstance(v, dict):
         v = v.get("content")
-    return v[:MAX_TOKEN_CHARS] if isinstance(v, str) and v else None
+    # json_safe: the head of tokenizer.json is decoded here, not by loads_strict (lone surrogates).
+    return json_safe(v[:MAX_TOKEN_CHARS]) if isinstance(v, str) and v else None
 
 
 def _template_digest(tmpl: Any) -> str | None:
@@ -58,7 +60,8 @@ def from_tokenizer_config(raw: bytes, where: str) -> dict[str, Any]:
         out["has_added_tokens"] = True
         for k, v in decoder.items():
             tok = _token(v)
-            if tok and isinstance(v, dict) and v.get("special") is True and k.isdigit():
+            # ASCII digits only: "²".isdigit() holds, and int("²") raises.
+            if tok and isinstance(v, dict) and v.get("special") is True and k.isascii() and k.isdigit() and len(k) <= 12:
                 ids[int(k)] = tok
                 specials.append(tok)
     for key, v in doc.items():
@@ -87,6 +90,8 @@ def read_tokenizer_json_head(src: RangeFile) -> tuple[dict[str, Any], int]:
     buf = src.read(0, FIRST_READ)
     size = src.size()
     while True:
+        if json_too_deep(buf):  # the decoder below recurses in C: its input is checked first
+            raise InvalidData(f"tokenizer.json is nested too deeply (limit {MAX_JSON_DEPTH} levels)", where=where)
         try:
             found, used = _scan_head(buf)
             break
@@ -100,7 +105,7 @@ def read_tokenizer_json_head(src: RangeFile) -> tuple[dict[str, Any], int]:
                 size = len(buf)
             buf += more
         except (ValueError, UnicodeDecodeError) as e:
-            raise InvalidData(f"tokenizer.json is not valid JSON ({' '.join(str(e).split())[:120]})", where=where) from None
+            raise InvalidData(f"tokenizer.json is not valid JSON ({inert(str(e), 120)})", where=where) from None
     out: dict[str, Any] = {"source": "tokenizer.json"}
     specials: list[str] = []
     ids: dict[int, str] = {}
@@ -115,7 +120,7 @@ def read_tokenizer_json_head(src: RangeFile) -> tuple[dict[str, Any], int]:
     if base:
         out["base_vocab"] = base
     if isinstance(found.get("model_type"), str):
-        out["tokenizer_model"] = found["model_type"][:40]
+        out["tokenizer_model"] = json_safe(found["model_type"][:40])
     return out, used
 
 
