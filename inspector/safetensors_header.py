@@ -26,6 +26,9 @@ MAX_HEADER_BYTES = 100_000_000
 # bytes alone already prove it (one `{` per tensor entry, four `"` per index entry).
 MAX_TENSORS = 400_000
 MAX_RANK = 16
+# The longest tensor name in any format: real ones stay under 200 characters; rule patterns run over
+# every name, so a megabyte-long name would cost every rule a megabyte.
+MAX_NAME_CHARS = 4_096
 MAX_DIM = 2**48
 # No file holds a petabyte: offsets past this are hostile even when the data section's size is unknown.
 MAX_OFFSET = 2**50
@@ -205,6 +208,8 @@ def _tensor(name: str, entry: object, where: str, file: str | None) -> tuple[Ten
     # Hot path (a header may list 100k tensors): `type(x) is int` refuses bools and floats in one test.
     if type(entry) is not dict:
         raise InvalidData(f"{_label(name)} is not an object", where=where)
+    if len(name) > MAX_NAME_CHARS:
+        raise InvalidData(f"{_label(name)} has a name of {len(name)} characters (limit {MAX_NAME_CHARS})", where=where)
     dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
     if type(dtype) is not str or (dtype not in ITEMSIZE_BITS and not _DTYPE_RE.match(dtype)):
         raise InvalidData(f"{_label(name)} has an invalid dtype '{inert(dtype, 20)}'", where=where)

@@ -825,3 +825,32 @@ def test_a_lone_surrogate_in_a_config_costs_at_most_its_field_and_the_batch_goes
         assert "internal error" not in r.output and "Traceback" not in r.output, r.output
         assert str(last) in r.output, r.output
         assert "\\ud800" in r.output  # shown escaped, not dropped
+
+
+def test_a_tokenizer_json_head_of_many_keys_is_refused_in_bounded_steps(tmp_path, monkeypatch):
+    from inspector.sources import tokenizer
+
+    calls = []
+    real = tokenizer._decode
+    monkeypatch.setattr(tokenizer, "_decode", lambda text, i: calls.append(i) or real(text, i))
+    p = tmp_path / "tokenizer.json"
+    p.write_bytes(b"{" + b",".join(b'"k%d":1' % i for i in range(400_000)) + b"}")
+    from inspector.sources.ranged import LocalRangeFile
+
+    with pytest.raises(InvalidData, match="no added_tokens among its first 64 keys"):
+        tokenizer.read_tokenizer_json_head(LocalRangeFile(p))
+    assert len(calls) < 1_000  # each key cost a re-encode of the whole prefix before (quadratic)
+
+
+@pytest.mark.parametrize("where", ["header", "index"])
+def test_a_megabyte_long_tensor_name_is_refused(tmp_path, insp, where):
+    name = "model.layers.0." + "x" * 1_000_000 + ".weight"
+    files = {"config.json": CONFIG}
+    if where == "header":
+        files["model.safetensors"] = prefixed(js({name: e()}))
+    else:
+        files["model.safetensors.index.json"] = {"weight_map": {name: "model-1.safetensors"}}
+    v = insp.inspect(as_local(tmp_path, files))
+    assert v.status == "invalid" and v.declared["model_type"] == "llama"
+    one_line(v, "characters (limit 4096)")
+    assert len(v.error) < 500

@@ -17,6 +17,7 @@ few special-looking tokens are kept, never the vocabulary.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import struct
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,7 @@ from typing import Any
 
 from ..errors import InvalidData
 from ..inert import inert
-from ..safetensors_header import MAX_DIM, MAX_TENSORS
+from ..safetensors_header import MAX_DIM, MAX_NAME_CHARS, MAX_TENSORS
 from ..snapshot import Snapshot, TensorInfo
 from .ranged import RangeFile
 
@@ -33,7 +34,6 @@ MAX_KV = 100_000  # llama.cpp writes ~40 keys; a vocabulary is one key holding a
 # many merges is ~600k; runaway counts stop here instead of walking 512 MB twelve bytes at a time.
 MAX_VALUES = 4_000_000
 MAX_KEY_BYTES = 65_536
-MAX_NAME_BYTES = 4_096
 MAX_KEPT_STRING = 1_000_000  # longer strings are skipped by arithmetic, not kept
 MAX_KEPT_ITEMS = 1_024  # numeric arrays up to this length are kept (per-layer head counts, ...)
 MAX_METADATA_BYTES = 512_000_000
@@ -187,7 +187,7 @@ class _Parser:
         start = cur.pos
         tensors = self.info.tensors
         for i in range(n_tensors):
-            name = cur.take(cur.string_len(MAX_NAME_BYTES, "tensor name")).decode("utf-8", "replace")
+            name = cur.take(cur.string_len(MAX_NAME_CHARS, "tensor name")).decode("utf-8", "replace")
             n_dims = cur.unpack("<I")
             if n_dims > MAX_DIMS:
                 raise InvalidData(f"GGUF tensor '{inert(name, 80)}' has {n_dims} dimensions", where=where)
@@ -328,13 +328,14 @@ def gguf_config(info: GGUFInfo) -> dict[str, Any]:
     for gkey, ckey in (("rope.freq_base", "rope_theta"), ("attention.layer_norm_rms_epsilon", "rms_norm_eps"),
                        ("attention.layer_norm_epsilon", "layer_norm_eps")):
         v = m.get(p + gkey)
-        if isinstance(v, int | float) and not isinstance(v, bool):
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):  # f32 NaN/inf: not a value
             cfg[ckey] = float(v)
     if "vocab_size" not in cfg and info.token_count is not None:
         cfg["vocab_size"] = info.token_count
     rtype, rfactor = m.get(p + "rope.scaling.type"), m.get(p + "rope.scaling.factor")
     if isinstance(rtype, str) and rtype != "none":
-        cfg["rope_scaling"] = {"rope_type": rtype, **({"factor": float(rfactor)} if isinstance(rfactor, int | float) else {})}
+        factor = isinstance(rfactor, int | float) and not isinstance(rfactor, bool) and math.isfinite(rfactor)
+        cfg["rope_scaling"] = {"rope_type": rtype, **({"factor": float(rfactor)} if factor else {})}
     names = info.tensors
     if "token_embd.weight" in names:
         cfg["tie_word_embeddings"] = "output.weight" not in names

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..errors import InvalidData
 from ..inert import inert
-from ..safetensors_header import MAX_TENSORS, loads_strict
+from ..safetensors_header import MAX_NAME_CHARS, MAX_TENSORS, loads_strict
 
 HEADERS_MODES = ("default", "all", "none")
 MAX_INDEX_BYTES = 64_000_000
@@ -92,6 +92,8 @@ def parse_index(raw: bytes, where: str) -> tuple[dict[str, str], int | None]:
     for tensor, shard in doc["weight_map"].items():
         if type(shard) is not str or shard not in safe:
             safe.add(safe_shard_name(shard, where))
+        if len(tensor) > MAX_NAME_CHARS:
+            raise InvalidData(f"index names a tensor of {len(tensor)} characters (limit {MAX_NAME_CHARS})", where=where)
         wm[tensor] = shard
     total = None
     meta = doc.get("metadata")

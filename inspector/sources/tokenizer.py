@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -104,6 +105,8 @@ def read_tokenizer_json_head(src: RangeFile) -> tuple[dict[str, Any], int]:
             if not more:
                 size = len(buf)
             buf += more
+        except _Refused as e:
+            raise InvalidData(str(e), where=where) from None
         except (ValueError, UnicodeDecodeError) as e:
             raise InvalidData(f"tokenizer.json is not valid JSON ({inert(str(e), 120)})", where=where) from None
     out: dict[str, Any] = {"source": "tokenizer.json"}
@@ -128,6 +131,15 @@ class _NeedMore(Exception):
     pass
 
 
+class _Refused(Exception):
+    pass
+
+
+# tokenizers writes version, truncation, padding, then added_tokens; sorted keys put it first.
+MAX_HEAD_KEYS = 64
+_WS = re.compile(r"[ \t\r\n]*")
+
+
 def _scan_head(buf: bytes) -> tuple[dict[str, Any], int]:
     """Top-level keys of a JSON object up to `added_tokens` (required) and `model.type` (if cheap).
 
@@ -135,6 +147,7 @@ def _scan_head(buf: bytes) -> tuple[dict[str, Any], int]:
     """
     text = buf.decode("utf-8", "ignore")  # a multi-byte character cut at the end is re-read next time
     found: dict[str, Any] = {}
+    keys = 0
     i = _skip_ws(text, 0)
     if i >= len(text):
         raise _NeedMore
@@ -150,13 +163,18 @@ def _scan_head(buf: bytes) -> tuple[dict[str, Any], int]:
         if text[i] == ",":
             i = _skip_ws(text, i + 1)
         key, i = _decode(text, i)
+        keys += 1
+        if keys > MAX_HEAD_KEYS:
+            if "added_tokens" in found:
+                return found, len(text[:i].encode())
+            raise _Refused(f"tokenizer.json has no added_tokens among its first {MAX_HEAD_KEYS} keys")
         i = _skip_ws(text, i)
         if i >= len(text):
             raise _NeedMore
         if text[i] != ":":
             raise ValueError("expected ':' in tokenizer.json")
         i = _skip_ws(text, i + 1)
-        done = len(text[:i].encode())
+        start = i  # bytes used so far are counted only on return: per key it made the scan quadratic
         if key == "model":
             # {"type": "BPE", ...vocab...}: read the first key only when it is "type".
             try:
@@ -172,21 +190,19 @@ def _scan_head(buf: bytes) -> tuple[dict[str, Any], int]:
             except _NeedMore:
                 if "added_tokens" not in found:
                     raise
-            return found, done
+            return found, len(text[:start].encode())
         try:
             value, i = _decode(text, i)
         except _NeedMore:
             if "added_tokens" in found:
-                return found, done  # past added_tokens, model.type is not worth another read
+                return found, len(text[:start].encode())  # past added_tokens, model.type is not worth another read
             raise
         if key == "added_tokens":
             found["added_tokens"] = value
 
 
 def _skip_ws(text: str, i: int) -> int:
-    while i < len(text) and text[i] in " \t\r\n":
-        i += 1
-    return i
+    return _WS.match(text, i).end()
 
 
 def _decode(text: str, i: int) -> tuple[Any, int]:

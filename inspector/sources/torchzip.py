@@ -33,7 +33,7 @@ from typing import Any
 
 from ..errors import InvalidData
 from ..inert import inert, json_safe
-from ..safetensors_header import MAX_DIM, MAX_RANK, MAX_TENSORS
+from ..safetensors_header import MAX_DIM, MAX_NAME_CHARS, MAX_RANK, MAX_TENSORS
 from ..snapshot import Snapshot, TensorInfo
 from .plan import evidence_shards
 from .ranged import RangeFile
@@ -41,7 +41,6 @@ from .ranged import RangeFile
 MAX_PICKLE_BYTES = 64_000_000  # data.pkl of a 1k-tensor shard is ~200 KB; more is hostile or not a state dict
 MAX_CD_BYTES = 64_000_000
 MAX_CD_ENTRIES = MAX_TENSORS + 10_000  # a storage per tensor, plus a handful of fixed members
-MAX_NAME_CHARS = 4_096
 # The walk of data.pkl is a loop, never recursion, and bounded in steps: torch.save writes about 20
 # opcodes a tensor (a 100k-tensor file: ~2M, 3 s), so a pickle needing more is not a state dict.
 MAX_PICKLE_OPS = 4_000_000
