@@ -854,3 +854,23 @@ def test_a_megabyte_long_tensor_name_is_refused(tmp_path, insp, where):
     assert v.status == "invalid" and v.declared["model_type"] == "llama"
     one_line(v, "characters (limit 4096)")
     assert len(v.error) < 500
+
+
+ODD_NAMES = {
+    "superscript-layer": "model.layers.\u00b2.mlp.up_proj.weight",  # "²".isdigit() holds, int("²") raised
+    "arabic-digit-layer": "model.layers.\u0663.self_attn.k_proj.weight",
+    "4000-digit-layer": "model.layers." + "9" * 4000 + ".mlp.up_proj.weight",
+    "nul": "model.layers.0.\x00.weight",
+    "controls": "model.\x1b[2J\x1b]0;pwned\x07.weight",
+    "bidi": "model.\u202egnp.weight",
+    "empty": "",
+    "lone-surrogate": "model.\ud800.weight",
+}
+
+
+@pytest.mark.parametrize("case", ODD_NAMES, ids=str)
+def test_an_odd_tensor_name_is_judged_without_a_crash(tmp_path, insp, case):
+    header = json.dumps({ODD_NAMES[case]: e(), "model.embed_tokens.weight": e(begin=8, shape=(2, 2))}).encode()
+    v = insp.inspect(as_local(tmp_path, {"config.json": CONFIG, "model.safetensors": prefixed(header, 16)}))
+    assert v.status == "ok", v.error
+    json.dumps(v.to_dict(), ensure_ascii=False).encode("utf-8")

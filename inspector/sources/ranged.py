@@ -17,7 +17,8 @@ from ..errors import InvalidData, NetworkError
 from ..snapshot import IOStats
 from .localfs import open_regular
 
-_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+)")
+# ASCII digits, at most 19 (int() of a 5,000-digit header raises; \d alone matches any script's digits).
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d{1,19})-(\d{1,19})/(\d{1,19})(?!\d)", re.ASCII)
 
 
 class RangeFile(Protocol):
@@ -89,7 +90,7 @@ class HubRangeFile:
         elif resp.status == 200:
             # Range ignored: HubClient kept the bytes we asked for and stopped reading there.
             cl = resp.headers.get("content-length", "")
-            if cl.isdigit():
+            if cl.isascii() and cl.isdigit() and len(cl) <= 19:
                 self._size = int(cl)
             if start > 0:
                 raise NetworkError("the server ignored Range; refusing to download the whole file", where=self.where)
