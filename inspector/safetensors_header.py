@@ -94,6 +94,9 @@ def _bounded_int(text: str) -> int:
 # No config, index, header or tokenizer file nests past a handful of levels; this bound keeps the
 # parser (recursive in C) and every consumer of the result far from any recursion limit.
 MAX_JSON_DEPTH = 64
+# Parsed JSON costs 50-100 bytes a value whatever the file's size: 64 MB of `[[],[],...]` became 1.5 GB.
+# A 400k-tensor header holds 3-4M values (8-10 a tensor, the most accepted): any file stays near that.
+MAX_JSON_VALUES = 5_000_000
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 _NOT_BRACKETS_OR_QUOTES = bytes(sorted(set(range(256)) - set(b'[]{}"')))
@@ -157,12 +160,15 @@ def _safe_strings(doc: object) -> object:
 def loads_strict(raw: bytes, what: str, where: str) -> object:
     """json.loads that refuses duplicate keys, NaN/Infinity, huge integers, non-UTF-8 and nesting past
     MAX_JSON_DEPTH (checked before parsing); lone surrogates in strings come back escaped."""
+    # Every value but the first follows a `,` or opens a container: an upper bound, counted at C speed.
+    if raw.count(b",") + raw.count(b"[") + raw.count(b"{") > MAX_JSON_VALUES:
+        raise InvalidData(f"{what} holds more than {MAX_JSON_VALUES} JSON values: refused", where=where)
+    if json_too_deep(raw):
+        raise InvalidData(f"{what} is nested too deeply (limit {MAX_JSON_DEPTH} levels)", where=where)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise InvalidData(f"{what} is not UTF-8 (byte {e.start})", where=where) from None
-    if json_too_deep(raw):
-        raise InvalidData(f"{what} is nested too deeply (limit {MAX_JSON_DEPTH} levels)", where=where)
     try:
         # The integer check costs a call per number: only pay it when a long digit run exists at all.
         parse_int = _bounded_int if _LONG_RUN in raw.translate(_DIGITS_AS_NINE) else None

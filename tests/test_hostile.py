@@ -874,3 +874,13 @@ def test_an_odd_tensor_name_is_judged_without_a_crash(tmp_path, insp, case):
     v = insp.inspect(as_local(tmp_path, {"config.json": CONFIG, "model.safetensors": prefixed(header, 16)}))
     assert v.status == "ok", v.error
     json.dumps(v.to_dict(), ensure_ascii=False).encode("utf-8")
+
+
+def test_json_of_millions_of_small_values_is_refused_before_it_is_parsed():
+    from inspector.safetensors_header import loads_strict
+
+    raw = b"[" + b"[]," * 7_000_000 + b"[]]"  # 21 MB: below the index cap, 1.5 GB once parsed
+    peak = _peak(lambda: pytest.raises(InvalidData, loads_strict, raw, "index", "w"))
+    assert peak < 1_000_000
+    with pytest.raises(InvalidData, match="more than 5000000 JSON values"):
+        loads_strict(raw, "index", "w")

@@ -30,8 +30,9 @@ from ..snapshot import Snapshot, TensorInfo
 from .ranged import RangeFile
 
 MAX_KV = 100_000  # llama.cpp writes ~40 keys; a vocabulary is one key holding an array
-# Values parsed one by one (keys, nested-array items, vocabulary strings): a 256k vocabulary plus as
-# many merges is ~600k; runaway counts stop here instead of walking 512 MB twelve bytes at a time.
+# Values walked (vocabulary strings count 1, values parsed one by one 4: keys, nested-array items):
+# a 256k vocabulary plus as many merges is ~600k; runaway counts stop here instead of walking 512 MB
+# twelve bytes at a time.
 MAX_VALUES = 4_000_000
 MAX_KEY_BYTES = 65_536
 MAX_KEPT_STRING = 1_000_000  # longer strings are skipped by arithmetic, not kept
@@ -210,7 +211,7 @@ class _Parser:
 
     def _value(self, vtype: int, key: str, depth: int) -> Any:
         cur = self.cur
-        self._count(1)
+        self._count(4)  # a value parsed one by one costs about four string elements of a vocabulary
         if vtype in _SCALAR:
             v = cur.unpack(_SCALAR[vtype])
             if vtype == 7:
