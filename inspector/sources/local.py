@@ -194,7 +194,6 @@ def _read_weights(folder: LocalFolder, snap: Snapshot, headers: str) -> None:
         if idx:
             wm, snap.total_size = parse_index(folder.read(idx, MAX_INDEX_BYTES), folder.where(idx))
         fill_bin(snap, open_file, weight_map=wm, singles=bins, headers=headers, count_io=False)
-        check_tensor_count(len(snap.tensors), snap.target)
         return
     gguf = pick_gguf(snap.files)
     if gguf:

@@ -33,7 +33,7 @@ from typing import Any
 
 from ..errors import InvalidData
 from ..inert import inert, json_safe
-from ..safetensors_header import MAX_DIM, MAX_NAME_CHARS, MAX_RANK, MAX_TENSORS
+from ..safetensors_header import MAX_DIM, MAX_NAME_CHARS, MAX_RANK, MAX_TENSORS, check_tensor_count
 from ..snapshot import Snapshot, TensorInfo
 from .plan import evidence_shards
 from .ranged import RangeFile
@@ -680,7 +680,7 @@ def fill_bin(snap: Snapshot, open_file: Callable[[str], RangeFile], *, weight_ma
         with ThreadPoolExecutor(min(workers, len(picked))) as pool:
             results = list(pool.map(one, picked))
     else:
-        results = [one(f) for f in picked]
+        results = (one(f) for f in picked)  # one at a time: the tensor limit below stops the next read
     for res, src in results:
         if count_io:
             snap.io.add(src.io)
@@ -690,3 +690,4 @@ def fill_bin(snap: Snapshot, open_file: Callable[[str], RangeFile], *, weight_ma
         snap.shards_read += 1
         snap.weights_format = "bin"
         snap.tensors.update(res.tensors)
+        check_tensor_count(len(snap.tensors), snap.target)
