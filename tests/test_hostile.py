@@ -884,3 +884,12 @@ def test_json_of_millions_of_small_values_is_refused_before_it_is_parsed():
     assert peak < 1_000_000
     with pytest.raises(InvalidData, match="more than 5000000 JSON values"):
         loads_strict(raw, "index", "w")
+
+
+def test_a_weights_file_name_with_control_characters_is_escaped_in_the_error(tmp_path, insp):
+    folder = Path(as_local(tmp_path, {"config.json": CONFIG}))
+    (folder / "model\x1b]0;pwned\x07.safetensors").write_bytes(b"\x00" * 4)
+    v = insp.inspect(str(folder))
+    assert v.status == "invalid"
+    one_line(v, "\\x1b]0;pwned\\x07")
+    assert "\x1b" not in v.error and "\x07" not in v.error

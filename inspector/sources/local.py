@@ -33,7 +33,7 @@ MAX_LISTED_FILES = 10_000
 MAX_SCANNED_ENTRIES = 100_000
 
 
-def read_safetensors_header(src: LocalRangeFile) -> dict[str, TensorInfo]:
+def read_safetensors_header(src: LocalRangeFile, file: str | None = None) -> dict[str, TensorInfo]:
     """Header of a local file. A file cut short after its header (a metadata-only copy) is fine."""
     size = src.size() or 0
     n = header_length(src.read(0, 8), src.where, file_size=size)
@@ -43,7 +43,7 @@ def read_safetensors_header(src: LocalRangeFile) -> dict[str, TensorInfo]:
     # The data section may be absent on purpose (metadata-only copies end right after the header):
     # offsets are then checked for consistency and overlap only. A file with data is checked in full.
     data_size = size - 8 - n if size > 8 + n else None
-    return parse_header(raw, src.where, data_size=data_size, file=Path(src.where).name)
+    return parse_header(raw, src.where, data_size=data_size, file=file or Path(src.where).name)
 
 
 def _name(name: str) -> str:
@@ -143,7 +143,7 @@ def _read_single(path: Path, target: str, headers: str) -> Snapshot:
         else:
             snap.weights_format = "safetensors"
             snap.shards_total = 1
-            snap.tensors = read_safetensors_header(src)
+            snap.tensors = read_safetensors_header(src, path.name)
             snap.shards_read = 1
     except InvalidData as e:
         snap.weights_invalid, snap.weights_error = True, e.one_line()
@@ -169,7 +169,7 @@ def _read_weights(folder: LocalFolder, snap: Snapshot, headers: str) -> None:
         for shard in shards:
             if not folder.is_file(shard):
                 continue
-            found = read_safetensors_header(LocalRangeFile(folder.path(shard), folder.where(shard)))
+            found = read_safetensors_header(LocalRangeFile(folder.path(shard), folder.where(shard)), Path(shard).name)
             snap.shards_read += 1
             snap.weights_format = "safetensors"
             _add(snap, found)
@@ -180,7 +180,7 @@ def _read_weights(folder: LocalFolder, snap: Snapshot, headers: str) -> None:
         for f in plan.singles:
             if headers == "none":
                 break
-            _add(snap, read_safetensors_header(LocalRangeFile(folder.path(f), folder.where(f))))
+            _add(snap, read_safetensors_header(LocalRangeFile(folder.path(f), folder.where(f)), Path(f).name))
             snap.shards_read += 1
         return
     idx = other_index(snap.files)

@@ -114,7 +114,8 @@ class LocalFolder:
         self.blobs = blobs if os.path.basename(parent) == "snapshots" and os.path.isdir(blobs) else None
 
     def where(self, name: str) -> str:
-        return str(self.root / name)
+        """The file as errors name it: a file name may hold control characters, shown escaped."""
+        return inert(str(self.root / name), None)
 
     def path(self, name: str) -> Path:
         """The path to open for a repo file `name`, refusing names and symlinks that leave the folder."""
