@@ -19,13 +19,19 @@ sys.path.insert(0, str(REPO))
 
 with atheris.instrument_imports(include=["inspector"]):
     import inspector.api  # noqa: F401
+    import inspector.cli  # noqa: F401
+    import inspector.cli_audit  # noqa: F401
+    import inspector.listing  # noqa: F401
     import inspector.ruleset  # noqa: F401
     import inspector.safetensors_header  # noqa: F401
     import inspector.sources.gguf  # noqa: F401
+    import inspector.sources.http  # noqa: F401
+    import inspector.sources.hub  # noqa: F401
     import inspector.sources.local  # noqa: F401
     import inspector.sources.plan  # noqa: F401
     import inspector.sources.tokenizer  # noqa: F401
     import inspector.sources.torchzip  # noqa: F401
+    import inspector.store  # noqa: F401
     import inspector.yamlloc  # noqa: F401
 
 from inspector.errors import InspectorError  # noqa: E402

@@ -35,10 +35,11 @@ class Inspector:
 
     def __init__(self, rules: RuleSet | None = None, *, extra_rules: list[Path] | None = None,
                  headers: str = "default", client=None, with_tokenizer: bool = False,
-                 token: str | bool | None = None, raise_errors: bool = False) -> None:
+                 token: str | bool | None = None, raise_errors: bool = False, follow_symlinks: bool = False) -> None:
         """`token`: a Hub token (default: HF_TOKEN or the saved login, as huggingface_hub does);
         `raise_errors`: raise the typed error of a failed target (TargetNotFound, GatedTarget,
-        NetworkError, InvalidData, UsageError) instead of returning a verdict with its status."""
+        NetworkError, InvalidData, UsageError) instead of returning a verdict with its status;
+        `follow_symlinks`: in local folders, follow symlinks that leave the folder."""
         if headers not in HEADERS_MODES:
             raise UsageError(f"headers={headers!r}: must be one of {', '.join(map(repr, HEADERS_MODES))}")
         self.rules = rules or load_ruleset(extra_rules)
@@ -46,6 +47,7 @@ class Inspector:
         self.with_tokenizer = with_tokenizer  # read tokenizer files too (costs requests on the Hub)
         self.token = token
         self.raise_errors = raise_errors
+        self.follow_symlinks = follow_symlinks
         self._client = client
 
     @property
@@ -66,7 +68,8 @@ class Inspector:
                 first = target.split("/", 1)[0]
                 raise TargetNotFound(f"no such file or folder (a local path, since ./{first} is a folder here: "
                                      "not looked up on the Hub)", where=target)
-            return read_local(target, headers=self.headers, with_tokenizer=self.with_tokenizer)
+            return read_local(target, headers=self.headers, with_tokenizer=self.with_tokenizer,
+                              follow_symlinks=self.follow_symlinks)
         from .sources.hub import read_hub
 
         if revision:

@@ -157,8 +157,10 @@ def _derive(values: dict, sources: dict, config: dict, snap: Snapshot, index: Te
     for t in names:
         parts = t.split(".")
         for i, p in enumerate(parts[:-1]):
-            if p in _LAYER_CONTAINERS and parts[i + 1].isdigit():
-                layer_ids.add(int(parts[i + 1]))
+            n = parts[i + 1]
+            # ASCII and short: "²".isdigit() holds and int("²") raises; no model has a million layers.
+            if p in _LAYER_CONTAINERS and n.isascii() and n.isdigit() and len(n) <= 6:
+                layer_ids.add(int(n))
                 break
     if layer_ids:
         _set(values, sources, "layer_count", max(layer_ids) + 1, "tensors")

@@ -11,15 +11,24 @@ import math
 import re
 import struct
 from collections.abc import Iterable
+from itertools import accumulate
 
 from .errors import InvalidData
+from .inert import inert, json_safe
 from .snapshot import TensorInfo
 
 # safetensors itself refuses headers over 100 MB; a 31-shard 405B index holds ~1k tensors a shard,
 # far below this, so anything larger is hostile or broken.
 MAX_HEADER_BYTES = 100_000_000
-MAX_TENSORS = 1_000_000
+# Per repo, whatever the format: the largest real repos list about 300k tensors (a 1T-parameter MoE
+# quantized with four tensors per expert projection); work and memory grow with the count, so a
+# repo past this is refused (`invalid`), never truncated silently. Checked before parsing when the
+# bytes alone already prove it (one `{` per tensor entry, four `"` per index entry).
+MAX_TENSORS = 400_000
 MAX_RANK = 16
+# The longest tensor name in any format: real ones stay under 200 characters; rule patterns run over
+# every name, so a megabyte-long name would cost every rule a megabyte.
+MAX_NAME_CHARS = 4_096
 MAX_DIM = 2**48
 # No file holds a petabyte: offsets past this are hostile even when the data section's size is unknown.
 MAX_OFFSET = 2**50
@@ -37,11 +46,17 @@ def header_length(prefix: bytes, where: str, *, file_size: int | None = None) ->
     if len(prefix) < 8:
         raise InvalidData(f"safetensors file is {len(prefix)} bytes, shorter than its 8-byte length prefix", where=where)
     (n,) = struct.unpack("<Q", prefix[:8])
+    # The value is not shown: for a file that is no safetensors file it is 8 bytes of its content.
     if n == 0 or n > MAX_HEADER_BYTES:
-        raise InvalidData(f"safetensors header length {n} is outside 1..{MAX_HEADER_BYTES}", where=where)
+        raise InvalidData(f"safetensors header length is outside 1..{MAX_HEADER_BYTES}: not a safetensors file", where=where)
     if file_size is not None and 8 + n > file_size:
-        raise InvalidData(f"safetensors header length {n} is larger than the file ({file_size} bytes)", where=where)
+        raise InvalidData(f"safetensors header length is larger than the file ({file_size} bytes)", where=where)
     return n
+
+
+def check_tensor_count(n: int, where: str) -> None:
+    if n > MAX_TENSORS:
+        raise InvalidData(f"more than {MAX_TENSORS} tensors (the limit per repo): refused", where=where)
 
 
 def _reject_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -50,7 +65,7 @@ def _reject_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
         seen: set[str] = set()
         for k, _v in pairs:
             if k in seen:
-                raise ValueError(f"duplicate key {k[:80]!r}")
+                raise ValueError(f"duplicate key '{inert(k, 80)}'")
             seen.add(k)
     return out
 
@@ -76,8 +91,80 @@ def _bounded_int(text: str) -> int:
     return int(text)
 
 
+# No config, index, header or tokenizer file nests past a handful of levels; this bound keeps the
+# parser (recursive in C) and every consumer of the result far from any recursion limit.
+MAX_JSON_DEPTH = 64
+# Parsed JSON costs 50-100 bytes a value whatever the file's size: 64 MB of `[[],[],...]` became 1.5 GB.
+# A 400k-tensor header holds 3-4M values (8-10 a tensor, the most accepted): any file stays near that.
+MAX_JSON_VALUES = 5_000_000
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_NOT_BRACKETS_OR_QUOTES = bytes(sorted(set(range(256)) - set(b'[]{}"')))
+_DEPTH_CHUNK = 1 << 20
+_AS_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 / -1 as signed bytes
+
+
+def json_too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether JSON text (or a prefix of it) nests deeper than `limit`, decided without parsing.
+
+    Strings are dropped (they may hold brackets), the brackets become +1/-1 and their running sum is
+    the depth: C-speed and linear (about 40 ns a bracket; a 100k-tensor header has 600k brackets).
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    if b"\\" in raw:
+        s = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    else:  # no escapes: every other `"` opens a string; dropping `""` keeps that parity (10x faster)
+        s = b"".join(raw.translate(None, _NOT_BRACKETS_OR_QUOTES).replace(b'""', b"").split(b'"')[0::2])
+    # Empty pairs go first, a level a pass (a header's `{"shape":[..],"data_offsets":[..]}` is gone
+    # after two): each pass lowers the maximum depth by at most one.
+    passes = 0
+    while passes < 3 and (t := s.replace(b"[]", b"").replace(b"{}", b"")) != s:
+        s, passes = t, passes + 1
+    steps = memoryview(s.translate(_AS_STEPS)).cast("b")
+    depth = 0
+    for i in range(0, len(steps), _DEPTH_CHUNK):  # chunks: a runaway nesting stops at its first megabyte
+        running = list(accumulate(steps[i: i + _DEPTH_CHUNK], initial=depth))
+        if max(running) > limit - passes:
+            return True
+        depth = running[-1]
+    return False
+
+
+# A lone surrogate (`"\ud800"`) is valid JSON yet no valid text: escaped at the source, so it costs at
+# most its own field and never an encoder downstream (terminal, SQLite, a report).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _safe_strings(doc: object) -> object:
+    todo = [doc]
+    while todo:  # iterative: depth is bounded above, and recursion is not needed
+        node = todo.pop()
+        if isinstance(node, list):
+            for i, v in enumerate(node):
+                if isinstance(v, str):
+                    node[i] = json_safe(v)
+                elif isinstance(v, list | dict):
+                    todo.append(v)
+        elif isinstance(node, dict):
+            for k in [k for k in node if json_safe(k) is not k]:
+                node[json_safe(k)] = node.pop(k)
+            for k, v in node.items():
+                if isinstance(v, str):
+                    node[k] = json_safe(v)
+                elif isinstance(v, list | dict):
+                    todo.append(v)
+    return json_safe(doc) if isinstance(doc, str) else doc
+
+
 def loads_strict(raw: bytes, what: str, where: str) -> object:
-    """json.loads that refuses duplicate keys, NaN/Infinity, huge integers, non-UTF-8 and runaway nesting."""
+    """json.loads that refuses duplicate keys, NaN/Infinity, huge integers, non-UTF-8 and nesting past
+    MAX_JSON_DEPTH (checked before parsing); lone surrogates in strings come back escaped."""
+    # Every value but the first follows a `,` or opens a container: an upper bound, counted at C speed.
+    if raw.count(b",") + raw.count(b"[") + raw.count(b"{") > MAX_JSON_VALUES:
+        raise InvalidData(f"{what} holds more than {MAX_JSON_VALUES} JSON values: refused", where=where)
+    if json_too_deep(raw):
+        raise InvalidData(f"{what} is nested too deeply (limit {MAX_JSON_DEPTH} levels)", where=where)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -85,16 +172,19 @@ def loads_strict(raw: bytes, what: str, where: str) -> object:
     try:
         # The integer check costs a call per number: only pay it when a long digit run exists at all.
         parse_int = _bounded_int if _LONG_RUN in raw.translate(_DIGITS_AS_NINE) else None
-        return json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant, parse_int=parse_int)
-    except RecursionError:
+        doc = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant, parse_int=parse_int)
+    except RecursionError:  # unreachable past json_too_deep; kept as the last line of defence
         raise InvalidData(f"{what} is nested too deeply", where=where) from None
     except ValueError as e:
-        msg = str(e).splitlines()[0][:160]
+        msg = inert(str(e).splitlines()[0], 160)
         raise InvalidData(f"{what} is not valid JSON: {msg}", where=where) from None
+    return _safe_strings(doc) if _SURROGATE_ESCAPE.search(raw) else doc
 
 
 def parse_header(raw: bytes, where: str, *, data_size: int | None = None, file: str | None = None) -> dict[str, TensorInfo]:
     """Tensors of one header. `data_size` (bytes after the header) is checked only when known."""
+    if raw.count(b"{") > MAX_TENSORS + 2:  # one object a tensor: too many, known before parsing
+        raise InvalidData(f"safetensors header lists more than {MAX_TENSORS} tensors (the limit per repo)", where=where)
     doc = loads_strict(raw, "safetensors header", where)
     if not isinstance(doc, dict):
         raise InvalidData(f"safetensors header is a JSON {type(doc).__name__}, not an object", where=where)
@@ -114,9 +204,9 @@ def parse_header(raw: bytes, where: str, *, data_size: int | None = None, file: 
     spans.sort()
     for (_b0, e0, n0), (b1, _e1, n1) in zip(spans, spans[1:], strict=False):
         if b1 < e0:
-            raise InvalidData(f"tensors {n0[:80]!r} and {n1[:80]!r} overlap in the data section", where=where)
+            raise InvalidData(f"{_label(n0)} and {_label(n1)} overlap in the data section", where=where)
     if data_size is not None and spans and spans[-1][1] > data_size:
-        raise InvalidData(f"tensor {spans[-1][2][:80]!r} ends at byte {spans[-1][1]}, past the data section ({data_size} bytes)", where=where)
+        raise InvalidData(f"{_label(spans[-1][2])} ends at byte {spans[-1][1]}, past the data section ({data_size} bytes)", where=where)
     return tensors
 
 
@@ -124,9 +214,11 @@ def _tensor(name: str, entry: object, where: str, file: str | None) -> tuple[Ten
     # Hot path (a header may list 100k tensors): `type(x) is int` refuses bools and floats in one test.
     if type(entry) is not dict:
         raise InvalidData(f"{_label(name)} is not an object", where=where)
+    if len(name) > MAX_NAME_CHARS:
+        raise InvalidData(f"{_label(name)} has a name of {len(name)} characters (limit {MAX_NAME_CHARS})", where=where)
     dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
     if type(dtype) is not str or (dtype not in ITEMSIZE_BITS and not _DTYPE_RE.match(dtype)):
-        raise InvalidData(f"{_label(name)} has an invalid dtype {str(dtype)[:20]!r}", where=where)
+        raise InvalidData(f"{_label(name)} has an invalid dtype '{inert(dtype, 20)}'", where=where)
     if type(shape) is not list or len(shape) > MAX_RANK:
         raise InvalidData(f"{_label(name)} has an invalid shape", where=where)
     for d in shape:
@@ -146,7 +238,7 @@ def _tensor(name: str, entry: object, where: str, file: str | None) -> tuple[Ten
 
 
 def _label(name: str) -> str:
-    return f"tensor {name[:80]!r}"
+    return f"tensor '{inert(name, 80)}'"
 
 
 # An entry is its name plus fixed JSON (`"":{"dtype":"BF16","shape":[],"data_offsets":[,]},` = 50

@@ -44,6 +44,7 @@ class Snapshot:
     revision: str | None = None
     repo_id: str | None = None
     files: list[str] = field(default_factory=list)
+    listing_note: str | None = None  # set when the file listing was not complete, saying where it stopped
     config: dict[str, Any] | None = None
     config_error: str | None = None
     config_status: str = "missing"  # ok | missing | invalid

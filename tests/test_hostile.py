@@ -5,9 +5,13 @@ verdict still uses whatever could be read."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
+import subprocess
+import sys
 import time
+import tracemalloc
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -20,6 +24,7 @@ from inspector.api import Inspector
 from inspector.cli import main
 from inspector.errors import InvalidData, RuleError
 from inspector.ruleset import load_ruleset
+from inspector.safetensors_header import parse_header
 from inspector.snapshot import Snapshot
 from inspector.sources.local import read_local
 from inspector.sources.plan import MAX_CONFIG_BYTES, parse_index, safe_shard_name
@@ -496,3 +501,397 @@ def test_a_tokenizer_json_cut_after_model_is_not_a_crash(tmp_path, insp, text):
     (folder / "tokenizer.json").write_text(text)
     v = insp.judge(read_local(str(folder), with_tokenizer=True))[0]
     assert v.status in ("ok", "invalid")
+
+
+# --- local folders: symlinks, special files, size caps, listings --------------------------------------
+
+SECRET = {"model_type": "stolen", "architectures": ["StolenForCausalLM"]}
+
+
+def _llama_folder(tmp_path: Path, name: str = "m") -> Path:
+    folder = tmp_path / name
+    shutil.copytree(LLAMA7, folder)
+    return folder
+
+
+def test_a_config_symlink_leaving_the_folder_is_refused_and_the_weights_still_judge(tmp_path, insp):
+    (tmp_path / "outside.json").write_bytes(js(SECRET))
+    folder = _llama_folder(tmp_path)
+    (folder / "config.json").unlink()
+    (folder / "config.json").symlink_to(tmp_path / "outside.json")
+    v = insp.inspect(str(folder))
+    assert v.status == "invalid"
+    one_line(v, "config.json", "leaves the model folder")
+    assert "stolen" not in json.dumps(v.to_dict()).lower()
+    assert v.layout == "llama"  # from the tensors
+
+
+def test_a_weights_symlink_leaving_the_folder_is_refused_without_echoing_its_bytes(tmp_path, insp):
+    secret = tmp_path / "token"
+    secret.write_bytes(b"hf_AAAAsecretTOKEN")
+    files = {"config.json": CONFIG}
+    folder = Path(as_local(tmp_path, files))
+    (folder / "model.safetensors").symlink_to(secret)
+    v = insp.inspect(str(folder))
+    assert v.status == "invalid" and v.declared["model_type"] == "llama"
+    one_line(v, "model.safetensors", "leaves the model folder")
+    number = str(struct.unpack("<Q", b"hf_AAAAs")[0])
+    assert number not in v.error and "hf_" not in v.error
+
+
+def test_follow_symlinks_reads_what_the_user_allowed(tmp_path, ruleset):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "model.safetensors").write_bytes(prefixed(js({"model.embed_tokens.weight": e(shape=(32000, 64))})))
+    folder = Path(as_local(tmp_path, {"config.json": CONFIG}))
+    (folder / "model.safetensors").symlink_to(outside / "model.safetensors")
+    assert Inspector(ruleset).inspect(str(folder)).status == "invalid"
+    v = Inspector(ruleset, follow_symlinks=True).inspect(str(folder))
+    assert v.status == "ok", v.error
+    assert v.params == 32000 * 64
+
+
+def test_the_hugging_face_cache_layout_is_followed(tmp_path, insp):
+    repo = tmp_path / "hub" / "models--org--llama"
+    snap = repo / "snapshots" / ("a" * 40)
+    (repo / "blobs").mkdir(parents=True)
+    snap.mkdir(parents=True)
+    for f in LLAMA7.iterdir():
+        blob = repo / "blobs" / f"blob-{f.name}"
+        shutil.copyfile(f, blob)
+        (snap / f.name).symlink_to(Path("..", "..", "blobs", blob.name))
+    v = insp.inspect(str(snap))
+    assert v.status == "ok", v.error
+    assert (v.layout, v.lineage) == ("llama", "llama")
+
+
+@pytest.mark.parametrize("kind", ["dangling", "loop"])
+def test_a_broken_weights_symlink_is_invalid_and_keeps_the_config_verdict(tmp_path, insp, kind):
+    folder = Path(as_local(tmp_path, {"config.json": CONFIG}))
+    if kind == "dangling":
+        (folder / "model.safetensors").symlink_to(folder / "gone.safetensors")
+    else:
+        (folder / "model.safetensors").symlink_to(folder / "loop.safetensors")
+        (folder / "loop.safetensors").symlink_to(folder / "model.safetensors")
+    v = insp.inspect(str(folder))
+    assert v.status == "invalid"
+    one_line(v, "model.safetensors", "dangling symlink" if kind == "dangling" else "symlink loop")
+    assert v.declared["model_type"] == "llama" and v.declared["architectures"] == ["LlamaForCausalLM"]
+
+
+def test_an_index_shard_symlinked_out_of_the_folder_is_refused(tmp_path, insp):
+    folder = _llama_folder(tmp_path)
+    shard = sorted(folder.glob("model-*.safetensors"))[0]
+    moved = tmp_path / "moved.safetensors"
+    shutil.move(shard, moved)
+    shard.symlink_to(moved)
+    v = insp.inspect(str(folder))
+    assert v.status == "invalid"
+    one_line(v, shard.name, "leaves the model folder")
+
+
+@pytest.mark.parametrize("name", ["config.json", "model.safetensors", "model.safetensors.index.json", "tokenizer.json",
+                                  "tokenizer_config.json"])
+def test_a_fifo_in_place_of_a_file_is_refused_without_blocking(tmp_path, insp, name):
+    folder = Path(as_local(tmp_path, {"config.json": CONFIG} if name != "config.json" else {}))
+    os.mkfifo(folder / name)  # nobody writes: a blocking open or read would hang forever
+    snap = read_local(str(folder), with_tokenizer=True)
+    errors = " ".join(filter(None, [snap.config_error, snap.weights_error, (snap.tokenizer or {}).get("error")]))
+    assert "a FIFO, not a regular file" in errors and "\n" not in errors
+    assert insp.judge(snap)[0].status == "invalid" or name.startswith("tokenizer")
+
+
+def test_a_device_in_place_of_the_weights_is_refused_even_when_symlinks_are_followed(tmp_path, ruleset):
+    folder = Path(as_local(tmp_path, {"config.json": CONFIG}))
+    (folder / "model.safetensors").symlink_to("/dev/zero")
+    v = Inspector(ruleset, follow_symlinks=True).inspect(str(folder))
+    assert v.status == "invalid"
+    one_line(v, "model.safetensors", "a device, not a regular file")
+
+
+def test_the_size_cap_holds_while_reading_not_only_from_stat(tmp_path, monkeypatch):
+    from inspector.sources import localfs
+
+    p = tmp_path / "config.json"
+    p.write_bytes(b"x" * 5000)
+    real_fstat = os.fstat
+
+    class Small:
+        def __init__(self, st):
+            self.st_mode, self.st_size = st.st_mode, 10  # the file "grew" after stat
+
+    monkeypatch.setattr(localfs.os, "fstat", lambda fd: Small(real_fstat(fd)))
+    with pytest.raises(InvalidData, match="grew past 100 bytes"):
+        localfs.read_capped(p, 100, str(p))
+
+
+def test_tens_of_thousands_of_files_before_the_weights_do_not_hide_them(tmp_path, insp):
+    folder = _llama_folder(tmp_path)
+    for i in range(30_000):
+        (folder / f"a{i:05d}.txt").touch()
+    v = insp.inspect(str(folder))
+    assert v.status == "ok", v.error
+    assert (v.layout, v.lineage) == ("llama", "llama")
+
+
+def test_a_listing_stopped_in_subfolders_says_so(tmp_path, monkeypatch):
+    from inspector.sources import local
+
+    monkeypatch.setattr(local, "MAX_LISTED_FILES", 50)
+    folder = Path(as_local(tmp_path, {"config.json": CONFIG}))
+    (folder / "sub").mkdir()
+    for i in range(80):
+        (folder / "sub" / f"x{i:03d}.txt").touch()
+    snap = read_local(str(folder))
+    assert len([f for f in snap.files if f.startswith("sub/")]) == 50
+    assert snap.listing_note and "50 files" in snap.listing_note
+    assert "not listed" in (snap.weights_error or "")
+
+
+def test_a_file_name_that_is_not_utf8_is_listed_escaped_and_judged(tmp_path, insp):
+    folder = _llama_folder(tmp_path)
+    with open(os.path.join(os.fsencode(folder), b"\xff\xfe.safetensors"), "wb") as fh:
+        fh.write(b"x")
+    v = insp.inspect(str(folder))
+    assert v.status == "ok", v.error
+    json.dumps(v.to_dict(), ensure_ascii=False).encode("utf-8")  # every string encodes
+
+
+# --- bounded work: tensor counts, nesting, steps ----------------------------------------------------------
+
+def _peak(fn) -> int:
+    tracemalloc.start()
+    try:
+        fn()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_an_index_naming_a_million_tensors_is_refused_before_it_is_parsed(tmp_path, insp):
+    wm = ",".join(f'"model.layers.{i}.w": "model-00001-of-00002.safetensors"' for i in range(1_000_000))
+    raw = ('{"weight_map": {' + wm + "}}").encode()
+    assert len(raw) < 64_000_000
+    with pytest.raises(InvalidData, match="more than 400000 tensors"):
+        parse_index(raw, "idx")
+    peak = _peak(lambda: pytest.raises(InvalidData, parse_index, raw, "idx"))
+    assert peak < 1_000_000  # nothing was built from the 58 MB
+    v = insp.inspect(as_local(tmp_path, {"config.json": CONFIG, "model.safetensors.index.json": raw}))
+    assert v.status == "invalid" and v.declared["model_type"] == "llama"
+    one_line(v, "model.safetensors.index.json", "limit per repo")
+
+
+def test_a_header_with_a_million_tensors_is_refused_before_it_is_parsed(tmp_path, insp):
+    body = ",".join(f'"t{i}":{{"dtype":"U8","shape":[1],"data_offsets":[{i},{i + 1}]}}' for i in range(1_000_000))
+    header = ("{" + body + "}").encode()
+    peak = _peak(lambda: pytest.raises(InvalidData, parse_header, header, "h"))
+    assert peak < 1_000_000
+    v = insp.inspect(as_local(tmp_path, {"config.json": CONFIG, "model.safetensors": prefixed(header)}))
+    assert v.status == "invalid" and v.declared["model_type"] == "llama"
+    one_line(v, "model.safetensors", "more than 400000 tensors")
+
+
+def test_tensors_past_the_limit_across_shards_are_refused_per_repo(tmp_path, monkeypatch):
+    from inspector import safetensors_header
+
+    monkeypatch.setattr(safetensors_header, "MAX_TENSORS", 3)
+    files = {"config.json": CONFIG, "model-1.safetensors": prefixed(js({"a": e(), "b": e(begin=8)})),
+             "model-2.safetensors": prefixed(js({"c": e(), "d": e(begin=8)}))}
+    snap = read_local(as_local(tmp_path, files))
+    assert snap.weights_invalid and "more than 3 tensors" in snap.weights_error
+
+
+DEEP = 100_000
+
+
+@pytest.mark.parametrize("raw", [
+    b"[" * DEEP + b"]" * DEEP,
+    b'{"a":' * DEEP + b"1" + b"}" * DEEP,
+    b"[" * DEEP,
+    b'[{"a":' * (DEEP // 2) + b"1" + b"}]" * (DEEP // 2),
+], ids=["arrays", "objects", "unclosed", "mixed"])
+def test_json_nested_a_hundred_thousand_deep_is_refused_before_parsing(raw, monkeypatch):
+    # The guard must not rely on RecursionError: parsing is made to fail loudly if it is reached.
+    from inspector import safetensors_header
+
+    monkeypatch.setattr(safetensors_header.json, "loads", lambda *a, **k: pytest.fail("parsed"))
+    with pytest.raises(InvalidData, match="nested too deeply"):
+        safetensors_header.loads_strict(raw, "config.json", "w")
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting():
+    raw = js({"a": "[" * 10_000, "b": ["{" * 500, "\\\"[[["], "c": "}" * 10_000})
+    from inspector.safetensors_header import loads_strict
+
+    assert loads_strict(raw, "config.json", "w")["a"] == "[" * 10_000
+
+
+def test_strings_cannot_hide_real_nesting():
+    # Each level is `["]", <inner>, "["]`: without the strings the brackets pair up one level deep.
+    raw = b'["]",' * 1000 + b"1" + b',"["]' * 1000
+    from inspector.safetensors_header import loads_strict
+
+    with pytest.raises(InvalidData, match="nested too deeply"):
+        loads_strict(raw, "config.json", "w")
+
+
+def test_a_tokenizer_json_a_hundred_thousand_deep_is_noted_and_the_verdict_stands(tmp_path, insp):
+    folder = _llama_folder(tmp_path)
+    (folder / "tokenizer.json").write_bytes(b'{"version": "1.0", "added_tokens": ' + b"[" * DEEP + b"]" * DEEP + b"}")
+    snap = read_local(str(folder), with_tokenizer=True)
+    assert "nested too deeply" in snap.tokenizer["error"]
+    assert insp.judge(snap)[0].status == "ok"
+
+
+_IN_CHILD = """
+import sys
+from inspector.errors import InvalidData
+from inspector.sources.torchzip import tensors_from_pickle
+try:
+    tensors_from_pickle(sys.stdin.buffer.read(), "data.pkl")
+except InvalidData as e:
+    print("refused:", e)
+"""
+
+DEEP_PICKLES = {
+    # A tuple a million deep used as a dict key: hashing it recursed in C and killed the interpreter.
+    "tuple-key": b"\x80\x02}" + b")" + b"\x85" * 1_000_000 + b"K\x01s.",
+    "list-key": b"\x80\x02}" + b"]" * 1_000 + b"a" * 999 + b"K\x01s.",
+    "nested-lists": b"\x80\x02" + b"]" * 1_000_000 + b"a" * 999_999 + b".",
+    "nested-dicts": b"\x80\x02" + b"}X\x01\x00\x00\x00a" * 300_000 + b"}" + b"s" * 300_000 + b".",
+}
+
+
+@pytest.mark.parametrize("case", DEEP_PICKLES, ids=str)
+def test_a_deeply_nested_pickle_never_takes_the_interpreter_down(case):
+    # In a child process: a C-level crash here must fail this test, not end the test run.
+    r = subprocess.run([sys.executable, "-c", _IN_CHILD], input=DEEP_PICKLES[case], capture_output=True, check=False)
+    assert r.returncode == 0, r.stderr[-500:]
+    assert b"Traceback" not in r.stderr
+
+
+def test_a_dict_holding_itself_is_walked_once():
+    from inspector.sources.torchzip import tensors_from_pickle
+
+    # d = {}; memo d; d["k0".."k999"] = d; then a tensor-free STOP: 1000 entries, not 1000**4.
+    items = b"".join(b"X\x02\x00\x00\x00k" + str(i % 10).encode() + b"h\x00" for i in range(1000))
+    data = b"\x80\x02}q\x00(" + items + b"u."
+    assert tensors_from_pickle(data, "data.pkl") == {}
+
+
+def test_a_pickle_past_the_opcode_budget_is_refused(monkeypatch):
+    from inspector.sources import torchzip
+
+    monkeypatch.setattr(torchzip, "MAX_PICKLE_OPS", 1000)
+    with pytest.raises(InvalidData, match="past 1000 opcodes"):
+        torchzip.tensors_from_pickle(b"\x80\x02]" + b"K\x01a" * 1000 + b".", "data.pkl")
+
+
+def test_a_pickle_tensor_name_with_a_lone_surrogate_is_escaped():
+    from inspector.sources.torchzip import tensors_from_pickle
+
+    name = "model.\ud800.weight".encode("utf-8", "surrogatepass")
+    data = (b"\x80\x02}X" + struct.pack("<I", len(name)) + name + b"ctorch._utils\n_rebuild_tensor_v2\n("
+            b"(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x04tQ"
+            b"K\x00K\x02\x85K\x01\x85\x89ccollections\nOrderedDict\n)RtRs.")
+    tensors = tensors_from_pickle(data, "data.pkl")
+    assert list(tensors) == ["model.\\ud800.weight"] and tensors["model.\\ud800.weight"].shape == (2,)
+
+
+def test_gguf_nested_arrays_with_huge_counts_stop_at_the_value_budget(tmp_path):
+    from inspector.sources.gguf import MAX_VALUES, read_gguf
+    from inspector.sources.ranged import LocalRangeFile
+
+    key = b"a.b"
+    # one key: an array of 2**40 arrays, each an empty array of u8
+    inner = struct.pack("<IQ", 0, 0)
+    body = (b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", len(key)) + key + struct.pack("<I", 9)
+            + struct.pack("<IQ", 9, 2**40) + inner * (MAX_VALUES + 10))
+    p = tmp_path / "x.gguf"
+    p.write_bytes(body)
+    with pytest.raises(InvalidData, match="values to walk"):
+        read_gguf(LocalRangeFile(p))
+
+
+# --- one bad string costs one field ------------------------------------------------------------------------
+
+def test_a_lone_surrogate_in_a_config_costs_at_most_its_field_and_the_batch_goes_on(tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(LLAMA7, bad)
+    (bad / "config.json").write_bytes(b'{"model_type": "llama\\ud800", "architectures": ["Llama\\udfffForCausalLM"], '
+                                      b'"num_hidden_layers": 32, "\\ud800": 1}')
+    last = SAMPLES / "Qwen__Qwen-7B"
+    for fmt in ([], ["--json"]):
+        r = CliRunner().invoke(main, ["inspect", str(LLAMA7), str(bad), str(last), *fmt])
+        assert "internal error" not in r.output and "Traceback" not in r.output, r.output
+        assert str(last) in r.output, r.output
+        assert "\\ud800" in r.output  # shown escaped, not dropped
+
+
+def test_a_tokenizer_json_head_of_many_keys_is_refused_in_bounded_steps(tmp_path, monkeypatch):
+    from inspector.sources import tokenizer
+
+    calls = []
+    real = tokenizer._decode
+    monkeypatch.setattr(tokenizer, "_decode", lambda text, i: calls.append(i) or real(text, i))
+    p = tmp_path / "tokenizer.json"
+    p.write_bytes(b"{" + b",".join(b'"k%d":1' % i for i in range(400_000)) + b"}")
+    from inspector.sources.ranged import LocalRangeFile
+
+    with pytest.raises(InvalidData, match="no added_tokens among its first 64 keys"):
+        tokenizer.read_tokenizer_json_head(LocalRangeFile(p))
+    assert len(calls) < 1_000  # each key cost a re-encode of the whole prefix before (quadratic)
+
+
+@pytest.mark.parametrize("where", ["header", "index"])
+def test_a_megabyte_long_tensor_name_is_refused(tmp_path, insp, where):
+    name = "model.layers.0." + "x" * 1_000_000 + ".weight"
+    files = {"config.json": CONFIG}
+    if where == "header":
+        files["model.safetensors"] = prefixed(js({name: e()}))
+    else:
+        files["model.safetensors.index.json"] = {"weight_map": {name: "model-1.safetensors"}}
+    v = insp.inspect(as_local(tmp_path, files))
+    assert v.status == "invalid" and v.declared["model_type"] == "llama"
+    one_line(v, "characters (limit 4096)")
+    assert len(v.error) < 500
+
+
+ODD_NAMES = {
+    "superscript-layer": "model.layers.\u00b2.mlp.up_proj.weight",  # "²".isdigit() holds, int("²") raised
+    "arabic-digit-layer": "model.layers.\u0663.self_attn.k_proj.weight",
+    "4000-digit-layer": "model.layers." + "9" * 4000 + ".mlp.up_proj.weight",
+    "nul": "model.layers.0.\x00.weight",
+    "controls": "model.\x1b[2J\x1b]0;pwned\x07.weight",
+    "bidi": "model.\u202egnp.weight",
+    "empty": "",
+    "lone-surrogate": "model.\ud800.weight",
+}
+
+
+@pytest.mark.parametrize("case", ODD_NAMES, ids=str)
+def test_an_odd_tensor_name_is_judged_without_a_crash(tmp_path, insp, case):
+    header = json.dumps({ODD_NAMES[case]: e(), "model.embed_tokens.weight": e(begin=8, shape=(2, 2))}).encode()
+    v = insp.inspect(as_local(tmp_path, {"config.json": CONFIG, "model.safetensors": prefixed(header, 16)}))
+    assert v.status == "ok", v.error
+    json.dumps(v.to_dict(), ensure_ascii=False).encode("utf-8")
+
+
+def test_json_of_millions_of_small_values_is_refused_before_it_is_parsed():
+    from inspector.safetensors_header import loads_strict
+
+    raw = b"[" + b"[]," * 7_000_000 + b"[]]"  # 21 MB: below the index cap, 1.5 GB once parsed
+    peak = _peak(lambda: pytest.raises(InvalidData, loads_strict, raw, "index", "w"))
+    assert peak < 1_000_000
+    with pytest.raises(InvalidData, match="more than 5000000 JSON values"):
+        loads_strict(raw, "index", "w")
+
+
+def test_a_weights_file_name_with_control_characters_is_escaped_in_the_error(tmp_path, insp):
+    folder = Path(as_local(tmp_path, {"config.json": CONFIG}))
+    (folder / "model\x1b]0;pwned\x07.safetensors").write_bytes(b"\x00" * 4)
+    v = insp.inspect(str(folder))
+    assert v.status == "invalid"
+    one_line(v, "\\x1b]0;pwned\\x07")
+    assert "\x1b" not in v.error and "\x07" not in v.error

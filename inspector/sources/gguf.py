@@ -17,20 +17,24 @@ few special-looking tokens are kept, never the vocabulary.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import struct
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import InvalidData
-from ..safetensors_header import MAX_DIM
+from ..inert import inert
+from ..safetensors_header import MAX_DIM, MAX_NAME_CHARS, MAX_TENSORS
 from ..snapshot import Snapshot, TensorInfo
 from .ranged import RangeFile
 
-MAX_KV = 1_000_000
-MAX_TENSORS = 1_000_000
+MAX_KV = 100_000  # llama.cpp writes ~40 keys; a vocabulary is one key holding an array
+# Values walked (vocabulary strings count 1, values parsed one by one 4: keys, nested-array items):
+# a 256k vocabulary plus as many merges is ~600k; runaway counts stop here instead of walking 512 MB
+# twelve bytes at a time.
+MAX_VALUES = 4_000_000
 MAX_KEY_BYTES = 65_536
-MAX_NAME_BYTES = 4_096
 MAX_KEPT_STRING = 1_000_000  # longer strings are skipped by arithmetic, not kept
 MAX_KEPT_ITEMS = 1_024  # numeric arrays up to this length are kept (per-layer head counts, ...)
 MAX_METADATA_BYTES = 512_000_000
@@ -141,6 +145,12 @@ class _Parser:
         self.tensors_left = 0
         self.tensor_avg = 56.0
         self.info = GGUFInfo(version=0, metadata={}, tensors={})
+        self.values = 0
+
+    def _count(self, n: int) -> None:
+        self.values += n
+        if self.values > MAX_VALUES:
+            raise InvalidData(f"GGUF metadata holds more than {MAX_VALUES} values to walk: refused", where=self.where)
 
     def _ahead(self) -> float:
         if self.section == "strings":
@@ -164,31 +174,31 @@ class _Parser:
             raise InvalidData(f"unknown GGUF version {version}", where=where)
         n_tensors, n_kv = cur.unpack("<Q"), cur.unpack("<Q")
         if n_kv > MAX_KV or n_tensors > MAX_TENSORS:
-            raise InvalidData(f"GGUF claims {n_kv} metadata keys and {n_tensors} tensors (limits {MAX_KV}, {MAX_TENSORS})", where=where)
+            raise InvalidData(f"GGUF claims {n_kv} metadata keys and {n_tensors} tensors (limits {MAX_KV}, {MAX_TENSORS} per repo)", where=where)
         self.info.version = version
         meta = self.info.metadata
         for _ in range(n_kv):
             key = cur.take(cur.string_len(MAX_KEY_BYTES, "key")).decode("utf-8", "replace")
             vtype = cur.unpack("<I")
             if key in meta:
-                raise InvalidData(f"GGUF key {key[:80]!r} appears twice", where=where)
+                raise InvalidData(f"GGUF key '{inert(key, 80)}' appears twice", where=where)
             meta[key] = self._value(vtype, key, 0)
         self.section = "tensors"
         self.tensors_left = n_tensors
         start = cur.pos
         tensors = self.info.tensors
         for i in range(n_tensors):
-            name = cur.take(cur.string_len(MAX_NAME_BYTES, "tensor name")).decode("utf-8", "replace")
+            name = cur.take(cur.string_len(MAX_NAME_CHARS, "tensor name")).decode("utf-8", "replace")
             n_dims = cur.unpack("<I")
             if n_dims > MAX_DIMS:
-                raise InvalidData(f"GGUF tensor {name[:80]!r} has {n_dims} dimensions", where=where)
+                raise InvalidData(f"GGUF tensor '{inert(name, 80)}' has {n_dims} dimensions", where=where)
             dims = struct.unpack(f"<{n_dims}Q", cur.take(8 * n_dims))
             if any(d > MAX_DIM for d in dims):
-                raise InvalidData(f"GGUF tensor {name[:80]!r} has an impossible dimension", where=where)
+                raise InvalidData(f"GGUF tensor '{inert(name, 80)}' has an impossible dimension", where=where)
             gtype = cur.unpack("<I")
             cur.unpack("<Q")  # offset into the data section: not needed to judge
             if name in tensors:
-                raise InvalidData(f"GGUF tensor {name[:80]!r} appears twice", where=where)
+                raise InvalidData(f"GGUF tensor '{inert(name, 80)}' appears twice", where=where)
             # ggml lists dims innermost first; PyTorch (and the rules) outermost first.
             tensors[name] = TensorInfo(name=name, dtype=GGML_TYPES.get(gtype, f"GGML_{gtype}"), shape=tuple(reversed(dims)))
             self.tensors_left = n_tensors - i - 1
@@ -201,11 +211,12 @@ class _Parser:
 
     def _value(self, vtype: int, key: str, depth: int) -> Any:
         cur = self.cur
+        self._count(4)  # a value parsed one by one costs about four string elements of a vocabulary
         if vtype in _SCALAR:
             v = cur.unpack(_SCALAR[vtype])
             if vtype == 7:
                 if v > 1:
-                    raise InvalidData(f"GGUF bool {key[:80]!r} is {v}", where=self.where)
+                    raise InvalidData(f"GGUF bool '{inert(key, 80)}' is {v}", where=self.where)
                 return bool(v)
             return _f32(v) if vtype == 6 else v
         if vtype == STRING:
@@ -216,7 +227,7 @@ class _Parser:
             return cur.take(n).decode("utf-8", "replace")
         if vtype == ARRAY:
             if depth >= MAX_ARRAY_DEPTH:
-                raise InvalidData(f"GGUF array {key[:80]!r} is nested too deeply", where=self.where)
+                raise InvalidData(f"GGUF array '{inert(key, 80)}' is nested too deeply", where=self.where)
             etype, count = cur.unpack("<I"), cur.unpack("<Q")
             if etype in _SCALAR:
                 if count <= MAX_KEPT_ITEMS:
@@ -231,8 +242,8 @@ class _Parser:
                 for _ in range(count):
                     self._value(ARRAY, key, depth + 1)
                 return {"type": "array", "count": count}
-            raise InvalidData(f"GGUF array {key[:80]!r} has unknown element type {etype}", where=self.where)
-        raise InvalidData(f"GGUF key {key[:80]!r} has unknown type {vtype}", where=self.where)
+            raise InvalidData(f"GGUF array '{inert(key, 80)}' has unknown element type {etype}", where=self.where)
+        raise InvalidData(f"GGUF key '{inert(key, 80)}' has unknown type {vtype}", where=self.where)
 
     def _strings(self, key: str, count: int) -> Any:
         """Walk a string array in the buffer; keep it only when small, keep specials of the vocabulary."""
@@ -251,11 +262,12 @@ class _Parser:
             cur.ensure(8)
             (n,) = unpack_len(cur.buf, cur.pos - cur.base)
             if n > MAX_KEPT_STRING:
-                raise InvalidData(f"GGUF array {key[:80]!r} holds a string of {n} bytes", where=self.where)
+                raise InvalidData(f"GGUF array '{inert(key, 80)}' holds a string of {n} bytes", where=self.where)
             cur.ensure(8 + n)
             buf = cur.buf
             off = start = cur.pos - cur.base
             end = len(buf)
+            before = i
             while i < count and off + 8 <= end:
                 (n,) = unpack_len(buf, off)
                 if off + 8 + n > end:
@@ -267,6 +279,7 @@ class _Parser:
                 off += 8 + n
                 total += n
                 i += 1
+            self._count(i - before)
             cur.pos += off - start
             cur.needed += off - start
             self.arr_left = count - i
@@ -316,13 +329,14 @@ def gguf_config(info: GGUFInfo) -> dict[str, Any]:
     for gkey, ckey in (("rope.freq_base", "rope_theta"), ("attention.layer_norm_rms_epsilon", "rms_norm_eps"),
                        ("attention.layer_norm_epsilon", "layer_norm_eps")):
         v = m.get(p + gkey)
-        if isinstance(v, int | float) and not isinstance(v, bool):
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):  # f32 NaN/inf: not a value
             cfg[ckey] = float(v)
     if "vocab_size" not in cfg and info.token_count is not None:
         cfg["vocab_size"] = info.token_count
     rtype, rfactor = m.get(p + "rope.scaling.type"), m.get(p + "rope.scaling.factor")
     if isinstance(rtype, str) and rtype != "none":
-        cfg["rope_scaling"] = {"rope_type": rtype, **({"factor": float(rfactor)} if isinstance(rfactor, int | float) else {})}
+        factor = isinstance(rfactor, int | float) and not isinstance(rfactor, bool) and math.isfinite(rfactor)
+        cfg["rope_scaling"] = {"rope_type": rtype, **({"factor": float(rfactor)} if factor else {})}
     names = info.tensors
     if "token_embd.weight" in names:
         cfg["tie_word_embeddings"] = "output.weight" not in names

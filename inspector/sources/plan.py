@@ -7,7 +7,8 @@ import re
 from dataclasses import dataclass
 
 from ..errors import InvalidData
-from ..safetensors_header import loads_strict
+from ..inert import inert
+from ..safetensors_header import MAX_NAME_CHARS, MAX_TENSORS, loads_strict
 
 HEADERS_MODES = ("default", "all", "none")
 MAX_INDEX_BYTES = 64_000_000
@@ -70,22 +71,29 @@ def safe_shard_name(name: object, where: str) -> str:
     if not isinstance(name, str) or not name or len(name) > 255:
         raise InvalidData("index names a shard that is not a file name", where=where)
     if "\\" in name or name.startswith("/") or "\x00" in name or any(p in ("..", ".") for p in name.split("/")):
-        raise InvalidData(f"index names an unsafe shard path {name[:80]!r}", where=where)
+        raise InvalidData(f"index names an unsafe shard path '{inert(name, 80)}'", where=where)
     if posixpath.normpath(name) != name:
-        raise InvalidData(f"index names an unsafe shard path {name[:80]!r}", where=where)
+        raise InvalidData(f"index names an unsafe shard path '{inert(name, 80)}'", where=where)
     return name
 
 
 def parse_index(raw: bytes, where: str) -> tuple[dict[str, str], int | None]:
     """(tensor -> shard, total_size) from an index JSON, refusing unsafe or malformed entries."""
+    # Four `"` an entry: an index past the tensor limit is refused before it is parsed.
+    if raw.count(b'"') > 4 * MAX_TENSORS + 10_000:
+        raise InvalidData(f"index names more than {MAX_TENSORS} tensors (the limit per repo)", where=where)
     doc = loads_strict(raw, "index", where)
     if not isinstance(doc, dict) or not isinstance(doc.get("weight_map"), dict):
         raise InvalidData("index has no `weight_map` object", where=where)
+    if len(doc["weight_map"]) > MAX_TENSORS:
+        raise InvalidData(f"index names {len(doc['weight_map'])} tensors (limit {MAX_TENSORS} per repo)", where=where)
     wm: dict[str, str] = {}
     safe: set[str] = set()  # thousands of tensors name a few shards: check each name once
     for tensor, shard in doc["weight_map"].items():
         if type(shard) is not str or shard not in safe:
             safe.add(safe_shard_name(shard, where))
+        if len(tensor) > MAX_NAME_CHARS:
+            raise InvalidData(f"index names a tensor of {len(tensor)} characters (limit {MAX_NAME_CHARS})", where=where)
         wm[tensor] = shard
     total = None
     meta = doc.get("metadata")

@@ -8,14 +8,17 @@ ratio is the byte discipline the tests hold the readers to.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Protocol
 
 from ..errors import InvalidData, NetworkError
 from ..snapshot import IOStats
+from .localfs import open_regular
 
-_CONTENT_RANGE = re.compile(r"bytes\s+([0-9]{1,20})-([0-9]{1,20})/([0-9]{1,20})", re.ASCII)
+# ASCII digits, at most 19 (int() of a 5,000-digit header raises; \d alone matches any script's digits).
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d{1,19})-(\d{1,19})/(\d{1,19})(?!\d)", re.ASCII)
 
 
 class RangeFile(Protocol):
@@ -30,11 +33,14 @@ class RangeFile(Protocol):
 
 
 class LocalRangeFile:
+    """A regular file on disk, opened once (FIFOs and devices refused, see localfs); reads by pread."""
+
     def __init__(self, path: Path, where: str | None = None) -> None:
         self.path = path
         self.where = where or str(path)
         self.io = IOStats()
-        self._size = path.stat().st_size
+        fd, self._size = open_regular(path, self.where)
+        self._fh = os.fdopen(fd, "rb", buffering=0)  # closed with this object
 
     def size(self) -> int | None:
         return self._size
@@ -44,12 +50,18 @@ class LocalRangeFile:
             raise InvalidData(f"read outside the file (offset {start})", where=self.where)
         if start >= self._size or length == 0:
             return b""
-        with self.path.open("rb") as fh:
-            fh.seek(start)
-            data = fh.read(min(length, self._size - start))
+        # Never past the size seen at open: a file that grows meanwhile cannot feed more.
+        want = min(length, self._size - start)
+        try:
+            data = os.pread(self._fh.fileno(), want, start)
+        except OSError as e:
+            raise InvalidData(f"cannot be read ({e.strerror})", where=self.where) from None
         self.io.requests += 1
         self.io.bytes += len(data)
         return data
+
+    def close(self) -> None:
+        self._fh.close()
 
 
 class HubRangeFile:
@@ -81,7 +93,7 @@ class HubRangeFile:
             # Range ignored: HubClient kept the bytes we asked for and stopped reading there.
             # Content-Length is the file's size only for an unencoded body.
             cl = resp.headers.get("content-length", "")
-            if re.fullmatch(r"[0-9]{1,20}", cl) and resp.headers.get("content-encoding", "identity").lower() == "identity":
+            if re.fullmatch(r"[0-9]{1,19}", cl) and resp.headers.get("content-encoding", "identity").lower() == "identity":
                 self._size = int(cl)
             if start > 0:
                 raise NetworkError("the server ignored Range; refusing to download the whole file", where=self.where)

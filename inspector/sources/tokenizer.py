@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidData, TargetNotFound
-from ..safetensors_header import loads_strict
+from ..inert import inert, json_safe
+from ..safetensors_header import MAX_JSON_DEPTH, json_too_deep, loads_strict
 from ..snapshot import Snapshot
 from .gguf import base_vocab
 from .ranged import RangeFile
@@ -34,7 +36,8 @@ _decoder = json.JSONDecoder()
 def _token(v: Any) -> str | None:
     if isinstance(v, dict):
         v = v.get("content")
-    return v[:MAX_TOKEN_CHARS] if isinstance(v, str) and v else None
+    # json_safe: the head of tokenizer.json is decoded here, not by loads_strict (lone surrogates).
+    return json_safe(v[:MAX_TOKEN_CHARS]) if isinstance(v, str) and v else None
 
 
 def _template_digest(tmpl: Any) -> str | None:
@@ -58,7 +61,8 @@ def from_tokenizer_config(raw: bytes, where: str) -> dict[str, Any]:
         out["has_added_tokens"] = True
         for k, v in decoder.items():
             tok = _token(v)
-            if tok and isinstance(v, dict) and v.get("special") is True and k.isdigit():
+            # ASCII digits only: "²".isdigit() holds, and int("²") raises.
+            if tok and isinstance(v, dict) and v.get("special") is True and k.isascii() and k.isdigit() and len(k) <= 12:
                 ids[int(k)] = tok
                 specials.append(tok)
     for key, v in doc.items():
@@ -87,6 +91,8 @@ def read_tokenizer_json_head(src: RangeFile) -> tuple[dict[str, Any], int]:
     buf = src.read(0, FIRST_READ)
     size = src.size()
     while True:
+        if json_too_deep(buf):  # the decoder below recurses in C: its input is checked first
+            raise InvalidData(f"tokenizer.json is nested too deeply (limit {MAX_JSON_DEPTH} levels)", where=where)
         try:
             found, used = _scan_head(buf)
             break
@@ -99,8 +105,10 @@ def read_tokenizer_json_head(src: RangeFile) -> tuple[dict[str, Any], int]:
             if not more:
                 size = len(buf)
             buf += more
+        except _Refused as e:
+            raise InvalidData(str(e), where=where) from None
         except (ValueError, UnicodeDecodeError) as e:
-            raise InvalidData(f"tokenizer.json is not valid JSON ({' '.join(str(e).split())[:120]})", where=where) from None
+            raise InvalidData(f"tokenizer.json is not valid JSON ({inert(str(e), 120)})", where=where) from None
     out: dict[str, Any] = {"source": "tokenizer.json"}
     specials: list[str] = []
     ids: dict[int, str] = {}
@@ -115,12 +123,21 @@ def read_tokenizer_json_head(src: RangeFile) -> tuple[dict[str, Any], int]:
     if base:
         out["base_vocab"] = base
     if isinstance(found.get("model_type"), str):
-        out["tokenizer_model"] = found["model_type"][:40]
+        out["tokenizer_model"] = json_safe(found["model_type"][:40])
     return out, used
 
 
 class _NeedMore(Exception):
     pass
+
+
+class _Refused(Exception):
+    pass
+
+
+# tokenizers writes version, truncation, padding, then added_tokens; sorted keys put it first.
+MAX_HEAD_KEYS = 64
+_WS = re.compile(r"[ \t\r\n]*")
 
 
 def _scan_head(buf: bytes) -> tuple[dict[str, Any], int]:
@@ -130,6 +147,7 @@ def _scan_head(buf: bytes) -> tuple[dict[str, Any], int]:
     """
     text = buf.decode("utf-8", "ignore")  # a multi-byte character cut at the end is re-read next time
     found: dict[str, Any] = {}
+    keys = 0
     i = _skip_ws(text, 0)
     if i >= len(text):
         raise _NeedMore
@@ -145,13 +163,18 @@ def _scan_head(buf: bytes) -> tuple[dict[str, Any], int]:
         if text[i] == ",":
             i = _skip_ws(text, i + 1)
         key, i = _decode(text, i)
+        keys += 1
+        if keys > MAX_HEAD_KEYS:
+            if "added_tokens" in found:
+                return found, len(text[:i].encode())
+            raise _Refused(f"tokenizer.json has no added_tokens among its first {MAX_HEAD_KEYS} keys")
         i = _skip_ws(text, i)
         if i >= len(text):
             raise _NeedMore
         if text[i] != ":":
             raise ValueError("expected ':' in tokenizer.json")
         i = _skip_ws(text, i + 1)
-        done = len(text[:i].encode())
+        start = i  # bytes used so far are counted only on return: per key it made the scan quadratic
         if key == "model":
             # {"type": "BPE", ...vocab...}: read the first key only when it is "type".
             try:
@@ -167,21 +190,19 @@ def _scan_head(buf: bytes) -> tuple[dict[str, Any], int]:
             except _NeedMore:
                 if "added_tokens" not in found:
                     raise
-            return found, done
+            return found, len(text[:start].encode())
         try:
             value, i = _decode(text, i)
         except _NeedMore:
             if "added_tokens" in found:
-                return found, done  # past added_tokens, model.type is not worth another read
+                return found, len(text[:start].encode())  # past added_tokens, model.type is not worth another read
             raise
         if key == "added_tokens":
             found["added_tokens"] = value
 
 
 def _skip_ws(text: str, i: int) -> int:
-    while i < len(text) and text[i] in " \t\r\n":
-        i += 1
-    return i
+    return _WS.match(text, i).end()
 
 
 def _decode(text: str, i: int) -> tuple[Any, int]:

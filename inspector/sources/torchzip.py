@@ -32,15 +32,23 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ..errors import InvalidData
-from ..safetensors_header import MAX_DIM, MAX_RANK, MAX_TENSORS
+from ..inert import inert, json_safe
+from ..safetensors_header import MAX_DIM, MAX_NAME_CHARS, MAX_RANK, MAX_TENSORS, check_tensor_count
 from ..snapshot import Snapshot, TensorInfo
 from .plan import evidence_shards
 from .ranged import RangeFile
 
 MAX_PICKLE_BYTES = 64_000_000  # data.pkl of a 1k-tensor shard is ~200 KB; more is hostile or not a state dict
 MAX_CD_BYTES = 64_000_000
-MAX_CD_ENTRIES = 2_000_000
-MAX_NAME_CHARS = 4_096
+MAX_CD_ENTRIES = MAX_TENSORS + 10_000  # a storage per tensor, plus a handful of fixed members
+# The walk of data.pkl is a loop, never recursion, and bounded in steps: torch.save writes about 20
+# opcodes a tensor (a 100k-tensor file: ~2M, 3 s), so a pickle needing more is not a state dict.
+MAX_PICKLE_OPS = 4_000_000
+# Dict keys are hashed, and hashing a tuple recurses in C: a key nested 100k deep overflows the C
+# stack (a segfault, not an exception). State-dict keys are strings; keys may be scalars or flat tuples.
+_SCALAR_KEYS = (str, int, float, bytes, bool, type(None))
+# Nested state dicts ({"model": {"encoder": {...}}}) are followed this deep, each dict once.
+MAX_COLLECT_DEPTH = 4
 _EOCD = b"PK\x05\x06"
 _ZIP64_LOCATOR = b"PK\x06\x07"
 _ZIP64_EOCD = b"PK\x06\x06"
@@ -254,27 +262,29 @@ def _read_directory(spans: _Spans, size: int, guess: int, where: str) -> tuple[l
 def _parse_directory(cd: bytes, n_entries: int, cd_off: int, where: str) -> list[_Entry]:
     entries: list[_Entry] = []
     pos = 0
-    for _ in range(n_entries):
+    for i in range(n_entries):
         if pos + _CDH_LEN > len(cd) or cd[pos: pos + 4] != _CDH:
-            raise InvalidData(f"central directory entry {len(entries)} is malformed", where=where)
+            raise InvalidData(f"central directory entry {i} is malformed", where=where)
         flags, method, crc = _u16(cd, pos + 8), _u16(cd, pos + 10), _u32(cd, pos + 16)
         comp, usize = _u32(cd, pos + 20), _u32(cd, pos + 24)
         nlen, xlen, clen = _u16(cd, pos + 28), _u16(cd, pos + 30), _u16(cd, pos + 32)
         offset = _u32(cd, pos + 42)
         end = pos + _CDH_LEN + nlen + xlen + clen
         if end > len(cd):
-            raise InvalidData(f"central directory entry {len(entries)} runs past the directory", where=where)
+            raise InvalidData(f"central directory entry {i} runs past the directory", where=where)
         raw_name = cd[pos + _CDH_LEN: pos + _CDH_LEN + nlen]
         extra = cd[pos + _CDH_LEN + nlen: pos + _CDH_LEN + nlen + xlen]
         if usize == 0xFFFFFFFF or comp == 0xFFFFFFFF or offset == 0xFFFFFFFF:
             usize, comp, offset = _zip64_extra(extra, usize, comp, offset, where)
-        try:
-            name = raw_name.decode("utf-8")
-        except UnicodeDecodeError:
-            name = raw_name.decode("cp437")
         if offset >= cd_off:
-            raise InvalidData(f"member {name[:80]!r} starts inside the central directory", where=where)
-        entries.append(_Entry(name, method, flags, crc, comp, usize, offset))
+            raise InvalidData(f"member {i} starts inside the central directory", where=where)
+        # Only data.pkl and the TorchScript markers matter: the storages' entries are checked, not kept.
+        if raw_name.endswith((b"/data.pkl", b"/constants.pkl")) or b"/code/" in raw_name:
+            try:
+                name = raw_name.decode("utf-8")
+            except UnicodeDecodeError:
+                name = raw_name.decode("cp437")
+            entries.append(_Entry(name, method, flags, crc, comp, usize, offset))
         pos = end
     return entries
 
@@ -302,35 +312,36 @@ def _zip64_extra(extra: bytes, usize: int, comp: int, offset: int, where: str) -
 
 
 def _read_member(spans: _Spans, e: _Entry, cd_start: int, where: str) -> tuple[bytes, int]:
+    label = inert(e.name, 120)
     if e.flags & 1:
-        raise InvalidData(f"{e.name} is encrypted", where=where)
+        raise InvalidData(f"{label} is encrypted", where=where)
     if e.method not in (0, 8):
-        raise InvalidData(f"{e.name} uses zip compression method {e.method} (only stored or deflate)", where=where)
+        raise InvalidData(f"{label} uses zip compression method {e.method} (only stored or deflate)", where=where)
     if e.comp > MAX_PICKLE_BYTES or e.size > MAX_PICKLE_BYTES:
-        raise InvalidData(f"{e.name} is {max(e.comp, e.size)} bytes (limit {MAX_PICKLE_BYTES})", where=where)
+        raise InvalidData(f"{label} is {max(e.comp, e.size)} bytes (limit {MAX_PICKLE_BYTES})", where=where)
     local = spans.get(e.offset, _LFH_LEN)
     if not local.startswith(_LFH):
-        raise InvalidData(f"{e.name}: no local file header at offset {e.offset}", where=where)
+        raise InvalidData(f"{label}: no local file header at offset {e.offset}", where=where)
     nlen, xlen = _u16(local, 26), _u16(local, 28)
     if spans.get(e.offset + _LFH_LEN, nlen).decode("utf-8", "replace") != e.name:
-        raise InvalidData(f"{e.name}: local header names another member", where=where)
+        raise InvalidData(f"{label}: local header names another member", where=where)
     start = e.offset + _LFH_LEN + nlen + xlen
     if start + e.comp > cd_start:
-        raise InvalidData(f"{e.name} runs into the central directory", where=where)
+        raise InvalidData(f"{label} runs into the central directory", where=where)
     raw = spans.get(start, e.comp)
     if e.method == 8:
         d = zlib.decompressobj(-15)
         try:
             out = d.decompress(raw, MAX_PICKLE_BYTES + 1)
         except zlib.error as err:
-            raise InvalidData(f"{e.name} does not inflate ({err})", where=where) from None
+            raise InvalidData(f"{label} does not inflate ({err})", where=where) from None
         if len(out) > MAX_PICKLE_BYTES or d.unconsumed_tail:
-            raise InvalidData(f"{e.name} inflates past {MAX_PICKLE_BYTES} bytes", where=where)
+            raise InvalidData(f"{label} inflates past {MAX_PICKLE_BYTES} bytes", where=where)
         raw = out
     if len(raw) != e.size:
-        raise InvalidData(f"{e.name} is {len(raw)} bytes, the directory says {e.size}", where=where)
+        raise InvalidData(f"{label} is {len(raw)} bytes, the directory says {e.size}", where=where)
     if zlib.crc32(raw) != e.crc:
-        raise InvalidData(f"{e.name} fails its CRC check", where=where)
+        raise InvalidData(f"{label} fails its CRC check", where=where)
     return raw, _LFH_LEN + nlen + xlen + e.comp
 
 
@@ -371,8 +382,7 @@ def _global(module: object, name: object, where: str) -> _Global:
     if not isinstance(module, str) or not isinstance(name, str):
         raise InvalidData("pickle builds a global from non-strings", where=where)
     if (module, name) not in _ALLOWED:
-        label = f"{module}.{name}"[:120]
-        raise InvalidData(f"pickle references {label}: refused, not executed", where=where)
+        raise InvalidData(f"pickle references {inert(f'{module}.{name}', 120)}: refused, not executed", where=where)
     return _Global(module, name)
 
 
@@ -387,26 +397,39 @@ def tensors_from_pickle(data: bytes, where: str, *, file: str | None = None) -> 
             if not top_tensors and isinstance(inner, dict):
                 result = inner
                 break
-        _collect(result, "", found, 0, where)
+        _collect(result, found, where)
     tensors: dict[str, TensorInfo] = {}
     for name, t in found.items():
+        # A pickle's strings may hold lone surrogates (BINUNICODE is decoded with surrogatepass).
+        name = json_safe(name)
         tensors[name] = TensorInfo(name=name, dtype=t.dtype, shape=t.shape, file=file)
     return tensors
 
 
-def _collect(obj: dict, prefix: str, out: dict[str, _Tensor], depth: int, where: str) -> None:
-    for k, v in obj.items():
-        if not isinstance(k, str):
-            continue
-        name = f"{prefix}.{k}" if prefix else k
-        if isinstance(v, _Tensor):
-            if len(name) > MAX_NAME_CHARS:
-                raise InvalidData(f"tensor name of {len(name)} characters", where=where)
-            out[name] = v
-            if len(out) > MAX_TENSORS:
-                raise InvalidData(f"pickle holds more than {MAX_TENSORS} tensors", where=where)
-        elif isinstance(v, dict) and depth < 4:
-            _collect(v, name, out, depth + 1, where)
+def _collect(top: dict, out: dict[str, _Tensor], where: str) -> None:
+    """Tensors of a (possibly nested) state dict: a loop over a work list, each dict visited once, so
+    a dict holding itself a thousand times costs a thousand steps, not a thousand to the fourth."""
+    todo: list[tuple[dict, str, int]] = [(top, "", 0)]
+    seen = {id(top)}
+    steps = 0
+    while todo:
+        obj, prefix, depth = todo.pop()
+        for k, v in obj.items():
+            steps += 1
+            if steps > MAX_PICKLE_OPS:
+                raise InvalidData("pickle holds too many entries to walk", where=where)
+            if not isinstance(k, str):
+                continue
+            name = f"{prefix}.{k}" if prefix else k
+            if isinstance(v, _Tensor):
+                if len(name) > MAX_NAME_CHARS:
+                    raise InvalidData(f"tensor name of {len(name)} characters", where=where)
+                out[name] = v
+                if len(out) > MAX_TENSORS:
+                    raise InvalidData(f"pickle holds more than {MAX_TENSORS} tensors (the limit per repo)", where=where)
+            elif isinstance(v, dict) and depth < MAX_COLLECT_DEPTH and id(v) not in seen:
+                seen.add(id(v))
+                todo.append((v, name, depth + 1))
 
 
 def _shape(v: object, where: str) -> tuple[int, ...]:
@@ -472,7 +495,9 @@ def _simulate(data: bytes, where: str) -> Any:
         return stack.pop()
 
     try:
-        for op, arg, _pos in pickletools.genops(io.BytesIO(data)):
+        for step, (op, arg, _pos) in enumerate(pickletools.genops(io.BytesIO(data))):
+            if step >= MAX_PICKLE_OPS:
+                raise InvalidData(f"data.pkl runs past {MAX_PICKLE_OPS} opcodes: not a state dict", where=where)
             code = op.name
             if code in ("PROTO", "FRAME"):
                 continue
@@ -606,8 +631,9 @@ def _pairs(target: dict, items: list[Any], where: str) -> dict:
         raise InvalidData("pickle sets a key without a value", where=where)
     for i in range(0, len(items), 2):
         k = items[i]
-        if isinstance(k, list | dict):
-            raise InvalidData("pickle uses an unhashable dict key", where=where)
+        if isinstance(k, list | dict) or (isinstance(k, tuple) and not (
+                len(k) <= MAX_RANK and all(isinstance(x, _SCALAR_KEYS) for x in k))):
+            raise InvalidData("pickle uses a dict key that is not a string, a number or a flat tuple", where=where)
         target[k] = items[i + 1]
     return target
 
@@ -654,7 +680,7 @@ def fill_bin(snap: Snapshot, open_file: Callable[[str], RangeFile], *, weight_ma
         with ThreadPoolExecutor(min(workers, len(picked))) as pool:
             results = list(pool.map(one, picked))
     else:
-        results = [one(f) for f in picked]
+        results = (one(f) for f in picked)  # one at a time: the tensor limit below stops the next read
     for res, src in results:
         if count_io:
             snap.io.add(src.io)
@@ -664,3 +690,4 @@ def fill_bin(snap: Snapshot, open_file: Callable[[str], RangeFile], *, weight_ma
         snap.shards_read += 1
         snap.weights_format = "bin"
         snap.tensors.update(res.tensors)
+        check_tensor_count(len(snap.tensors), snap.target)
