@@ -48,7 +48,9 @@ def test_export_and_merge_commands(tmp_path):
     assert all("lineage" in x and "evidence" in x for x in recs)
     out = tmp_path / "o.csv"
     assert run("export", "--db", a, "--format", "csv", "-o", out).exit_code == 0
-    assert out.read_text().startswith("target,")
+    from inspector.report import CSV_FIELDS
+
+    assert out.read_text().startswith(",".join(CSV_FIELDS) + "\n")  # the report's CSV schema: one for both
 
 
 @pytest.mark.parametrize("args, message", [

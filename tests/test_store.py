@@ -10,11 +10,13 @@ import sqlite3
 import pytest
 
 from inspector.errors import UsageError
-from inspector.store import Row, Store, export, merge
+from inspector.export import export
+from inspector.store import Row, Store, merge
 from inspector.verdict import Verdict
 
 CONTRACT = ["repo", "sha", "status", "error", "kind", "layout", "lineage", "base", "confidence", "mismatch",
-            "declared_lineage", "declared_kind", "author", "verdict", "requests", "bytes", "finished_at"]
+            "declared_lineage", "declared_kind", "author", "verdict", "requests", "bytes", "finished_at",
+            "declared_model_type", "vocab"]
 
 
 def row(repo: str, sha: str = "a" * 40, status: str = "ok", lineage: str = "llama") -> Row:
@@ -45,7 +47,7 @@ def test_same_repo_and_sha_is_one_row_and_a_sha_supersedes_a_shaless_failure(tmp
         s.put(row("org/a", "", "network_error"))
         s.put(row("org/a"))
         s.put(row("org/a"))
-        assert [(r["repo"], r["sha"]) for r in s.rows(latest=False)] == [("org/a", "a" * 40)]
+        assert [(r["repo"], r["sha"]) for r in s.records(latest=False)] == [("org/a", "a" * 40)]
 
 
 def test_a_newer_schema_version_is_refused(tmp_path):
@@ -64,7 +66,7 @@ def test_merge_unions_and_the_newer_row_wins(tmp_path):
     assert merge(tmp_path / "all.sqlite", [tmp_path / "a.sqlite", tmp_path / "b.sqlite"]) == 3
     assert merge(tmp_path / "all.sqlite", [tmp_path / "a.sqlite"]) == 3  # older rows do not overwrite
     with Store(tmp_path / "all.sqlite") as m:
-        assert {r["repo"]: r["lineage"] for r in m.rows()} == {"org/a": "llama", "org/b": "llama", "org/both": "yi"}
+        assert {r["repo"]: r["lineage"] for r in m.records()} == {"org/a": "llama", "org/b": "llama", "org/both": "yi"}
     with pytest.raises(UsageError, match="no such"):
         merge(tmp_path / "x.sqlite", [tmp_path / "nope.sqlite"])
 
@@ -83,7 +85,7 @@ def test_export_jsonl_and_csv_give_a_row_per_repo_with_the_contract(tmp_path):
         assert export(s, "csv", tmp_path / "out.csv") == 2
         with open(tmp_path / "out.csv", newline="") as fh:
             got = list(csv.DictReader(fh))
-        assert got[0]["target"] == "org/a" and json.loads(got[0]["declared"])["lineage"] == "llama"
+        assert (got[0]["repo"], got[0]["lineage"], got[0]["declared_lineage"]) == ("org/a", "qwen", "llama")
 
 
 def test_parquet_export_without_pyarrow_is_one_clear_error(tmp_path, monkeypatch):
