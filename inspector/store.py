@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StoreError, UsageError
+from .inert import json_safe
 from .status import RETRYABLE, Status, is_usable
 
 __all__ = ["RETRYABLE", "Row", "Store", "Status", "merge", "now_iso"]
@@ -129,8 +130,9 @@ def load_verdict(text: Any) -> dict[str, Any] | None:
 
 
 def dump_verdict(v: dict[str, Any]) -> str:
-    """Compact JSON (no spaces): the verdict is most of a row's bytes."""
-    return json.dumps(v, separators=(",", ":"), ensure_ascii=False, default=str)
+    """Compact JSON (no spaces): the verdict is most of a row's bytes. ASCII: a lone surrogate from a
+    repo stays in it losslessly as an escape (SQLite text must be UTF-8)."""
+    return json.dumps(v, separators=(",", ":"), default=str)
 
 
 @dataclass
@@ -232,10 +234,21 @@ class Row:
         return v
 
     def values(self) -> tuple:
-        return (self.repo, self.sha, self.status, self.error, self.kind, self.layout, self.lineage, self.base,
-                self.confidence, None if self.mismatch is None else int(self.mismatch), self.declared_lineage,
-                self.declared_kind, self.author, dump_verdict(self.verdict), self.requests,
-                self.bytes, self.finished_at or now_iso(), self.declared_model_type, self.vocab)
+        """The row as SQL parameters; a text column holding what UTF-8 cannot (a lone surrogate from a
+        repo) keeps it escaped, so one bad string never costs the row."""
+        t = _utf8
+        return (t(self.repo), t(self.sha), t(self.status), t(self.error), t(self.kind), t(self.layout),
+                t(self.lineage), t(self.base), self.confidence, None if self.mismatch is None else int(self.mismatch),
+                t(self.declared_lineage), t(self.declared_kind), t(self.author), dump_verdict(self.verdict),
+                self.requests, self.bytes, self.finished_at or now_iso(), t(self.declared_model_type), self.vocab)
+
+
+def _utf8(v: Any) -> Any:
+    return json_safe(v) if isinstance(v, str) else v
+
+
+def _decode(b: bytes) -> str:
+    return b.decode("utf-8", "backslashreplace")
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -275,6 +288,8 @@ class Store:
                 self.db = sqlite3.connect(self.path.resolve().as_uri(), uri=True, check_same_thread=False,
                                           isolation_level=None, timeout=30)
             self.db.row_factory = sqlite3.Row
+            # Text that is not UTF-8 (a foreign writer) costs its own value, not the whole read.
+            self.db.text_factory = _decode
             if not readonly:
                 # WAL: readers (the report, an export) never block the running audit. synchronous=NORMAL
                 # keeps every commit across a killed process (only an OS crash could lose the last ones).

@@ -101,3 +101,159 @@ def test_parquet_export_without_pyarrow_is_one_clear_error(tmp_path, monkeypatch
     monkeypatch.setattr(builtins, "__import__", no_pyarrow)
     with Store(tmp_path / "a.sqlite") as s, pytest.raises(UsageError, match=r"needs pyarrow"):
         export(s, "parquet", tmp_path / "o.parquet")
+
+
+# ---- a store that fails, or that someone else owns
+
+
+def sha256(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_second_writer_is_refused_in_one_line(tmp_path):
+    from inspector.errors import StoreError
+
+    with Store(tmp_path / "a.sqlite") as first:
+        first.claim()
+        with Store(tmp_path / "a.sqlite") as second, pytest.raises(StoreError, match=r"another audit \(pid \d+\)"):
+            second.claim()
+    with Store(tmp_path / "a.sqlite") as third:  # the first one ended: its claim ended with it
+        third.claim()
+
+
+def test_a_full_disk_stops_with_one_line_and_keeps_every_committed_row(tmp_path, insp):
+    from inspector.audit import Audit
+    from inspector.errors import StoreError
+    from inspector.listing import list_dir
+
+    from conftest import SAMPLES
+
+    items = list_dir(SAMPLES)
+    store = Store(tmp_path / "a.sqlite")
+    seen = []
+
+    def fill_the_disk(out, _stats):
+        seen.append(out.repo)
+        if len(seen) == 3:  # from now on SQLite answers SQLITE_FULL, as a full file system does
+            n = store.db.execute("PRAGMA page_count").fetchone()[0]
+            store.db.execute(f"PRAGMA max_page_count = {n}")
+
+    audit = Audit(insp, store, workers=2, progress=fill_the_disk)
+    with pytest.raises(StoreError) as e:
+        audit.run(items)
+    assert "disk is full" in str(e.value) and "\n" not in str(e.value) and "kept" in str(e.value)
+    store.close()
+    db = sqlite3.connect(tmp_path / "a.sqlite")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert {r for (r,) in db.execute("SELECT repo FROM results")} == set(seen[:3])
+
+
+def test_merge_opens_its_sources_read_only(tmp_path):
+    with Store(tmp_path / "a.sqlite") as a:
+        a.put(row("org/a"))
+    foreign = tmp_path / "foreign.sqlite"
+    con = sqlite3.connect(foreign)
+    con.execute("CREATE TABLE notes(x)")
+    con.commit()
+    con.close()
+    broken = tmp_path / "broken.sqlite"
+    broken.write_bytes(b"SQLite format 3\x00" + b"\xff" * 5000)
+    before = {p: sha256(p) for p in (tmp_path / "a.sqlite", foreign, broken)}
+    for bad in (foreign, broken):
+        with pytest.raises(Exception) as e:
+            merge(tmp_path / f"out-{bad.stem}.sqlite", [tmp_path / "a.sqlite", bad])
+        assert type(e.value).__name__ in ("StoreError", "UsageError") and "\n" not in str(e.value)
+    assert merge(tmp_path / "ok.sqlite", [tmp_path / "a.sqlite"]) == 1
+    assert {p: sha256(p) for p in before} == before
+
+
+def test_a_corrupted_page_is_a_one_line_error(tmp_path):
+    from inspector.errors import StoreError
+
+    path = tmp_path / "a.sqlite"
+    with Store(path) as s:
+        for i in range(60):
+            s.put(row(f"org/m{i:03d}"))
+        s.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    page = 4096
+    for p in range(3, len(data) // page):  # every page but the schema's: b-tree pages become noise
+        data[p * page:p * page + 64] = b"\xa5" * 64
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="damaged") as e, Store(path, readonly=True) as s:
+        list(s.rows())
+    assert "\n" not in str(e.value)
+    from click.testing import CliRunner
+
+    from inspector.cli import main
+
+    for args in (["report", str(path)], ["audit", "export", "--db", str(path)]):
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 1 and r.output.startswith("error:") and "damaged" in r.output
+        assert "internal error" not in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_a_stored_verdict_that_is_not_json_costs_only_its_json(tmp_path):
+    with Store(tmp_path / "a.sqlite") as s:
+        s.put(row("org/a"))
+        s.db.execute("INSERT INTO results(repo, sha, status, verdict, error) VALUES ('org/b', '', 'invalid', '{not json', 'boom')")
+        buf = io.StringIO()
+        assert export(s, "jsonl", buf) == 2
+    recs = {r["target"]: r for r in map(json.loads, buf.getvalue().splitlines())}
+    from inspector.verdict import Verdict
+
+    assert set(recs["org/b"]) == set(Verdict(target="x").to_dict())  # the contract's full shape
+    assert (recs["org/b"]["status"], recs["org/b"]["error"]) == ("invalid", "boom")
+
+
+def test_csv_export_and_report_csv_share_one_schema_and_one_formula_guard(tmp_path):
+    from inspector.report import CSV_FIELDS, render, report
+
+    with Store(tmp_path / "a.sqlite") as s:
+        s.put(row("org/a"))
+        bad = Row.from_verdict("=cmd|' /C calc'!A0", "", Verdict(target="=x", status="invalid", error="+SUM(1)").to_dict(),
+                               author="@evil")
+        s.put(bad)
+        export(s, "csv", tmp_path / "e.csv")
+    with open(tmp_path / "e.csv", newline="") as fh:
+        exported = list(csv.DictReader(fh))
+    with report(tmp_path / "a.sqlite") as rep:
+        reported = list(csv.DictReader(io.StringIO(render(rep, "csv"))))
+    assert list(exported[0]) == list(reported[0]) == CSV_FIELDS
+    assert exported == reported
+    cells = [v for r in exported for v in r.values() if v]
+    assert not [c for c in cells if c[0] in "=+-@"]
+    assert "'=cmd|' /C calc'!A0" in {r["repo"] for r in exported}
+
+
+BAD_STRINGS = ["llama\ud800", "x\x1b]0;owned\x07\x1b[2J\rforged line\nnext", "\u202eevil"]
+
+
+@pytest.mark.parametrize("bad", BAD_STRINGS)
+def test_one_bad_string_costs_at_most_its_own_field_in_every_format(tmp_path, bad):
+    from inspector.report import render, report
+
+    with Store(tmp_path / "a.sqlite") as s:
+        s.put(row("org/good"))
+        v = Verdict(target="org/bad", status="ok", kind="decoder", lineage=bad, layout=bad,
+                    declared={"model_type": bad, "lineage": "llama"}, mismatch=True, error=None).to_dict()
+        v["evidence"] = [{"rule": bad, "field": "lineage", "value": bad, "signal": "s", "observed": bad, "weight": 1.0}]
+        s.put(Row.from_verdict("org/bad", "b" * 40, v, author=bad))
+        s.db.execute("INSERT INTO results(repo, sha, status, verdict) VALUES ('org/bytes', '', 'ok', CAST(? AS TEXT))",
+                     (b'{"lineage": "\xed\xa0\x80\xff"}',))
+        buf = io.StringIO()
+        export(s, "jsonl", buf)
+        export(s, "csv", tmp_path / "e.csv")
+    assert len(buf.getvalue().splitlines()) == 3
+    for fmt in ("md", "html", "csv", "json"):
+        with report(tmp_path / "a.sqlite", by="author") as rep:
+            text = render(rep, fmt)
+        text.encode("utf-8")  # every character encodes
+        assert "org/bad" in text  # its disagreement is shown
+        if fmt in ("csv", "json"):
+            assert "org/good" in text and "org/bytes" in text
+        else:
+            assert "\x1b" not in text and "\u202e" not in text and "\ud800" not in text
+    json.loads(text)
