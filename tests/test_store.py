@@ -124,11 +124,11 @@ def test_a_second_writer_is_refused_in_one_line(tmp_path):
 
 
 def test_a_full_disk_stops_with_one_line_and_keeps_every_committed_row(tmp_path, insp):
+    from conftest import SAMPLES
+
     from inspector.audit import Audit
     from inspector.errors import StoreError
     from inspector.listing import list_dir
-
-    from conftest import SAMPLES
 
     items = list_dir(SAMPLES)
     store = Store(tmp_path / "a.sqlite")
