@@ -22,7 +22,7 @@ import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -87,6 +87,7 @@ def author_of(repo: Any, local: bool = False) -> str:
 
 
 def evidence_of(r: Row) -> list[Evidence]:
+    """The verdict's evidence as stored (renderers make each value inert when they show it)."""
     raw = r.verdict.get("evidence")
     out = []
     for e in (raw if isinstance(raw, list) else [])[:50]:
@@ -94,9 +95,15 @@ def evidence_of(r: Row) -> list[Evidence]:
             continue
         w = e.get("weight")
         weight = float(w) if isinstance(w, (int, float)) and not isinstance(w, bool) and abs(w) < 1e300 else 0.0
-        out.append(Evidence(_text(e.get("rule"), "?"), _text(e.get("field"), "?"), _text(e.get("value"), "?"),
-                            _text(e.get("observed"), "") or "", weight))
+        out.append(Evidence(_plain(e.get("rule"), "?"), _plain(e.get("field"), "?"), _plain(e.get("value"), "?"),
+                            _plain(e.get("observed"), ""), weight))
     return out
+
+
+def _plain(v: Any, default: str) -> str:
+    if v is None or v == "":
+        return default
+    return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
 
 
 def load(db: str | Path) -> tuple[list[Row], dict[str, str]]:
@@ -108,56 +115,61 @@ def load(db: str | Path) -> tuple[list[Row], dict[str, str]]:
 # ---------------------------------------------------------------- the report
 
 # The newest row of each repo, its indexed columns only: every count below is a group-by over it.
-_CUR = """CREATE TEMP TABLE cur AS SELECT rowid AS rid, {cols} FROM main.results WHERE {latest}"""
 _CUR_COLS = ("repo", "status", "kind", "layout", "lineage", "confidence", "mismatch", "declared_lineage",
              "declared_kind", "declared_model_type", "vocab", "author", "sha")
+_USABLE_SQL = ", ".join(f"'{s}'" for s in USABLE)
+# Each column as the report counts it, whatever a foreign or hostile writer stored (idempotent).
+_NORM = {
+    "status": f"coalesce(nullif(CAST({{c}} AS TEXT), ''), '{UNKNOWN}')",
+    "kind": f"coalesce(nullif(CAST({{c}} AS TEXT), ''), '{UNKNOWN}')",
+    "layout": f"coalesce(nullif(CAST({{c}} AS TEXT), ''), '{UNKNOWN}')",
+    "lineage": f"coalesce(nullif(CAST({{c}} AS TEXT), ''), '{UNKNOWN}')",
+    "declared_lineage": "nullif(CAST({c} AS TEXT), '')",
+    "declared_kind": "nullif(CAST({c} AS TEXT), '')",
+    "declared_model_type": "nullif(CAST({c} AS TEXT), '')",
+    "author": "nullif(CAST({c} AS TEXT), '')",
+    "vocab": "CASE WHEN typeof({c}) = 'integer' AND {c} > 0 THEN {c} END",
+    "confidence": "CASE WHEN typeof({c}) IN ('integer', 'real') AND abs({c}) < 1e300 THEN {c} END",
+    "mismatch": "CASE WHEN typeof({c}) IN ('integer', 'real') THEN {c} != 0 "
+                "WHEN typeof({c}) = 'text' THEN lower({c}) IN ('1', 'true') ELSE 0 END",
+}
 # Rows written before a column existed, or by something else: their values come from the verdict JSON.
-_NEEDS_VERDICT = ("status IS NULL OR author IS NULL OR declared_model_type IS NULL OR vocab IS NULL OR (status IN ({usable}) AND "
-                  "(kind IS NULL OR layout IS NULL OR lineage IS NULL OR mismatch IS NULL))")
+_NEEDS_VERDICT = ("{status} IS NULL OR {author} IS NULL OR {declared_model_type} IS NULL OR {vocab} IS NULL OR "
+                  f"({{status}} IN ({_USABLE_SQL}) AND "
+                  "({kind} IS NULL OR {layout} IS NULL OR {lineage} IS NULL OR {mismatch} IS NULL))")
 
 
 class Report:
     """The aggregates of one audit database; the per-repo tables are read when rendered."""
 
     def __init__(self, store: Store, *, source: str = "", by: str | None = None, lineage: str | None = None) -> None:
+        from .store import LATEST_WHERE
+
         if by not in (None, "author"):
             raise UsageError(f"--by must be 'author', not {by!r}")
         self.store, self.source = store, source
         self.filters: dict[str, str | None] = {"by": by, "lineage": lineage}
         self.meta = {_text(k, "") or "": _text(v, "") or "" for k, v in list(store.meta().items())[:100]}
         db = store.db
-        usable = ", ".join(f"'{s}'" for s in USABLE)
+        raw = {c: c if c in store.columns else "NULL" for c in _CUR_COLS}
+        exprs = [f"{raw[c]} AS {c}" if c not in _NORM else f"{_NORM[c].format(c=raw[c])} AS {c}" for c in _CUR_COLS]
         with store._guard():
             db.execute("DROP TABLE IF EXISTS temp.cur")
-            from .store import LATEST_WHERE
-
-            db.execute(_CUR.format(cols=store._select(_CUR_COLS), latest=LATEST_WHERE.replace("results.repo", "main.results.repo")))
-            self._fill_from_verdicts(_NEEDS_VERDICT.format(usable=usable))
-            # Normalised once, so that every group-by below reads plain values.
-            db.execute(f"""UPDATE cur SET
-                status = coalesce(nullif(CAST(status AS TEXT), ''), '{UNKNOWN}'),
-                kind = coalesce(nullif(CAST(kind AS TEXT), ''), '{UNKNOWN}'),
-                layout = coalesce(nullif(CAST(layout AS TEXT), ''), '{UNKNOWN}'),
-                lineage = coalesce(nullif(CAST(lineage AS TEXT), ''), '{UNKNOWN}'),
-                declared_lineage = nullif(CAST(declared_lineage AS TEXT), ''),
-                declared_kind = nullif(CAST(declared_kind AS TEXT), ''),
-                declared_model_type = nullif(CAST(declared_model_type AS TEXT), ''),
-                vocab = CASE WHEN typeof(vocab) = 'integer' AND vocab > 0 THEN vocab END,
-                confidence = CASE WHEN typeof(confidence) IN ('integer', 'real') AND abs(confidence) < 1e300
-                                  THEN confidence END,
-                mismatch = CASE WHEN typeof(mismatch) IN ('integer', 'real') THEN mismatch != 0
-                                WHEN typeof(mismatch) = 'text' THEN lower(mismatch) IN ('1', 'true') ELSE 0 END""")
-            db.execute("ALTER TABLE cur ADD COLUMN usable INTEGER")
-            db.execute(f"UPDATE cur SET usable = status IN ({usable})")
+            # One pass over the index: the newest row per repo, normalised, and which rows need their verdict.
+            db.execute(f"CREATE TEMP TABLE cur AS SELECT rowid AS rid, {', '.join(exprs)}, "
+                       f"({_NEEDS_VERDICT.format(**raw)}) AS needs, "
+                       f"({_NORM['status'].format(c=raw['status'])} IN ({_USABLE_SQL})) AS usable "
+                       f"FROM main.results WHERE {LATEST_WHERE.replace('results.repo', 'main.results.repo')}")
+            self._fill_from_verdicts()
             if lineage:
                 db.execute("DELETE FROM cur WHERE NOT (lineage = ? OR declared_lineage IS ?)", (lineage, lineage))
             db.execute("CREATE INDEX temp.cur_repo ON cur(repo)")
             self._aggregate(by)
 
-    def _fill_from_verdicts(self, where: str) -> None:
+    def _fill_from_verdicts(self) -> None:
         """Rows whose columns are missing: read their verdict (only theirs) and fill the columns in."""
         db = self.store.db
-        todo = [r[0] for r in db.execute(f"SELECT rid FROM cur WHERE {where}")]
+        todo = [r[0] for r in db.execute("SELECT rid FROM cur WHERE needs")]
         for i in range(0, len(todo), 500):
             ids = todo[i:i + 500]
             recs = db.execute(f"SELECT rowid AS rid, {self.store._select(_CUR_COLS + ('verdict', 'error'))} "
@@ -172,35 +184,55 @@ class Report:
                                                                       r.declared_model_type)),
                                              r.vocab or 0, _sql_text(r.author) or author_of(r.repo, r.local),
                                              rec["rid"]))
+        if todo:
+            db.execute("UPDATE cur SET " + ", ".join(f"{c} = {e.format(c=c)}" for c, e in _NORM.items())
+                       + " WHERE needs")
+            db.execute(f"UPDATE cur SET usable = status IN ({_USABLE_SQL}) WHERE needs")
 
     def _q(self, sql: str, params: tuple = ()) -> list:
         with self.store._guard():
             return self.store.db.execute(sql, params).fetchall()
 
     def _aggregate(self, by: str | None) -> None:
-        n, us, mism, unk, err = self._q(
-            f"SELECT count(*), total(usable), total(usable AND mismatch), total(usable AND lineage = '{UNKNOWN}'), "
-            "total(NOT usable) FROM cur")[0]
-        self.totals = {"repos": n, "usable": int(us), "mismatches": int(mism), "unknown": int(unk), "errors": int(err)}
+        # Every count but the unknowns' and the authors' from one group-by: a scan of the table, and
+        # as many groups as there are distinct combinations (not rows).
+        totals: Counter[str] = Counter()
+        dec: dict[str, Counter[Any]] = defaultdict(Counter)
+        det: dict[str, Counter[Any]] = defaultdict(Counter)
+        flows: Counter[tuple[Any, Any]] = Counter()
+        bins: Counter[int] = Counter()
+        statuses: Counter[Any] = Counter()
+        for (usable, mism, status, kind, dkind, layout, dmt, lin, dlin, cbin, n) in self._q(
+                f"SELECT usable, mismatch, status, kind, coalesce(declared_kind, '{NONE}'), layout, "
+                f"coalesce(declared_model_type, '{NONE}'), lineage, coalesce(declared_lineage, '{NONE}'), "
+                f"min({BINS - 1}, max(0, CAST(confidence * {BINS} AS INTEGER))), count(*) "
+                "FROM cur GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"):
+            statuses[status] += n
+            totals["repos"] += n
+            if not usable:
+                totals["errors"] += n
+                continue
+            totals["usable"] += n
+            totals["mismatches"] += n if mism else 0
+            totals["unknown"] += n if lin == UNKNOWN else 0
+            for f, d, t in (("kind", dkind, kind), ("layout", dmt, layout), ("lineage", dlin, lin)):
+                dec[f][d] += n
+                det[f][t] += n
+            flows[(dlin, lin)] += n
+            if cbin is not None:
+                bins[cbin] += n
+        self.totals = {k: totals[k] for k in ("repos", "usable", "mismatches", "unknown", "errors")}
 
-        def share(declared: str, detected: str) -> list[dict[str, Any]]:
-            dec = dict(self._q(f"SELECT coalesce({declared}, '{NONE}'), count(*) FROM cur WHERE usable GROUP BY 1"))
-            det = dict(self._q(f"SELECT {detected}, count(*) FROM cur WHERE usable GROUP BY 1"))
-            values = sorted(set(dec) | set(det), key=lambda v: (-(det.get(v, 0) + dec.get(v, 0)), str(v)))
-            return [{"value": v, "declared": dec.get(v, 0), "detected": det.get(v, 0)} for v in values]
+        def share(f: str) -> list[dict[str, Any]]:
+            values = sorted(set(dec[f]) | set(det[f]), key=lambda v: (-(det[f][v] + dec[f][v]), str(v)))
+            return [{"value": v, "declared": dec[f][v], "detected": det[f][v]} for v in values]
 
-        self.shares = {"kind": share("declared_kind", "kind"),
-                       # Nothing declares a layout: the nearest claim is config.json's model_type.
-                       "layout": share("declared_model_type", "layout"),
-                       "lineage": share("declared_lineage", "lineage")}
-        self.flows = [{"declared": d, "detected": t, "count": c} for d, t, c in self._q(
-            f"SELECT coalesce(declared_lineage, '{NONE}') AS d, lineage AS t, count(*) AS c FROM cur WHERE usable "
-            "GROUP BY 1, 2 ORDER BY c DESC, d, t")]
-        bins = dict(self._q(f"SELECT min({BINS - 1}, max(0, CAST(confidence * {BINS} AS INTEGER))), count(*) FROM cur "
-                            "WHERE usable AND confidence IS NOT NULL GROUP BY 1"))
-        self.confidence = [{"lo": i / BINS, "hi": (i + 1) / BINS, "count": bins.get(i, 0)} for i in range(BINS)]
-        self.statuses = [{"status": s, "count": c} for s, c in self._q(
-            "SELECT status, count(*) AS c FROM cur GROUP BY status ORDER BY c DESC, status")]
+        # Nothing declares a layout: the nearest claim is config.json's model_type.
+        self.shares = {f: share(f) for f in ("kind", "layout", "lineage")}
+        self.flows = [{"declared": d, "detected": t, "count": c}
+                      for (d, t), c in sorted(flows.items(), key=lambda kv: (-kv[1], str(kv[0][0]), str(kv[0][1])))]
+        self.confidence = [{"lo": i / BINS, "hi": (i + 1) / BINS, "count": bins[i]} for i in range(BINS)]
+        self.statuses = [{"status": st, "count": c} for st, c in sorted(statuses.items(), key=lambda kv: (-kv[1], str(kv[0])))]
 
         unknown = f"usable AND lineage = '{UNKNOWN}'"
         types: dict[tuple[str, int | None], list[str]] = defaultdict(list)
@@ -230,11 +262,12 @@ class Report:
 
     # ---- the per-repo tables, streamed
 
-    def _rows_where(self, where: str, order: str = "repo", limit: int | None = None) -> Iterator[Row]:
+    def _rows_where(self, where: str, order: str = "cur.repo", limit: int | None = None) -> Iterator[Row]:
         """Full rows (with their verdict) for `cur` rows matching `where`, the columns as normalised."""
-        extra = ", ".join(f"(SELECT r.{c} FROM main.results r WHERE r.rowid = cur.rid) AS {c}" if c in self.store.columns
-                          else f"NULL AS {c}" for c in ("verdict", "error", "finished_at"))
-        sql = (f"SELECT *, {extra} FROM cur WHERE {where} ORDER BY {order}"
+        extra = ", ".join(f"r.{c} AS {c}" if c in self.store.columns else f"NULL AS {c}" for c in ("verdict", "error"))
+        cols = ", ".join(f"cur.{c}" for c in ("rid", *_CUR_COLS, "usable"))
+        sql = (f"SELECT {cols}, {extra} FROM cur JOIN main.results r ON r.rowid = cur.rid"
+               + ("" if where == "1" else f" WHERE cur.rid IN (SELECT rid FROM cur WHERE {where})") + f" ORDER BY {order}"
                + (f" LIMIT {int(limit)}" if limit is not None else ""))
         with self.store._guard():
             cur = self.store.db.execute(sql)
@@ -248,14 +281,14 @@ class Report:
                 cur.close()
 
     def disagreements(self, limit: int | None = None) -> Iterator[dict[str, Any]]:
-        for r in self._rows_where("usable AND mismatch", "coalesce(confidence, 0) DESC, repo", limit):
+        for r in self._rows_where("usable AND mismatch", "coalesce(cur.confidence, 0) DESC, cur.repo", limit):
             yield {"repo": r.repo, "url": url_of(r), "author": r.author, "fields": disagreeing_fields(r),
                    "declared_lineage": r.declared_lineage, "lineage": r.lineage,
                    "declared_kind": r.declared_kind, "kind": r.kind, "confidence": r.confidence,
-                   "evidence": [asdict(e) for e in supporting(r)]}
+                   "evidence": [vars(e).copy() for e in supporting(r)]}
 
     def errors(self, limit: int | None = None) -> Iterator[dict[str, Any]]:
-        for r in self._rows_where("NOT usable", "status, repo", limit):
+        for r in self._rows_where("NOT usable", "cur.status, cur.repo", limit):
             yield {"repo": r.repo, "url": url_of(r), "status": r.status, "error": r.error}
 
     def rows(self) -> Iterator[Row]:
@@ -292,7 +325,7 @@ def flat(r: Row) -> dict[str, Any]:
         "declared_lineage": r.declared_lineage, "declared_kind": r.declared_kind,
         "declared_model_type": r.declared_model_type, "vocab": r.vocab or None,
         "unknown": usable and r.lineage == UNKNOWN,
-        "top_evidence": " | ".join(f"{e.rule} ({e.weight:+.2f}): {e.observed}" for e in top),
+        "top_evidence": " | ".join(f"{_text(e.rule)} ({e.weight:+.2f}): {_text(e.observed, '')}" for e in top),
     }
 
 

@@ -57,6 +57,11 @@ CREATE TABLE IF NOT EXISTS results(
 )"""
 # Added after the first release: an older database gains them (NULL: the report reads the verdict).
 ADDED_COLUMNS = (("declared_model_type", "TEXT"), ("vocab", "INTEGER"))
+# Every column the report groups by, in one index: "newest row per repo" walks it by (repo,
+# finished_at), and the report's counts read it alone, never the verdict JSON that makes a row ~5 kB
+# (the columns after it sit on overflow pages).
+REPORT_INDEX = ("CREATE INDEX IF NOT EXISTS results_report ON results(repo, finished_at, status, kind, layout, lineage, "
+                "confidence, mismatch, declared_lineage, declared_kind, declared_model_type, vocab, author, sha)")
 DDL = (
     RESULTS_DDL,
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -301,6 +306,7 @@ class Store:
                 for name, typ in ADDED_COLUMNS:
                     if name not in have:
                         self.db.execute(f"ALTER TABLE results ADD COLUMN {name} {typ}")
+                self.db.execute(REPORT_INDEX)
             self.columns = {r[1] for r in self.db.execute("PRAGMA table_info(results)")}
         except sqlite3.Error as e:
             raise StoreError(f"cannot open the audit database: {_reason(e)}", where=str(path)) from None
