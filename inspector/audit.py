@@ -124,6 +124,10 @@ class Audit:
         self._state = self.store.state()
         return list(items)
 
+    def reload(self) -> None:
+        """Read again what is finished (another process wrote rows since plan())."""
+        self._state = self.store.state()
+
     @property
     def run_started(self) -> str:
         return self._run_started

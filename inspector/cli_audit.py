@@ -38,13 +38,15 @@ MIN_WORKERS_PER_PROCESS = 4
                    f"for {AUTO_MIN_REPOS} repos or more, else 1. One Python process runs its rules and HTTP on one core.")
 @click.option("--part", hidden=True, help="K/N: the slice of the recorded list this child process audits.")
 @click.option("--follow", is_flag=True, hidden=True, help="A child of --processes: also audit what the parent's listing still records.")
+@click.option("--suspects-only", is_flag=True, hidden=True,
+              help="A child of the audit: read only the repos a dead process left in flight, one at a time.")
 @click.option("--fail-on", default="any", show_default=True,
               help="Exit 1 when a repo of this run ends with one of these statuses (comma-separated), "
                    "`any` failure, or `none`.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 @click.pass_context
 def command(ctx: click.Context, from_file, authors, search, filters, sort, limit, local_dir, db, workers, resume,
-            refresh, max_rps, shard, headers, rules_dirs, processes_opt, part, follow, fail_on, quiet) -> None:
+            refresh, max_rps, shard, headers, rules_dirs, processes_opt, part, follow, suspects_only, fail_on, quiet) -> None:
     """Audit many repos into SQLite; resumable. Subcommands: export, merge."""
     if ctx.invoked_subcommand is not None:
         return
@@ -110,6 +112,11 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
                     lister = _listing(audit, query, seen={it.repo for it in items})
             if resume and not part_k_n:
                 _refuse_offline(todo, audit.listed != "1")
+                if _settle_suspects(store, todo, _child_args(db, 1, headers, rules_dirs, max_rps)):
+                    audit.reload()
+            if suspects_only:
+                orphans = store.orphans()
+                todo, lister = [it for it in todo if it.repo in orphans], None
             pending = sum(map(audit.needs_reading, todo))
             if fixed_processes:
                 processes = fixed_processes
@@ -344,13 +351,9 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
     from .listing import in_shard
 
     per = max(1, -(-workers // processes))
-    args = ["audit", "--resume", "--db", str(db), "--workers", str(per), "--processes", "1", "--headers", headers, "-q"]
+    args = _child_args(db, per, headers, rules_dirs, max_rps)
     if lister is not None:
         args.append("--follow")  # the parent still lists: each child takes its part of what arrives
-    for r in rules_dirs:
-        args += ["--rules", str(r)]
-    if max_rps:
-        args += ["--max-rps", str(max_rps)]  # each child takes its share of it
     start, since = time.monotonic(), audit.run_started
     before = store.statuses_since(since)  # on --resume, what the killed run had finished
 
@@ -424,6 +427,34 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
     stats.done, stats.failed = progress()
     stats.skipped = max(0, stats.total - stats.done - stats.failed)
     return stats
+
+
+def _child_args(db: Path, workers: int, headers: str, rules_dirs, max_rps) -> list[str]:
+    """The command line of a child process: a quiet --resume of the run recorded in --db."""
+    args = ["audit", "--resume", "--db", str(db), "--workers", str(workers), "--processes", "1", "--headers", headers, "-q"]
+    for r in rules_dirs:
+        args += ["--rules", str(r)]
+    if max_rps:
+        args += ["--max-rps", str(max_rps)]  # each child takes its share of it
+    return args
+
+
+def _settle_suspects(store, todo, args: list[str]) -> bool:
+    """Repos that were being read when a process died, each read again alone in a child process (one
+    at a time, until its row is written or it is recorded as the crash): the run itself goes on."""
+    orphans = store.orphans()
+    if not any(it.repo in orphans for it in todo):
+        return False
+    for _ in range(MAX_RESTARTS):
+        child = _spawn([[*args, "--part", "1/1", "--suspects-only"]], first_part=1)[0]
+        try:
+            child.join()
+        except BaseException:
+            _stop_children([child])
+            raise
+        if child.exitcode is not None and child.exitcode >= 0:
+            break
+    return True
 
 
 # How often one part's child is started again after a crash: each crash leaves its repos in the journal,
