@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
+import heapq
 import html
 import io
 import json
@@ -86,18 +87,20 @@ def author_of(repo: Any, local: bool = False) -> str:
     return name.split("/", 1)[0] if HUB_ID.match(name) and not local else "(local)"
 
 
+def _weight(e: dict[str, Any]) -> float:
+    w = e.get("weight")
+    return float(w) if isinstance(w, (int, float)) and not isinstance(w, bool) and abs(w) < 1e300 else 0.0
+
+
+def _evidence(e: dict[str, Any]) -> Evidence:
+    return Evidence(_plain(e.get("rule"), "?"), _plain(e.get("field"), "?"), _plain(e.get("value"), "?"),
+                    _plain(e.get("observed"), ""), _weight(e))
+
+
 def evidence_of(r: Row) -> list[Evidence]:
     """The verdict's evidence as stored (renderers make each value inert when they show it)."""
     raw = r.verdict.get("evidence")
-    out = []
-    for e in (raw if isinstance(raw, list) else [])[:50]:
-        if not isinstance(e, dict):
-            continue
-        w = e.get("weight")
-        weight = float(w) if isinstance(w, (int, float)) and not isinstance(w, bool) and abs(w) < 1e300 else 0.0
-        out.append(Evidence(_plain(e.get("rule"), "?"), _plain(e.get("field"), "?"), _plain(e.get("value"), "?"),
-                            _plain(e.get("observed"), ""), weight))
-    return out
+    return [_evidence(e) for e in (raw if isinstance(raw, list) else [])[:50] if isinstance(e, dict)]
 
 
 def _plain(v: Any, default: str) -> str:
@@ -346,10 +349,12 @@ def supporting(r: Row, n: int = TOP_EVIDENCE) -> list[Evidence]:
     """The strongest evidence for what was detected in the disagreeing fields (else the strongest at all)."""
     fields = disagreeing_fields(r) or ["lineage", "kind"]
     want = {(f, getattr(r, f)) for f in fields}
-    ev = evidence_of(r)
-    pro = [e for e in ev if (e.field, e.value) in want and e.weight > 0]
-    pro.sort(key=lambda e: -e.weight)
-    return (pro or sorted(ev, key=lambda e: -abs(e.weight)))[:n]
+    raw = r.verdict.get("evidence")
+    ev = [e for e in (raw if isinstance(raw, list) else [])[:50] if isinstance(e, dict)]
+    # Only the few shown become Evidence: a CSV of every repo reads this per row.
+    pro = [e for e in ev if (e.get("field"), e.get("value")) in want and _weight(e) > 0]
+    top = heapq.nsmallest(n, pro, key=lambda e: -_weight(e)) or heapq.nsmallest(n, ev, key=lambda e: -abs(_weight(e)))
+    return [_evidence(e) for e in top]
 
 
 def report(db: str | Path, *, by: str | None = None, lineage: str | None = None) -> Report:

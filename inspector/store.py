@@ -196,10 +196,8 @@ class Row:
         """A stored row, whatever it holds: a column that is null, of another type or absent falls back
         to the verdict JSON, and a verdict that is not JSON costs that JSON only (status and columns
         still count). Strings are returned as stored: renderers make them inert."""
-        keys = rec.keys()
-
-        def c(name: str) -> Any:
-            return rec[name] if name in keys else None
+        d = rec if isinstance(rec, dict) else dict(zip(rec.keys(), rec, strict=True))
+        c = d.get
 
         verdict = (load_verdict(c("verdict")) if with_verdict else None) or {}
         declared = verdict.get("declared") if isinstance(verdict.get("declared"), dict) else {}
