@@ -257,3 +257,29 @@ def test_one_bad_string_costs_at_most_its_own_field_in_every_format(tmp_path, ba
         else:
             assert "\x1b" not in text and "\u202e" not in text and "\ud800" not in text
     json.loads(text)
+
+
+def test_parquet_has_struct_list_and_map_columns_and_flat_declared_ones(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    with Store(tmp_path / "a.sqlite") as s:
+        v = Verdict(target="org/a", revision="a" * 40, kind="decoder", lineage="qwen",
+                    declared={"lineage": "llama", "kind": "decoder", "model_type": "llama"},
+                    dtypes={"BF16": 291}, confidences={"lineage": 0.9}, io={"requests": 4, "bytes": 10}).to_dict()
+        v["evidence"] = [{"rule": "qwen.vocab", "field": "lineage", "value": "qwen", "signal": "s",
+                          "observed": "vocab_size = 151936", "weight": 1.5, "where": None}]
+        s.put(Row.from_verdict("org/a", "a" * 40, v, author="org"))
+        s.put(row("org/missing", "", "not_found"))
+        assert export(s, "parquet", tmp_path / "o.parquet") == 2
+    t = pq.read_table(tmp_path / "o.parquet")
+    schema = t.schema
+    assert pa.types.is_struct(schema.field("declared").type)
+    assert pa.types.is_list(schema.field("evidence").type)
+    assert pa.types.is_struct(schema.field("evidence").type.value_type)
+    assert pa.types.is_map(schema.field("dtypes").type)
+    rows = {r["target"]: r for r in t.to_pylist()}
+    assert rows["org/a"]["declared"]["lineage"] == "llama" and rows["org/a"]["declared_lineage"] == "llama"
+    assert rows["org/a"]["evidence"][0]["observed"] == "vocab_size = 151936"
+    assert dict(rows["org/a"]["dtypes"]) == {"BF16": 291}
+    assert rows["org/missing"]["status"] == "not_found" and rows["org/missing"]["revision"] is None
