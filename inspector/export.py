@@ -40,7 +40,8 @@ def export(store: Store, fmt: str, out: IO[str] | str | Path) -> int:
             return write_csv(store.rows(), fh)
         n = 0
         for v in records(store):
-            fh.write(json.dumps(v, ensure_ascii=False) + "\n")
+            # ASCII: U+0085, U+2028 and U+2029 from a repo would split the line for many readers.
+            fh.write(json.dumps(v) + "\n")
             n += 1
         return n
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -283,3 +284,59 @@ def test_parquet_has_struct_list_and_map_columns_and_flat_declared_ones(tmp_path
     assert rows["org/a"]["evidence"][0]["observed"] == "vocab_size = 151936"
     assert dict(rows["org/a"]["dtypes"]) == {"BF16": 291}
     assert rows["org/missing"]["status"] == "not_found" and rows["org/missing"]["revision"] is None
+
+
+# ---- any stored value: a typed error or a report, never a crash
+
+
+def _sql_values():
+    from hypothesis import strategies as st
+
+    text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
+    return st.one_of(st.none(), st.integers(min_value=-(2**63), max_value=2**63 - 1), st.floats(allow_nan=False),
+                     text, st.binary(max_size=30), st.sampled_from(["ok", "invalid", "unknown", "llama", "", "=1+1"]))
+
+
+def test_rows_of_any_stored_values_never_break_a_report_or_an_export(tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from inspector.errors import InspectorError
+    from inspector.report import render, report
+
+    verdicts = st.one_of(_sql_values(), st.recursive(
+        st.one_of(st.none(), st.booleans(), st.floats(allow_nan=False), st.text(max_size=10)),
+        lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.sampled_from(
+            ["status", "lineage", "declared", "evidence", "kind", "weight", "field", "value", "observed", "source"]),
+            kids, max_size=5), max_leaves=20).map(json.dumps))
+    rows = st.lists(st.tuples(st.text(max_size=12), *[_sql_values() for _ in CONTRACT[2:13]], verdicts,
+                              *[_sql_values() for _ in CONTRACT[14:]]), max_size=6)
+    counter = iter(range(10**6))
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(rows, st.sampled_from(["html", "md", "csv", "json"]), st.booleans())
+    def check(recs, fmt, by_author):
+        path = tmp_path / f"h{next(counter)}.sqlite"
+        stored = set()
+        with Store(path) as s:
+            for i, rec in enumerate(recs):
+                with contextlib.suppress(sqlite3.IntegrityError):  # NOT NULL: the schema refuses it
+                    s.db.execute(f"INSERT OR REPLACE INTO results({', '.join(CONTRACT)}) VALUES "
+                                 f"({', '.join('?' * len(CONTRACT))})", (rec[0], str(i), *rec[1:]))
+                    stored.add(rec[0])
+        try:
+            with report(path, by="author" if by_author else None) as rep:
+                text = render(rep, fmt)
+        except InspectorError as e:
+            assert "\n" not in str(e)
+            return
+        text.encode("utf-8")
+        if fmt == "json":
+            assert len(json.loads(text)["rows"]) == len(stored)
+        with Store(path, readonly=True) as s:
+            buf = io.StringIO()
+            export(s, "jsonl", buf)
+            export(s, "csv", io.StringIO())
+        assert all(json.loads(line)["target"] is not None for line in buf.getvalue().splitlines())
+
+    check()
