@@ -488,6 +488,11 @@ def _spawn(commands: list[list[str]], first_part: int) -> list:
 
 def _child(args: list[str]) -> None:
     """A --processes child: the same command line, in-process (its exit code is the process's)."""
+    import signal
+
+    # Ctrl-C reaches the whole process group: the parent alone answers it (one line) and tells its
+    # children with SIGTERM, which they answer in silence.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from .cli import main
 
     main(args)

@@ -357,7 +357,9 @@ def test_a_signal_stops_parent_and_children_with_one_line_and_resume_finishes(hu
     env.update(hub.env(tmp_path / "hf"))
     cmd = [sys.executable, "-m", "inspector", "audit", "--author", "org", "--db", str(db), "--workers", "4",
            "--processes", "2"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # A session of its own: Ctrl-C is a SIGINT to the whole process group, as a terminal sends it.
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     children: set[int] = set()
     try:
         deadline = time.monotonic() + 60
@@ -368,7 +370,10 @@ def test_a_signal_stops_parent_and_children_with_one_line_and_resume_finishes(hu
             with contextlib.suppress(sqlite3.Error):
                 done = sqlite3.connect(db).execute("SELECT count(*) FROM results").fetchone()[0] if db.exists() else 0
         assert proc.poll() is None and children
-        proc.send_signal(sig)
+        if sig == signal.SIGINT:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
         err = proc.communicate(timeout=30)[1]
     finally:
         if proc.poll() is None:
@@ -467,3 +472,26 @@ def test_the_progress_bar_shows_only_on_a_terminal_stderr_unless_turned_off(monk
     monkeypatch.setattr(cli_audit.sys, "stderr", Stderr())
     monkeypatch.setattr(cli_audit.sys.stdout, "isatty", lambda: not tty, raising=False)
     assert (cli_audit._progress_bar(False) is not None) is shown
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_the_bar_of_a_resumed_run_ends_at_100_percent(tmp_path, monkeypatch, processes):
+    from inspector import cli_audit
+
+    db = tmp_path / "a.sqlite"
+    assert run("--dir", SAMPLES, "--db", db, "-q").exit_code == 0
+    with sqlite3.connect(db) as con:  # as a run killed two thirds of the way leaves it
+        con.execute("UPDATE meta SET value = 'running' WHERE key = 'run.state'")
+        con.execute("DELETE FROM results WHERE rowid % 3 = 0")
+    bars = []
+
+    class Bar(cli_audit._Bar):
+        def close(self):
+            bars.append((self.bar.n, self.bar.total))
+            super().close()
+
+    monkeypatch.setattr(cli_audit, "_progress_bar", lambda quiet: Bar())
+    r = run("--resume", "--db", db, "--processes", processes)
+    assert r.exit_code == 0, r.output
+    n = sum(1 for p in SAMPLES.iterdir() if p.is_dir())
+    assert bars == [(n, n)]
