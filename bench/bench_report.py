@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -38,7 +39,8 @@ r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PI
 wall = time.perf_counter() - t
 if r.returncode:
     sys.exit(r.stderr)
-print(wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(wall, u.ru_utime + u.ru_stime, u.ru_maxrss)
 """
 
 
@@ -83,11 +85,11 @@ def generate(db: Path, n: int, seed: int = 14) -> None:
         store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def measure(db: Path, fmt: str, out: Path) -> tuple[float, float]:
+def measure(db: Path, fmt: str, out: Path) -> tuple[float, float, float]:
     cmd = [sys.executable, "-m", "inspector", "report", str(db), "--format", fmt, "-o", str(out)]
     res = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, check=True)
-    wall, rss_kb = res.stdout.split()
-    return float(wall), int(rss_kb) / 1024
+    wall, cpu, rss_kb = res.stdout.split()
+    return float(wall), float(cpu), int(rss_kb) / 1024
 
 
 def main() -> None:
@@ -99,8 +101,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = args.dir or Path(tmp)
         base.mkdir(parents=True, exist_ok=True)
-        print("| rows | store MB | verdict bytes/row | format | wall s | peak RSS MB | output MB |")
-        print("|---|---|---|---|---|---|---|")
+        print("| rows | store MB | verdict bytes/row | format | wall s | CPU s | peak RSS MB | output MB | load |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for n in args.rows:
             db = base / f"report-{n}.sqlite"
             if not db.exists():
@@ -111,9 +113,11 @@ def main() -> None:
                 per_row = s.db.execute("SELECT avg(length(verdict)) FROM results").fetchone()[0]
             for fmt in args.formats:
                 out = base / f"report-{n}.{fmt}"
-                wall, rss = measure(db, fmt, out)
-                print(f"| {n:,} | {db.stat().st_size / 1e6:,.0f} | {per_row:,.0f} | {fmt} | {wall:.2f} | {rss:,.0f} | "
-                      f"{out.stat().st_size / 1e6:,.1f} |", flush=True)
+                wall, cpu, rss = measure(db, fmt, out)
+                # The machine's load (1 min): on shared cores wall time grows with it, CPU time less so.
+                load = os.getloadavg()[0]
+                print(f"| {n:,} | {db.stat().st_size / 1e6:,.0f} | {per_row:,.0f} | {fmt} | {wall:.2f} | {cpu:.2f} | "
+                      f"{rss:,.0f} | {out.stat().st_size / 1e6:,.1f} | {load:.1f} |", flush=True)
 
 
 if __name__ == "__main__":
