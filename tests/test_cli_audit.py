@@ -495,3 +495,31 @@ def test_the_bar_of_a_resumed_run_ends_at_100_percent(tmp_path, monkeypatch, pro
     assert r.exit_code == 0, r.output
     n = sum(1 for p in SAMPLES.iterdir() if p.is_dir())
     assert bars == [(n, n)]
+
+
+def test_a_full_disk_mid_audit_is_one_line_and_resume_finishes(tmp_path, monkeypatch):
+    from inspector.store import Store
+
+    db = tmp_path / "a.sqlite"
+    real_put = Store.put
+    puts = []
+
+    def put_then_fill_the_disk(self, row):
+        real_put(self, row)
+        puts.append(row.repo)
+        if len(puts) == 3:  # SQLite answers SQLITE_FULL from now on, as a full file system does
+            n = self.db.execute("PRAGMA page_count").fetchone()[0]
+            self.db.execute(f"PRAGMA max_page_count = {n}")
+
+    monkeypatch.setattr(Store, "put", put_then_fill_the_disk)
+    r = run("--dir", SAMPLES, "--db", db, "--processes", "1", "-q")
+    assert r.exit_code == 1 and "Traceback" not in r.output and "internal error" not in r.output
+    assert r.output.count("\n") == 1 and "database or disk is full" in r.output and "--resume" in r.output
+    with sqlite3.connect(db) as con:
+        assert {x for (x,) in con.execute("SELECT repo FROM results")} == set(puts[:3])
+    monkeypatch.setattr(Store, "put", real_put)
+    r = run("--resume", "--db", db, "--processes", "1", "-q")
+    assert r.exit_code == 0, r.output
+    n = sum(1 for p in SAMPLES.iterdir() if p.is_dir())
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT repo) FROM results").fetchone() == (n, n)
