@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -241,28 +242,24 @@ def _stopped_by(e: BaseException) -> str:
     return "terminated" if isinstance(e, _Stopped) else "interrupted"
 
 
+@contextlib.contextmanager
 def _signals_stop():
     """SIGTERM stops the audit as Ctrl-C does: the main thread unwinds, children are told, one line."""
-    import contextlib
     import signal
     import threading
 
-    @contextlib.contextmanager
-    def installed():
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
 
-        def on_term(signum, _frame):
-            raise _Stopped(signum)
+    def on_term(signum, _frame):
+        raise _Stopped(signum)
 
-        old = signal.signal(signal.SIGTERM, on_term)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGTERM, old)
-
-    return installed()
+    old = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def _refuse_offline(items, listing: bool) -> None:
