@@ -8,7 +8,9 @@ a listed repo (ModelInfo from the listing) makes no model_info call at all.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
 import queue
 import threading
 import time
@@ -17,13 +19,15 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .api import Inspector
-from .errors import InspectorError, TargetNotFound, TokenRejected
+from .errors import InspectorError, TargetNotFound, TokenRejected, UsageError
 from .listing import Item, in_shard, info_from_json, info_to_json, split_target
 from .snapshot import IOStats
-from .store import RETRYABLE, Row, Store, now_iso
+from .status import RETRYABLE, USABLE, Status
+from .store import CRASH_ATTEMPTS, Row, Store, now_iso
 from .verdict import Verdict
 
-USABLE = ("ok", "no_config", "no_weights_metadata")
+# A test hook: the repo whose parse aborts the interpreter, as a C-level crash in a parser would.
+CRASH_HOOK = "INSPECTOR_TEST_CRASH_ON"
 
 
 def _to_queue(it: Item) -> tuple[str, str, bool, str | None]:
@@ -98,8 +102,6 @@ class Audit:
             self.listed = self.store.get_meta("run.listed") or "1"  # databases from before streaming: complete
             self.query = self.store.get_meta("run.query") or ""
             if not saved and self.listed == "1":
-                from .errors import UsageError
-
                 raise UsageError("nothing to resume in this database (start a run without --resume)",
                                  where=str(self.store.path))
             items = [_from_queue(*q) for _pos, *q in saved]
@@ -107,15 +109,24 @@ class Audit:
             if self.store.get_meta("run.refresh") == "1":
                 self.refresh = True
         else:
+            if self.store.get_meta("run.state") == "running":
+                # Killed (or stopped, or failed) before its end: a new list would make --resume forget it.
+                raise UsageError(f"this database holds an audit that did not finish (started "
+                                 f"{(self.store.get_meta('run.started') or '?')[:19]}): continue it with --resume, "
+                                 "or give another --db", where=str(self.store.path))
             items = list(items or [])
             self._run_started = now_iso()
             self.listed, self.query = ("0", listing) if listing else ("1", "")
             self.store.set_queue((_to_queue(it) for it in items),
                                  {"run.started": self._run_started, "run.refresh": "1" if self.refresh else "0",
-                                  "run.listed": self.listed, "run.query": self.query})
+                                  "run.listed": self.listed, "run.query": self.query, "run.state": "running"})
             self._queue_pos = self.store.queue_end()
         self._state = self.store.state()
         return list(items)
+
+    def reload(self) -> None:
+        """Read again what is finished (another process wrote rows since plan())."""
+        self._state = self.store.state()
 
     @property
     def run_started(self) -> str:
@@ -164,18 +175,42 @@ class Audit:
     # ---- running
 
     def run(self, items: Iterable[Item] | None, *, resume: bool = False) -> RunStats:
-        return self.execute(self.plan(items, resume=resume))
+        stats = self.execute(self.plan(items, resume=resume))
+        self.finish()
+        return stats
+
+    def finish(self) -> None:
+        """The recorded run has ended (every repo has its row): a new run may replace its list."""
+        self.store.set_meta("run.state", "done")
 
     def execute(self, todo: list[Item], more: Iterable[Item] | None = None) -> RunStats:
         """Audit a planned list (see plan), then whatever `more` brings (see follow); the caller's
         thread writes every row."""
         self.stats = RunStats(total=len(todo), started=self.clock())
         work: list[Item] = []
+        orphans = self.store.orphans()
+        suspects: list[Item] = []
         for it in todo:
-            if self.needs_reading(it):
+            if it.repo in orphans and self.needs_reading(it):
+                suspects.append(it)
+            elif self.needs_reading(it):
                 work.append(it)
             else:
                 self._report(Outcome(it.repo, it.sha, "skipped"))
+        try:
+            # A repo that was in flight when a process died: alone, so that if its parse is what kills
+            # the process, the journal names it and nothing else; twice, and it is recorded as invalid.
+            for it in suspects:
+                if orphans[it.repo] >= CRASH_ATTEMPTS:
+                    out = self._crashed(it, orphans[it.repo])
+                else:
+                    self.store.begin(it.repo)
+                    out = self.process(it)
+                self.store.put(out.row)
+                self._report(out)
+        except BaseException:
+            self._release()
+            raise
         if not work and more is None:
             return self.stats
 
@@ -205,6 +240,11 @@ class Audit:
                 if it is None:
                     break
                 try:
+                    self.store.begin(it.repo)
+                except Exception as e:  # the store cannot be written (disk full): end here, raised below
+                    feed_errors.append(e)
+                    break
+                try:
                     out = self.process(it)
                 except TokenRejected as e:  # the account's token, not a repo: the run stops in one line
                     feed_errors.append(e)
@@ -228,11 +268,29 @@ class Audit:
                 if out.row is not None:
                     self.store.put(out.row)
                 self._report(out)
+        except BaseException:
+            # Stopped on purpose (a signal) or by the store (disk full): the repos in flight were not
+            # the cause, and their rows were not written; the next run reads them as usual.
+            stop.set()
+            self._release()
+            raise
         finally:
             stop.set()
         if feed_errors:
+            self._release()
             raise feed_errors[0]
         return self.stats
+
+    def _release(self) -> None:
+        # The store may be what failed: the journal then stays as it is, and resume copes.
+        with contextlib.suppress(Exception):
+            self.store.release()
+
+    def _crashed(self, it: Item, attempts: int) -> Outcome:
+        msg = (f"{it.repo}: reading it ended the audit process {attempts} times (a parser crash); "
+               "recorded as invalid and not retried (`inspector audit --refresh` tries again)")
+        return self._row(it.repo, it.sha, Verdict(target=it.repo, revision=it.sha or None,
+                                                  status=Status.INVALID.value, error=msg), None)
 
     def _report(self, out: Outcome) -> None:
         if out.row is None:
@@ -248,6 +306,9 @@ class Audit:
 
     def process(self, it: Item) -> Outcome:
         """Never raises: every repo ends as a row with a status (or a skip)."""
+        crash = os.environ.get(CRASH_HOOK)
+        if crash and crash in it.repo:
+            os.abort()
         try:
             if it.local:
                 v = self.insp.inspect(it.repo)
@@ -383,7 +444,7 @@ class Summary:
 def summarize(store: Store, repos: set[str] | None = None) -> Summary:
     """Over each repo's latest row (only `repos` when given)."""
     s = Summary()
-    for r in store.rows():
+    for r in store.records(columns=("repo", "status", "kind", "lineage", "mismatch", "requests", "bytes")):
         if repos is not None and r["repo"] not in repos:
             continue
         s.repos += 1

@@ -49,6 +49,12 @@ class NetworkError(InspectorError):
     status = "network_error"
 
 
+class StoreError(InspectorError):
+    """The audit database cannot be read or written: disk full, a corrupted page, another audit on it."""
+
+    status = "invalid"
+
+
 class InvalidData(InspectorError):
     """A file from a repo that we refuse to trust: a hostile header, a broken config or index."""
 

@@ -57,3 +57,14 @@ def json_safe(s: str) -> str:
         return s
     except UnicodeEncodeError:
         return re.sub("[\ud800-\udfff]", _escape, s)
+
+
+def json_safe_deep(value: Any) -> Any:
+    """`json_safe` on every string of a JSON value (keys too): a record any encoder or Arrow accepts."""
+    if isinstance(value, str):
+        return json_safe(value)
+    if isinstance(value, dict):
+        return {json_safe_deep(k): json_safe_deep(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe_deep(v) for v in value]
+    return value

@@ -1,9 +1,12 @@
 """An audit database -> one report: shares, disagreements, lineage flows, confidence, unknowns, errors.
 
-The database is the one `inspector audit` writes (table `results`, one row per repo and sha, the full
-inspection JSON in `verdict`; table `meta`). The report reads the verdict JSON for what only it holds
-(evidence, declared model_type, vocab) and the columns otherwise; both are untrusted input: every
-string is coerced and escaped by the renderers, never interpreted.
+The report reads the database through the store (read-only) and scales with it: every count is an
+SQL group-by over the newest row of each repo (kept in a temporary table of the indexed columns),
+only the rows a table shows are read in full (their verdict JSON holds the evidence), and the per-repo
+formats (CSV, JSON) are streamed. Memory does not grow with the number of rows.
+
+Every string comes from repos and is untrusted: renderers make it inert (inspector/inert.py) and
+escape it for their format, so one bad value costs at most its own cell.
 
 Renderers: HTML (one self-contained page), Markdown (an issue comment), CSV and JSON (pandas, DuckDB).
 """
@@ -13,33 +16,35 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
+import heapq
 import html
 import io
 import json
-import math
 import re
-import sqlite3
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from .errors import InvalidData, UsageError
+from .errors import UsageError
+from .inert import DISPLAY_LIMIT, inert, json_safe, json_safe_deep, spreadsheet_safe
+from .status import USABLE
+from .store import Row, Store
 
 FORMATS = ("html", "md", "csv", "json")
-USABLE = ("ok", "no_config", "no_weights_metadata")  # the statuses that carry a detection (Verdict.ok)
 UNKNOWN = "unknown"
 NONE = "(none)"  # a repo that declares nothing for a field
 TOP_EVIDENCE = 3
 BINS = 10
 # Hub ids only: anything else (a local path, a forged id) is shown as plain text, never as a link.
+# TODO(RepoRef): the Hub helper is building RepoRef.parse(), the one home for repo ids; use it here.
 HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
-VOCAB_RE = re.compile(r"\bvocab_size\s*[=:]\s*(\d+)")
-MAX_TEXT = 400  # hostile rows could carry megabytes in one field; the report shows a line, not a file
 # Long lists are cut in the human formats (an issue comment holds 65,536 characters; a page with 100k
 # rows stops being one): the cut says how many more, and CSV/JSON always carry every repo.
 MD_LIMIT = 50
 HTML_LIMIT = 3000
+EXAMPLES = 8  # repos named per group of unknowns
 
 
 # ---------------------------------------------------------------- rows
@@ -54,36 +59,6 @@ class Evidence:
     weight: float
 
 
-@dataclass
-class Row:
-    repo: str
-    sha: str
-    status: str
-    error: str | None
-    kind: str
-    layout: str
-    lineage: str
-    base: str | None
-    confidence: float | None
-    mismatch: bool
-    declared_lineage: str | None
-    declared_kind: str | None
-    declared_model_type: str | None
-    author: str
-    vocab: int | None
-    evidence: list[Evidence] = field(default_factory=list)
-    finished_at: str = ""
-    local: bool = False  # a folder or file: "samples/x" looks like a Hub id but must not become a link
-
-    @property
-    def usable(self) -> bool:
-        return self.status in USABLE
-
-    @property
-    def url(self) -> str | None:
-        return None if self.local else hub_url(self.repo)
-
-
 def hub_url(repo: str) -> str | None:
     name, _, rev = repo.partition("@")
     if not HUB_ID.match(name) or ".." in name:
@@ -94,159 +69,271 @@ def hub_url(repo: str) -> str | None:
     return url
 
 
+def url_of(r: Row) -> str | None:
+    # A folder or file: "samples/x" looks like a Hub id but must not become a link.
+    return None if r.local else hub_url(r.repo)
+
+
 def _text(v: Any, default: str | None = None) -> str | None:
-    """Any JSON or column value -> one bounded line of text (or the default for null/empty)."""
+    """Any JSON or column value -> one bounded, inert line of text (or the default for null/empty)."""
     if v is None or v == "":
         return default
     s = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
-    s = " ".join(s.split())
-    return s[:MAX_TEXT] + "…" if len(s) > MAX_TEXT else s
+    return inert(" ".join(s.split()), DISPLAY_LIMIT)
 
 
-def _float(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
-def _vocab(verdict: dict[str, Any], evidence: list[dict[str, Any]]) -> int | None:
-    # A future schema may carry facts; today the vocab size shows up in the evidence's observed values.
-    for holder in (verdict, verdict.get("facts") if isinstance(verdict.get("facts"), dict) else {}):
-        v = holder.get("vocab_size")
-        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
-            return v
-    for e in evidence:
-        m = VOCAB_RE.search(str(e.get("observed", "")))
-        if m and len(m.group(1)) < 10:
-            return int(m.group(1))
-    return None
-
-
-def author_of(repo: str, local: bool = False) -> str:
-    name = repo.partition("@")[0]
+def author_of(repo: Any, local: bool = False) -> str:
+    name = str(repo).partition("@")[0]
     return name.split("/", 1)[0] if HUB_ID.match(name) and not local else "(local)"
 
 
-def row_from(rec: sqlite3.Row) -> Row:
-    try:
-        verdict = json.loads(rec["verdict"] or "{}")
-    except (ValueError, RecursionError, TypeError):
-        verdict = {}  # a broken verdict still counts by its columns
-    if not isinstance(verdict, dict):
-        verdict = {}
-    declared = verdict.get("declared") if isinstance(verdict.get("declared"), dict) else {}
-    raw_ev = [e for e in verdict.get("evidence") or [] if isinstance(e, dict)] if isinstance(verdict.get("evidence"), list) else []
+def _weight(e: dict[str, Any]) -> float:
+    w = e.get("weight")
+    return float(w) if isinstance(w, (int, float)) and not isinstance(w, bool) and abs(w) < 1e300 else 0.0
 
-    def col(name: str, *fallback: Any) -> Any:
-        v = rec[name]
-        if v is not None:
-            return v
-        for f in fallback:
-            if f is not None:
-                return f
-        return None
 
-    repo = _text(rec["repo"], "") or ""
-    mismatch = col("mismatch", verdict.get("mismatch"))
-    return Row(
-        repo=repo,
-        sha=_text(rec["sha"], "") or "",
-        status=_text(col("status", verdict.get("status")), UNKNOWN),
-        error=_text(col("error", verdict.get("error"))),
-        kind=_text(col("kind", verdict.get("kind")), UNKNOWN),
-        layout=_text(col("layout", verdict.get("layout")), UNKNOWN),
-        lineage=_text(col("lineage", verdict.get("lineage")), UNKNOWN),
-        base=_text(col("base", verdict.get("base"))),
-        confidence=_float(col("confidence", verdict.get("confidence"))),
-        mismatch=bool(mismatch) if not isinstance(mismatch, str) else mismatch.lower() in ("1", "true"),
-        declared_lineage=_text(col("declared_lineage", declared.get("lineage"))),
-        declared_kind=_text(col("declared_kind", declared.get("kind"))),
-        declared_model_type=_text(declared.get("model_type")),
-        author=_text(rec["author"]) or author_of(repo, verdict.get("source") == "local"),
-        vocab=_vocab(verdict, raw_ev),
-        evidence=[Evidence(_text(e.get("rule"), "?"), _text(e.get("field"), "?"), _text(e.get("value"), "?"),
-                           _text(e.get("observed"), "") or "", _float(e.get("weight")) or 0.0) for e in raw_ev[:50]],
-        finished_at=_text(rec["finished_at"], "") or "",
-        local=verdict.get("source") == "local",
-    )
+def _evidence(e: dict[str, Any]) -> Evidence:
+    return Evidence(_plain(e.get("rule"), "?"), _plain(e.get("field"), "?"), _plain(e.get("value"), "?"),
+                    _plain(e.get("observed"), ""), _weight(e))
+
+
+def evidence_of(r: Row) -> list[Evidence]:
+    """The verdict's evidence as stored (renderers make each value inert when they show it)."""
+    raw = r.verdict.get("evidence")
+    return [_evidence(e) for e in (raw if isinstance(raw, list) else [])[:50] if isinstance(e, dict)]
+
+
+def _plain(v: Any, default: str) -> str:
+    if v is None or v == "":
+        return default
+    return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
 
 
 def load(db: str | Path) -> tuple[list[Row], dict[str, str]]:
-    """Rows (the newest result per repo) and the meta table. Opened read-only: a live audit may be writing."""
-    path = Path(db)
-    if not path.is_file():
-        raise UsageError(f"{db}: no such audit database")
-    try:
-        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error as e:
-        raise InvalidData(f"{db}: cannot open: {e}") from e
-    con.row_factory = sqlite3.Row
-    try:
-        cols = {r["name"] for r in con.execute("PRAGMA table_info(results)")}
-        need = {"repo", "sha", "status", "verdict"}
-        if not need <= cols:
-            raise InvalidData(f"{db}: not an inspector audit database (table results with {', '.join(sorted(need))})")
-        # Columns a writer may not have yet are read as null: the verdict JSON fills them in.
-        wanted = ["repo", "sha", "status", "error", "kind", "layout", "lineage", "base", "confidence", "mismatch",
-                  "declared_lineage", "declared_kind", "author", "verdict", "finished_at"]
-        select = ", ".join(c if c in cols else f"NULL AS {c}" for c in wanted)
-        latest: dict[str, tuple[tuple[str, int], Row]] = {}
-        for rec in con.execute(f"SELECT rowid AS rowid_, {select} FROM results"):
-            r = row_from(rec)
-            # One repo audited at several commits counts once: its newest result (the store's own rule:
-            # latest finished_at, then the last written).
-            key = (r.finished_at, rec["rowid_"] or 0)
-            old = latest.get(r.repo)
-            if old is None or key > old[0]:
-                latest[r.repo] = (key, r)
-        meta: dict[str, str] = {}
-        if con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone():
-            meta = {_text(k, "") or "": _text(v, "") or "" for k, v in con.execute("SELECT key, value FROM meta")}
-    except sqlite3.DatabaseError as e:
-        raise InvalidData(f"{db}: not a readable SQLite database: {e}") from e
-    finally:
-        con.close()
-    return sorted((r for _, r in latest.values()), key=lambda r: r.repo), meta
+    """Every repo's newest row and the meta table (small databases and tests; the report streams)."""
+    with Store(db, readonly=True) as store:
+        return list(store.rows()), store.meta()
 
 
 # ---------------------------------------------------------------- the report
 
+# The newest row of each repo, its indexed columns only: every count below is a group-by over it.
+_CUR_COLS = ("repo", "status", "kind", "layout", "lineage", "confidence", "mismatch", "declared_lineage",
+             "declared_kind", "declared_model_type", "vocab", "author", "sha")
+_USABLE_SQL = ", ".join(f"'{s}'" for s in USABLE)
+# Each column as the report counts it, whatever a foreign or hostile writer stored (idempotent).
+_NORM = {
+    "status": f"coalesce(nullif(CAST({{c}} AS TEXT), ''), '{UNKNOWN}')",
+    "kind": f"coalesce(nullif(CAST({{c}} AS TEXT), ''), '{UNKNOWN}')",
+    "layout": f"coalesce(nullif(CAST({{c}} AS TEXT), ''), '{UNKNOWN}')",
+    "lineage": f"coalesce(nullif(CAST({{c}} AS TEXT), ''), '{UNKNOWN}')",
+    "declared_lineage": "nullif(CAST({c} AS TEXT), '')",
+    "declared_kind": "nullif(CAST({c} AS TEXT), '')",
+    "declared_model_type": "nullif(CAST({c} AS TEXT), '')",
+    "author": "nullif(CAST({c} AS TEXT), '')",
+    "vocab": "CASE WHEN typeof({c}) = 'integer' AND {c} > 0 THEN {c} END",
+    "confidence": "CASE WHEN typeof({c}) IN ('integer', 'real') AND abs({c}) < 1e300 THEN {c} END",
+    "mismatch": "CASE WHEN typeof({c}) IN ('integer', 'real') THEN {c} != 0 "
+                "WHEN typeof({c}) = 'text' THEN lower({c}) IN ('1', 'true') ELSE 0 END",
+}
+# Rows written before a column existed, or by something else: their values come from the verdict JSON.
+_NEEDS_VERDICT = ("{status} IS NULL OR {author} IS NULL OR {declared_model_type} IS NULL OR {vocab} IS NULL OR "
+                  f"({{status}} IN ({_USABLE_SQL}) AND "
+                  "({kind} IS NULL OR {layout} IS NULL OR {lineage} IS NULL OR {mismatch} IS NULL))")
 
-@dataclass
+
 class Report:
-    source: str
-    meta: dict[str, str]
-    filters: dict[str, str | None]
-    totals: dict[str, int]
-    shares: dict[str, list[dict[str, Any]]]  # field -> [{value, declared, detected}]
-    disagreements: list[dict[str, Any]]
-    flows: list[dict[str, Any]]  # [{declared, detected, count}]
-    confidence: list[dict[str, Any]]  # [{lo, hi, count}]
-    unknowns: list[dict[str, Any]]  # [{layout, vocab, count, model_types, repos}]
-    statuses: list[dict[str, Any]]  # [{status, count}]
-    errors: list[dict[str, Any]]  # [{repo, url, status, error}]
-    authors: list[dict[str, Any]] | None
-    rows: list[Row]
+    """The aggregates of one audit database; the per-repo tables are read when rendered."""
 
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["rows"] = [flat(r) for r in self.rows]
-        return d
+    def __init__(self, store: Store, *, source: str = "", by: str | None = None, lineage: str | None = None) -> None:
+        from .store import LATEST_WHERE
+
+        if by not in (None, "author"):
+            raise UsageError(f"--by must be 'author', not {by!r}")
+        self.store, self.source = store, source
+        self.filters: dict[str, str | None] = {"by": by, "lineage": lineage}
+        self.meta = {_text(k, "") or "": _text(v, "") or "" for k, v in list(store.meta().items())[:100]}
+        db = store.db
+        raw = {c: c if c in store.columns else "NULL" for c in _CUR_COLS}
+        exprs = [f"{raw[c]} AS {c}" if c not in _NORM else f"{_NORM[c].format(c=raw[c])} AS {c}" for c in _CUR_COLS]
+        with store._guard():
+            db.execute("DROP TABLE IF EXISTS temp.cur")
+            # One pass over the index: the newest row per repo, normalised, and which rows need their verdict.
+            db.execute(f"CREATE TEMP TABLE cur AS SELECT rowid AS rid, {', '.join(exprs)}, "
+                       f"({_NEEDS_VERDICT.format(**raw)}) AS needs, "
+                       f"({_NORM['status'].format(c=raw['status'])} IN ({_USABLE_SQL})) AS usable "
+                       f"FROM main.results WHERE {LATEST_WHERE.replace('results.repo', 'main.results.repo')}")
+            self._fill_from_verdicts()
+            if lineage:
+                db.execute("DELETE FROM cur WHERE NOT (lineage = ? OR declared_lineage IS ?)", (lineage, lineage))
+            db.execute("CREATE INDEX temp.cur_repo ON cur(repo)")
+            self._aggregate(by)
+
+    def _fill_from_verdicts(self) -> None:
+        """Rows whose columns are missing: read their verdict (only theirs) and fill the columns in."""
+        db = self.store.db
+        todo = [r[0] for r in db.execute("SELECT rid FROM cur WHERE needs")]
+        for i in range(0, len(todo), 500):
+            ids = todo[i:i + 500]
+            recs = db.execute(f"SELECT rowid AS rid, {self.store._select(_CUR_COLS + ('verdict', 'error'))} "
+                              f"FROM main.results WHERE rowid IN ({', '.join('?' * len(ids))})", ids).fetchall()
+            for rec in recs:
+                r = Row.from_record(rec)
+                db.execute("UPDATE cur SET status = ?, kind = ?, layout = ?, lineage = ?, confidence = ?, mismatch = ?, "
+                           "declared_lineage = ?, declared_kind = ?, declared_model_type = ?, vocab = ?, author = ? "
+                           "WHERE rid = ?", (*(_sql_text(x) for x in (r.status, r.kind, r.layout, r.lineage)),
+                                             r.confidence, int(bool(r.mismatch)),
+                                             *(_sql_text(x) for x in (r.declared_lineage, r.declared_kind,
+                                                                      r.declared_model_type)),
+                                             r.vocab or 0, _sql_text(r.author) or author_of(r.repo, r.local),
+                                             rec["rid"]))
+        if todo:
+            db.execute("UPDATE cur SET " + ", ".join(f"{c} = {e.format(c=c)}" for c, e in _NORM.items())
+                       + " WHERE needs")
+            db.execute(f"UPDATE cur SET usable = status IN ({_USABLE_SQL}) WHERE needs")
+
+    def _q(self, sql: str, params: tuple = ()) -> list:
+        with self.store._guard():
+            return self.store.db.execute(sql, params).fetchall()
+
+    def _aggregate(self, by: str | None) -> None:
+        # Every count but the unknowns' and the authors' from one group-by: a scan of the table, and
+        # as many groups as there are distinct combinations (not rows).
+        totals: Counter[str] = Counter()
+        dec: dict[str, Counter[Any]] = defaultdict(Counter)
+        det: dict[str, Counter[Any]] = defaultdict(Counter)
+        flows: Counter[tuple[Any, Any]] = Counter()
+        bins: Counter[int] = Counter()
+        statuses: Counter[Any] = Counter()
+        for (usable, mism, status, kind, dkind, layout, dmt, lin, dlin, cbin, n) in self._q(
+                f"SELECT usable, mismatch, status, kind, coalesce(declared_kind, '{NONE}'), layout, "
+                f"coalesce(declared_model_type, '{NONE}'), lineage, coalesce(declared_lineage, '{NONE}'), "
+                f"min({BINS - 1}, max(0, CAST(confidence * {BINS} AS INTEGER))), count(*) "
+                "FROM cur GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"):
+            statuses[status] += n
+            totals["repos"] += n
+            if not usable:
+                totals["errors"] += n
+                continue
+            totals["usable"] += n
+            totals["mismatches"] += n if mism else 0
+            totals["unknown"] += n if lin == UNKNOWN else 0
+            for f, d, t in (("kind", dkind, kind), ("layout", dmt, layout), ("lineage", dlin, lin)):
+                dec[f][d] += n
+                det[f][t] += n
+            flows[(dlin, lin)] += n
+            if cbin is not None:
+                bins[cbin] += n
+        self.totals = {k: totals[k] for k in ("repos", "usable", "mismatches", "unknown", "errors")}
+
+        def share(f: str) -> list[dict[str, Any]]:
+            values = sorted(set(dec[f]) | set(det[f]), key=lambda v: (-(det[f][v] + dec[f][v]), str(v)))
+            return [{"value": v, "declared": dec[f][v], "detected": det[f][v]} for v in values]
+
+        # Nothing declares a layout: the nearest claim is config.json's model_type.
+        self.shares = {f: share(f) for f in ("kind", "layout", "lineage")}
+        self.flows = [{"declared": d, "detected": t, "count": c}
+                      for (d, t), c in sorted(flows.items(), key=lambda kv: (-kv[1], str(kv[0][0]), str(kv[0][1])))]
+        self.confidence = [{"lo": i / BINS, "hi": (i + 1) / BINS, "count": bins[i]} for i in range(BINS)]
+        self.statuses = [{"status": st, "count": c} for st, c in sorted(statuses.items(), key=lambda kv: (-kv[1], str(kv[0])))]
+
+        unknown = f"usable AND lineage = '{UNKNOWN}'"
+        types: dict[tuple[str, int | None], list[str]] = defaultdict(list)
+        for lay, voc, mt, _c in self._q(
+                f"SELECT layout, vocab, coalesce(declared_model_type, '{NONE}') AS mt, count(*) AS c FROM cur "
+                f"WHERE {unknown} GROUP BY 1, 2, 3 ORDER BY c DESC, mt"):
+            if len(types[(lay, voc)]) < 3:
+                types[(lay, voc)].append(mt)
+        examples: dict[tuple[str, int | None], list[Row]] = defaultdict(list)
+        for rec in self._rows_where(f"rid IN (SELECT rid FROM (SELECT rid, row_number() OVER (PARTITION BY layout, vocab "
+                                    f"ORDER BY repo) AS k FROM cur WHERE {unknown}) WHERE k <= {EXAMPLES})"):
+            examples[(rec.layout, rec.vocab)].append(rec)
+        self.unknowns = [{"layout": lay, "vocab": voc, "count": c, "model_types": types[(lay, voc)],
+                          "repos": [{"repo": r.repo, "url": url_of(r)} for r in examples[(lay, voc)]]}
+                         for lay, voc, c in self._q(f"SELECT layout, vocab, count(*) AS c FROM cur WHERE {unknown} "
+                                                    "GROUP BY 1, 2 ORDER BY c DESC, layout, coalesce(vocab, 0)")]
+        self.authors = None
+        if by == "author":
+            lineages: dict[str, Counter[str]] = defaultdict(Counter)
+            for a, lin, c in self._q("SELECT author, lineage, count(*) FROM cur WHERE usable GROUP BY 1, 2"):
+                lineages[a][lin] = c
+            self.authors = [{"author": a, "repos": n, "usable": int(u), "mismatches": int(m), "unknown": int(k),
+                             "errors": int(n - u), "lineages": dict(lineages[a].most_common(5))}
+                            for a, n, u, m, k in self._q(
+                                f"SELECT author, count(*) AS n, total(usable), total(usable AND mismatch), "
+                                f"total({unknown}) FROM cur GROUP BY author ORDER BY n DESC, author")]
+
+    # ---- the per-repo tables, streamed
+
+    def _rows_where(self, where: str, order: str = "cur.repo", limit: int | None = None) -> Iterator[Row]:
+        """Full rows (with their verdict) for `cur` rows matching `where`, the columns as normalised."""
+        extra = ", ".join(f"r.{c} AS {c}" if c in self.store.columns else f"NULL AS {c}" for c in ("verdict", "error"))
+        cols = ", ".join(f"cur.{c}" for c in ("rid", *_CUR_COLS, "usable"))
+        sql = (f"SELECT {cols}, {extra} FROM cur JOIN main.results r ON r.rowid = cur.rid"
+               + ("" if where == "1" else f" WHERE cur.rid IN (SELECT rid FROM cur WHERE {where})") + f" ORDER BY {order}"
+               + (f" LIMIT {int(limit)}" if limit is not None else ""))
+        with self.store._guard():
+            cur = self.store.db.execute(sql)
+            try:
+                while batch := cur.fetchmany(200):
+                    for rec in batch:
+                        r = Row.from_record(rec)
+                        r.author = _sql_text(rec["author"]) or author_of(r.repo, r.local)
+                        yield r
+            finally:
+                cur.close()
+
+    def disagreements(self, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        for r in self._rows_where("usable AND mismatch", "coalesce(cur.confidence, 0) DESC, cur.repo", limit):
+            yield {"repo": r.repo, "url": url_of(r), "author": r.author, "fields": disagreeing_fields(r),
+                   "declared_lineage": r.declared_lineage, "lineage": r.lineage,
+                   "declared_kind": r.declared_kind, "kind": r.kind, "confidence": r.confidence,
+                   "evidence": [vars(e).copy() for e in supporting(r)]}
+
+    def errors(self, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        for r in self._rows_where("NOT usable", "cur.status, cur.repo", limit):
+            yield {"repo": r.repo, "url": url_of(r), "status": r.status, "error": r.error}
+
+    def rows(self) -> Iterator[Row]:
+        return self._rows_where("1")
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Report:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def header(self) -> dict[str, Any]:
+        return {"source": self.source, "meta": self.meta, "filters": self.filters, "totals": self.totals,
+                "shares": self.shares, "flows": self.flows, "confidence": self.confidence,
+                "unknowns": self.unknowns, "statuses": self.statuses, "authors": self.authors}
+
+
+def _sql_text(v: Any) -> str | None:
+    return v if v is None or isinstance(v, str) else str(v)
 
 
 def flat(r: Row) -> dict[str, Any]:
-    """One repo as a flat record (CSV and JSON): everything a dataframe needs to recount the report."""
+    """One repo as a flat record (CSV and JSON): everything a dataframe needs to recount the report.
+    The one CSV schema: `inspector audit export --format csv` writes the same."""
     top = supporting(r)
+    usable = r.usable
     return {
-        "repo": r.repo, "url": r.url, "author": r.author, "sha": r.sha, "status": r.status, "error": r.error,
-        "kind": r.kind, "layout": r.layout, "lineage": r.lineage, "base": r.base, "confidence": r.confidence,
-        "mismatch": r.mismatch, "declared_lineage": r.declared_lineage, "declared_kind": r.declared_kind,
-        "declared_model_type": r.declared_model_type, "vocab": r.vocab,
-        "unknown": r.usable and r.lineage == UNKNOWN,
-        "top_evidence": " | ".join(f"{e.rule} ({e.weight:+.2f}): {e.observed}" for e in top),
+        "repo": r.repo, "url": url_of(r), "author": r.author or author_of(r.repo, r.local), "sha": r.sha,
+        "status": r.status, "error": r.error, "kind": r.kind, "layout": r.layout, "lineage": r.lineage,
+        "base": r.base, "confidence": r.confidence, "mismatch": bool(r.mismatch) if usable else False,
+        "declared_lineage": r.declared_lineage, "declared_kind": r.declared_kind,
+        "declared_model_type": r.declared_model_type, "vocab": r.vocab or None,
+        "unknown": usable and r.lineage == UNKNOWN,
+        "top_evidence": " | ".join(f"{_text(e.rule)} ({e.weight:+.2f}): {_text(e.observed, '')}" for e in top),
     }
+
+
+CSV_FIELDS = ["repo", "url", "author", "sha", "status", "error", "kind", "layout", "lineage", "base", "confidence",
+              "mismatch", "declared_lineage", "declared_kind", "declared_model_type", "vocab", "unknown", "top_evidence"]
 
 
 def disagreeing_fields(r: Row) -> list[str]:
@@ -262,115 +349,97 @@ def supporting(r: Row, n: int = TOP_EVIDENCE) -> list[Evidence]:
     """The strongest evidence for what was detected in the disagreeing fields (else the strongest at all)."""
     fields = disagreeing_fields(r) or ["lineage", "kind"]
     want = {(f, getattr(r, f)) for f in fields}
-    pro = [e for e in r.evidence if (e.field, e.value) in want and e.weight > 0]
-    pro.sort(key=lambda e: -e.weight)
-    return (pro or sorted(r.evidence, key=lambda e: -abs(e.weight)))[:n]
-
-
-def _share(rows: list[Row], declared_of, detected_of) -> list[dict[str, Any]]:
-    dec = Counter(declared_of(r) or NONE for r in rows)
-    det = Counter(detected_of(r) or UNKNOWN for r in rows)
-    values = sorted(set(dec) | set(det), key=lambda v: (-(det[v] + dec[v]), v))
-    return [{"value": v, "declared": dec[v], "detected": det[v]} for v in values]
-
-
-def build(rows: list[Row], meta: dict[str, str] | None = None, *, source: str = "",
-          by: str | None = None, lineage: str | None = None) -> Report:
-    if by not in (None, "author"):
-        raise UsageError(f"--by must be 'author', not {by!r}")
-    if lineage:
-        # Everything that comes from or goes to the lineage: its flows in and out stay visible.
-        rows = [r for r in rows if lineage in (r.lineage, r.declared_lineage)]
-    usable = [r for r in rows if r.usable]
-    failed = [r for r in rows if not r.usable]
-    mism = [r for r in usable if r.mismatch]
-    unknown = [r for r in usable if r.lineage == UNKNOWN]
-
-    shares = {
-        "kind": _share(usable, lambda r: r.declared_kind, lambda r: r.kind),
-        # Nothing declares a layout: the nearest claim is config.json's model_type.
-        "layout": _share(usable, lambda r: r.declared_model_type, lambda r: r.layout),
-        "lineage": _share(usable, lambda r: r.declared_lineage, lambda r: r.lineage),
-    }
-    disagreements = []
-    for r in sorted(mism, key=lambda r: (-(r.confidence or 0), r.repo)):
-        disagreements.append({
-            "repo": r.repo, "url": r.url, "author": r.author, "fields": disagreeing_fields(r),
-            "declared_lineage": r.declared_lineage, "lineage": r.lineage,
-            "declared_kind": r.declared_kind, "kind": r.kind, "confidence": r.confidence,
-            "evidence": [asdict(e) for e in supporting(r)],
-        })
-    flows = Counter((r.declared_lineage or NONE, r.lineage) for r in usable)
-    flow_list = [{"declared": d, "detected": t, "count": c}
-                 for (d, t), c in sorted(flows.items(), key=lambda kv: (-kv[1], kv[0]))]
-    bins = [0] * BINS
-    for r in usable:
-        if r.confidence is not None:
-            bins[min(BINS - 1, max(0, int(r.confidence * BINS)))] += 1
-    hist = [{"lo": i / BINS, "hi": (i + 1) / BINS, "count": c} for i, c in enumerate(bins)]
-
-    groups: dict[tuple[str, int | None], list[Row]] = defaultdict(list)
-    for r in unknown:
-        groups[(r.layout, r.vocab)].append(r)
-    unknowns = [{"layout": lay, "vocab": voc, "count": len(rs),
-                 "model_types": [m for m, _ in Counter(r.declared_model_type or NONE for r in rs).most_common(3)],
-                 "repos": [{"repo": r.repo, "url": r.url} for r in rs]}
-                for (lay, voc), rs in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0][0], kv[0][1] or 0))]
-    statuses = [{"status": s, "count": c} for s, c in sorted(Counter(r.status for r in rows).items(), key=lambda kv: (-kv[1], kv[0]))]
-    errors = [{"repo": r.repo, "url": r.url, "status": r.status, "error": r.error} for r in sorted(failed, key=lambda r: (r.status, r.repo))]
-
-    authors = None
-    if by == "author":
-        per: dict[str, list[Row]] = defaultdict(list)
-        for r in rows:
-            per[r.author].append(r)
-        authors = []
-        for a, rs in sorted(per.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-            us = [r for r in rs if r.usable]
-            authors.append({
-                "author": a, "repos": len(rs), "usable": len(us), "mismatches": sum(r.mismatch for r in us),
-                "unknown": sum(r.lineage == UNKNOWN for r in us), "errors": len(rs) - len(us),
-                "lineages": dict(Counter(r.lineage for r in us).most_common(5)),
-            })
-    totals = {"repos": len(rows), "usable": len(usable), "mismatches": len(mism),
-              "unknown": len(unknown), "errors": len(failed)}
-    return Report(source=source, meta=meta or {}, filters={"by": by, "lineage": lineage}, totals=totals,
-                  shares=shares, disagreements=disagreements, flows=flow_list, confidence=hist,
-                  unknowns=unknowns, statuses=statuses, errors=errors, authors=authors, rows=rows)
+    raw = r.verdict.get("evidence")
+    ev = [e for e in (raw if isinstance(raw, list) else [])[:50] if isinstance(e, dict)]
+    # Only the few shown become Evidence: a CSV of every repo reads this per row.
+    pro = [e for e in ev if (e.get("field"), e.get("value")) in want and _weight(e) > 0]
+    top = heapq.nsmallest(n, pro, key=lambda e: -_weight(e)) or heapq.nsmallest(n, ev, key=lambda e: -abs(_weight(e)))
+    return [_evidence(e) for e in top]
 
 
 def report(db: str | Path, *, by: str | None = None, lineage: str | None = None) -> Report:
-    rows, meta = load(db)
-    return build(rows, meta, source=Path(db).name, by=by, lineage=lineage)
+    """The report of an audit database, opened read-only (a live audit may be writing it)."""
+    store = Store(db, readonly=True)
+    try:
+        return Report(store, source=Path(db).name, by=by, lineage=lineage)
+    except BaseException:
+        store.close()
+        raise
+
+
+def chunks(rep: Report, fmt: str) -> Iterator[str]:
+    """The rendered report in pieces: CSV and JSON stream their per-repo rows."""
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv_writer(buf)
+        yield _take(buf)
+        for r in rep.rows():
+            write_csv_row(w, r)
+            if buf.tell() > 1 << 16:
+                yield _take(buf)
+        yield _take(buf)
+    elif fmt == "json":
+        yield from to_json_chunks(rep)
+    else:
+        yield {"html": to_html, "md": to_markdown}[fmt](rep)
 
 
 def render(rep: Report, fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
-    return {"html": to_html, "md": to_markdown, "csv": to_csv, "json": to_json}[fmt](rep)
+    return "".join(chunks(rep, fmt))
+
+
+def _take(buf: io.StringIO) -> str:
+    s = buf.getvalue()
+    buf.seek(0)
+    buf.truncate()
+    return s
 
 
 # ---------------------------------------------------------------- JSON, CSV
 
 
+def to_json_chunks(rep: Report) -> Iterator[str]:
+    """One JSON object; its long lists (disagreements, errors, rows) written as they are read."""
+    head = json_safe_deep(rep.header())
+    yield json.dumps(head, ensure_ascii=False, indent=1)[:-2]
+    for key, items in (("disagreements", rep.disagreements()), ("errors", rep.errors()),
+                       ("rows", (flat(r) for r in rep.rows()))):
+        yield f',\n "{key}": ['
+        for i, item in enumerate(items):
+            yield ("," if i else "") + "\n  " + json.dumps(json_safe_deep(item), ensure_ascii=False)
+        yield "\n ]"
+    yield "\n}\n"
+
+
 def to_json(rep: Report) -> str:
-    return json.dumps(rep.to_dict(), ensure_ascii=False, indent=1)
+    return "".join(to_json_chunks(rep))
 
 
-CSV_FIELDS = list(flat(Row("", "", "", None, "", "", "", None, None, False, None, None, None, "", None)).keys())
+def csv_writer(fh: IO[str]) -> csv.DictWriter:
+    w = csv.DictWriter(fh, fieldnames=CSV_FIELDS, lineterminator="\n")
+    w.writeheader()
+    return w
+
+
+def write_csv_row(w: csv.DictWriter, r: Row) -> None:
+    # One bad string costs its own cell: surrogates escaped; a formula start is defused (one guard).
+    w.writerow({k: spreadsheet_safe(json_safe(v)) if isinstance(v, str) else v for k, v in flat(r).items()})
+
+
+def write_csv(rows: Iterator[Row], fh: IO[str]) -> int:
+    """The one CSV schema (report and `audit export`): a line per repo."""
+    w = csv_writer(fh)
+    n = 0
+    for r in rows:
+        write_csv_row(w, r)
+        n += 1
+    return n
 
 
 def to_csv(rep: Report) -> str:
-    """One line per repo (after the filter): pandas/DuckDB recount every table of the report from it."""
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
-    w.writeheader()
-    for r in rep.rows:
-        rec = flat(r)
-        # A cell starting with = + - @ would be a formula in a spreadsheet: hostile repos must not run one.
-        w.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v)
-                    for k, v in rec.items()})
-    return buf.getvalue()
+    return render(rep, "csv")
 
 
 # ---------------------------------------------------------------- Markdown
@@ -391,13 +460,14 @@ def md_repo(repo: str, url: str | None) -> str:
     return f"[{md(repo)}]({url})" if url else md(repo)
 
 
-def _md_table(head: list[str], rows: list[list[Any]], limit: int | None = None) -> list[str]:
+def _md_table(head: list[str], rows: list[list[Any]], limit: int | None = None, total: int | None = None) -> list[str]:
     if not rows:
         return ["_none_", ""]
+    total = len(rows) if total is None else total
     out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows[:limit]]
-    if limit is not None and len(rows) > limit:
-        out += ["", f"_… and {len(rows) - limit} more: `--format csv` lists every repo._"]
+    if limit is not None and total > limit:
+        out += ["", f"_… and {total - limit} more: `--format csv` lists every repo._"]
     return out + [""]
 
 
@@ -411,12 +481,12 @@ def to_markdown(rep: Report) -> str:
     for f, title in (("kind", "Kind"), ("layout", "Layout (declared = config model_type)"), ("lineage", "Lineage")):
         out += [f"### {title}", ""]
         out += _md_table([f, "declared", "detected"], [[md(s["value"]), s["declared"], s["detected"]] for s in rep.shares[f]])
-    out += [f"### Disagreements ({len(rep.disagreements)})", ""]
+    out += [f"### Disagreements ({t['mismatches']})", ""]
     out += _md_table(["repo", "declared", "detected", "confidence", "evidence"], [
         [md_repo(d["repo"], d["url"]), f"{md(d['declared_lineage'])} · {md(d['declared_kind'])}",
          f"{md(d['lineage'])} · {md(d['kind'])}", _conf(d["confidence"]),
          "<br>".join(f"**{md(e['rule'])}** {e['weight']:+.2f}: {md(e['observed'])}" for e in d["evidence"]) or "—"]
-        for d in rep.disagreements], MD_LIMIT)
+        for d in rep.disagreements(MD_LIMIT)], MD_LIMIT, t["mismatches"])
     out += ["### Lineage flows (declared → detected)", ""]
     out += _md_table(["declared", "detected", "repos"], [[md(f["declared"]), md(f["detected"]), f["count"]] for f in rep.flows])
     out += ["### Confidence (lineage)", ""]
@@ -428,9 +498,10 @@ def to_markdown(rep: Report) -> str:
         for u in rep.unknowns], MD_LIMIT)
     out += ["### Status", ""]
     out += _md_table(["status", "repos"], [[md(s["status"]), s["count"]] for s in rep.statuses])
-    if rep.errors:
-        out += [f"### Errors ({len(rep.errors)})", ""]
-        out += _md_table(["repo", "status", "error"], [[md_repo(e["repo"], e["url"]), md(e["status"]), md(e["error"])] for e in rep.errors], MD_LIMIT)
+    if t["errors"]:
+        out += [f"### Errors ({t['errors']})", ""]
+        out += _md_table(["repo", "status", "error"], [[md_repo(e["repo"], e["url"]), md(e["status"]), md(e["error"])]
+                                                       for e in rep.errors(MD_LIMIT)], MD_LIMIT, t["errors"])
     if rep.authors is not None:
         out += ["### By author", ""]
         out += _md_table(["author", "repos", "inspected", "disagreements", "unknown", "errors", "lineages"], [
@@ -644,17 +715,17 @@ def to_html(rep: Report) -> str:
 
     # Disagreements
     drows = []
-    for d in rep.disagreements[:HTML_LIMIT]:
+    for d in rep.disagreements(HTML_LIMIT):
         ev = "".join(f'<li><code>{h(e["rule"])}</code> {e["weight"]:+.2f} {h(e["field"])}={h(e["value"])}: {h(e["observed"])}</li>'
                      for e in d["evidence"])
         drows.append([(_repo_cell(d["repo"], d["url"]), d["repo"].lower()), (h(d["author"]), None),
                       (f'{h(d["declared_lineage"] or "—")} · {h(d["declared_kind"] or "—")}', None),
                       (f'<span class="bad">{h(d["lineage"])}</span> · {h(d["kind"])}', None),
                       _num(d["confidence"], "{:.2f}"), (f'<ul class="ev">{ev}</ul>', None)])
-    body.append(f'<section id="disagreements"><h2>Disagreements ({len(rep.disagreements)}): the declared tags imply another lineage or kind than the evidence</h2>'
+    body.append(f'<section id="disagreements"><h2>Disagreements ({t["mismatches"]}): the declared tags imply another lineage or kind than the evidence</h2>'
                 + _table("disagreements-table", [("repo", False), ("author", False), ("declared", False), ("detected", False),
                                                  ("confidence", True), ("evidence", False)], drows)
-                + _more(len(rep.disagreements)) + "</section>")
+                + _more(t["mismatches"]) + "</section>")
 
     # Flows + confidence
     body.append('<section id="flows-section"><h2>Lineage flows: declared → detected</h2>'
@@ -678,9 +749,10 @@ def to_html(rep: Report) -> str:
     # Status and errors
     body.append('<section id="errors"><div class="grid"><div><h2>Status</h2>'
                 + _table("status-table", [("status", False), ("repos", True)], [[(h(s["status"]), None), _num(s["count"])] for s in rep.statuses])
-                + f'</div><div><h2>Errors ({len(rep.errors)})</h2>'
+                + f'</div><div><h2>Errors ({t["errors"]})</h2>'
                 + _table("errors-table", [("repo", False), ("status", False), ("error", False)],
-                         [[(_repo_cell(e["repo"], e["url"]), e["repo"].lower()), (h(e["status"]), None), (h(e["error"] or ""), None)] for e in rep.errors[:HTML_LIMIT]]) + _more(len(rep.errors))
+                         [[(_repo_cell(e["repo"], e["url"]), h(e["repo"]).lower()), (h(e["status"]), None), (h(e["error"] or ""), None)]
+                          for e in rep.errors(HTML_LIMIT)]) + _more(t["errors"])
                 + "</div></div></section>")
     if rep.authors is not None:
         body.append('<section id="authors"><h2>By author</h2>' + _table("authors-table", [

@@ -13,10 +13,11 @@ from .engine import Evaluation, RuleOutcome
 from .facts import Facts, TensorIndex
 from .safetensors_header import ITEMSIZE_BITS
 from .snapshot import Snapshot
+from .status import Status, is_usable
 
 SCHEMA_VERSION = 1
 FIELDS = ("kind", "layout", "lineage")
-STATUSES = ("ok", "not_found", "gated", "no_config", "no_weights_metadata", "invalid", "network_error")
+STATUSES = tuple(s.value for s in Status)
 
 
 @dataclass
@@ -59,7 +60,7 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("ok", "no_config", "no_weights_metadata")
+        return is_usable(self.status)
 
     def __str__(self) -> str:
         from .output import to_text  # output.py imports this module

@@ -37,7 +37,7 @@ def listed(hub, author: str = "org") -> list[Item]:
 
 
 def rows(store: Store) -> dict[str, dict]:
-    return {r["repo"]: dict(r) for r in store.rows(latest=False)}
+    return {r["repo"]: dict(r) for r in store.records(latest=False)}
 
 
 def test_listed_repos_are_read_without_any_model_info_call(hub, audit_of):
@@ -69,8 +69,8 @@ def test_an_unchanged_sha_is_not_fetched_again_and_a_changed_one_is(hub, audit_o
     stats = audit.run(items)
     assert (stats.done, stats.skipped) == (1, 3)
     assert set(hub.stats.by_repo) == {"org/m2"}  # the three unchanged repos cost no request at all
-    assert {(r["repo"], r["sha"]) for r in audit.store.rows()} >= {("org/m2", new_sha)}
-    assert len(list(audit.store.rows(latest=False))) == 5  # the old sha's row stays as history
+    assert {(r["repo"], r["sha"]) for r in audit.store.records()} >= {("org/m2", new_sha)}
+    assert len(list(audit.store.records(latest=False))) == 5  # the old sha's row stays as history
 
     hub.reset_stats()
     assert audit_of(refresh=True).run(listed(hub)).done == 4
@@ -119,7 +119,7 @@ def test_429_5xx_and_dropped_connections_are_retried_with_the_injected_sleep(hub
     assert (stats.done, stats.failed) == (3, 0)
     assert 7.0 in hub_client.sleep.calls  # Retry-After honoured, through the injected sleep
     assert hub.stats.served_429 == 1 and hub.stats.served_5xx == 2 and hub.stats.drops == 1
-    assert sum(json.loads(r["verdict"])["io"]["retries"] for r in audit.store.rows()) == 4
+    assert sum(json.loads(r["verdict"])["io"]["retries"] for r in audit.store.records()) == 4
 
 
 def test_retries_that_run_out_end_as_network_error_and_a_later_run_retries(hub, insp, tmp_path):
@@ -128,13 +128,13 @@ def test_retries_that_run_out_end_as_network_error_and_a_later_run_retries(hub, 
     with Store(tmp_path / "a.sqlite") as store:
         hub.set_faults(fail_rate_5xx=1.0, kinds={"resolve"})
         Audit(Inspector(insp.rules, client=client), store).run(listed(hub))
-        assert [r["status"] for r in store.rows()] == ["network_error"]
+        assert [r["status"] for r in store.records()] == ["network_error"]
         # bounded: config, index and the two probed shards are read at once, each retried at most
         # `retries` (2) times
         assert len(client.sleep.calls) <= 2 * 4
         hub.clear_faults()
         Audit(Inspector(insp.rules, client=client), store).run(listed(hub))
-        assert [r["status"] for r in store.rows(latest=False)] == ["ok"]
+        assert [r["status"] for r in store.records(latest=False)] == ["ok"]
 
 
 def test_a_repo_that_vanishes_after_the_listing_is_recorded_not_found(hub, audit_of):
@@ -157,7 +157,7 @@ def test_a_sha_rewritten_after_the_listing_ends_with_the_new_sha(hub, audit_of):
     new = hub.set_sha("org/moves")
     del hub._repos["org/moves"].commits[old]  # a force-push: the listed commit no longer resolves
     audit.execute(todo)
-    [r] = list(audit.store.rows(latest=False))
+    [r] = list(audit.store.records(latest=False))
     assert (r["status"], r["sha"]) == ("ok", new)
 
 
@@ -168,7 +168,7 @@ def test_a_sha_moved_but_still_resolvable_is_read_at_the_listed_sha(hub, audit_o
     old = hub.sha("org/moves")
     hub.set_sha("org/moves")
     audit.execute(todo)
-    [r] = list(audit.store.rows(latest=False))
+    [r] = list(audit.store.records(latest=False))
     assert (r["status"], r["sha"]) == ("ok", old)  # consistent: every file read at the listed commit
 
 
@@ -182,7 +182,7 @@ def test_resume_in_process_skips_what_this_run_finished(hub, audit_of):
     stats = audit_of().run(None, resume=True)
     assert (stats.skipped, stats.done) == (2, 3)
     assert set(hub.stats.by_repo) == {"org/m2", "org/m3", "org/m4"} and hub.stats.by_kind["list"] == 0
-    assert sorted(r["repo"] for r in audit.store.rows(latest=False)) == [f"org/m{i}" for i in range(5)]
+    assert sorted(r["repo"] for r in audit.store.records(latest=False)) == [f"org/m{i}" for i in range(5)]
 
 
 def test_resume_without_a_recorded_run_is_a_usage_error(audit_of):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -10,12 +11,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from conftest import SAMPLES
 
 from inspector.cli import main
+from inspector.status import is_usable
 
 QWEN = SAMPLES / "Qwen__Qwen-7B"
 
@@ -48,7 +51,9 @@ def test_export_and_merge_commands(tmp_path):
     assert all("lineage" in x and "evidence" in x for x in recs)
     out = tmp_path / "o.csv"
     assert run("export", "--db", a, "--format", "csv", "-o", out).exit_code == 0
-    assert out.read_text().startswith("target,")
+    from inspector.report import CSV_FIELDS
+
+    assert out.read_text().startswith(",".join(CSV_FIELDS) + "\n")  # the report's CSV schema: one for both
 
 
 @pytest.mark.parametrize("args, message", [
@@ -88,15 +93,26 @@ def test_a_run_killed_with_sigkill_resumes_with_exactly_one_row_per_repo(hub, tm
                 except sqlite3.OperationalError:
                     done = 0
         assert proc.poll() is None, proc.stderr.read()
+        # A second audit on the same --db while the first runs: refused in one line, the list kept.
+        (tmp_path / "other.txt").write_text("org/other\n")
+        second = run("--from", tmp_path / "other.txt", "--db", db, "--quiet")
+        assert second.exit_code == 1 and "another audit (pid" in second.output
+        assert len(second.output.strip().splitlines()) == 1
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(10)
     before = {r for (r,) in sqlite3.connect(db).execute("SELECT repo FROM results")}
     assert 5 <= len(before) < len(repos)
+    # After the kill, a new run would make --resume forget the first list: refused, with the way on.
+    second = run("--from", tmp_path / "other.txt", "--db", db, "--quiet")
+    assert second.exit_code == 2 and "did not finish" in second.output and "--resume" in second.output
     hub.clear_faults()
     hub.reset_stats()
-    r = run("--resume", "--db", db, "--quiet")
-    assert r.exit_code == 0, r.output
+    # In a process of its own: the repos in flight at the kill are read again in a child process,
+    # which finds the fake Hub by the environment.
+    r = subprocess.run([*cmd[:3], "audit", "--resume", "--db", str(db), "--quiet"], env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
     counts = Counter(x for (x,) in sqlite3.connect(db).execute("SELECT repo FROM results"))
     assert set(counts) == set(repos) and set(counts.values()) == {1}
     assert not set(hub.stats.by_repo) & before  # nothing finished before the kill was read again
@@ -266,3 +282,244 @@ def test_a_recorded_listing_that_cannot_be_read_again_is_a_usage_error(tmp_path)
     r = run("--resume", "--db", db)
     assert r.exit_code == 2 and "cannot read again" in r.output and "Traceback" not in r.output
     assert len(r.output.strip().splitlines()) == 1
+
+
+# ---- a parse that kills the interpreter costs one row
+
+
+def crash_dir(tmp_path, n: int = 4, part: tuple[int, int] | None = None):
+    """Copies of real samples in a folder, one of them named for the crash hook (in `part` if given)."""
+    import shutil
+
+    from inspector.listing import in_shard
+
+    root = tmp_path / "models"
+    root.mkdir()
+    for p in sorted(q for q in SAMPLES.iterdir() if q.is_dir())[:n]:
+        shutil.copytree(p, root / p.name)
+    i = 0
+    while part and not in_shard(str(root / f"crash-me-{i}"), *part):
+        i += 1
+    shutil.copytree(QWEN, root / f"crash-me-{i}")
+    return root, f"crash-me-{i}"
+
+
+def audit_proc(args, env_extra=None, **kw):
+    env = {**os.environ, "INSPECTOR_TEST_CRASH_ON": "crash-me", **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "inspector", "audit", *map(str, args)], env=env,
+                          capture_output=True, text=True, timeout=300, **kw)
+
+
+def statuses(db) -> dict[str, tuple[str, str]]:
+    with sqlite3.connect(db) as con:
+        return {r.rsplit("/", 1)[-1]: (s, e or "") for r, s, e in con.execute("SELECT repo, status, error FROM results")}
+
+
+def test_a_parse_that_aborts_the_process_costs_one_row_after_resume(tmp_path):
+    root, crasher = crash_dir(tmp_path)
+    db = tmp_path / "a.sqlite"
+    first = audit_proc(["--dir", root, "--db", db, "--workers", "2", "--processes", "1", "-q"])
+    assert first.returncode == -signal.SIGABRT  # the whole interpreter, as a C-level crash would
+    # One --resume: the repos in flight at the crash are read again alone, each in a child process.
+    r = audit_proc(["--resume", "--db", db, "--workers", "2", "--processes", "1", "-q"])
+    assert r.returncode == 1, r.stderr  # a repo failed: it is named
+    assert crasher in r.stderr and "invalid" in r.stderr
+    got = statuses(db)
+    assert len(got) == 5
+    bad = {k: v for k, v in got.items() if not is_usable(v[0])}
+    assert list(bad) == [crasher] and bad[crasher][0] == "invalid" and "parser crash" in bad[crasher][1]
+    # Never retried again: a further --resume has nothing to do and does not crash.
+    again = audit_proc(["--resume", "--db", db, "--processes", "1", "-q"])
+    assert again.returncode == 1 and statuses(db) == got
+
+
+def test_the_parent_restarts_a_child_that_crashed_and_the_run_goes_on(tmp_path):
+    root, crasher = crash_dir(tmp_path, n=6, part=(2, 2))  # in the child's part
+    db = tmp_path / "a.sqlite"
+    r = audit_proc(["--dir", root, "--db", db, "--workers", "4", "--processes", "2", "-q"])
+    assert r.returncode == 1, r.stderr  # one invocation: the crash cost one row, not the run
+    got = statuses(db)
+    assert len(got) == 7
+    assert [k for k, v in got.items() if not is_usable(v[0])] == [crasher]
+
+
+# ---- stops, exit codes and conventions
+
+
+@pytest.mark.parametrize("sig, word", [(signal.SIGTERM, "terminated"), (signal.SIGINT, "interrupted")])
+def test_a_signal_stops_parent_and_children_with_one_line_and_resume_finishes(hub, tmp_path, sig, word):
+    repos = [f"org/m{i:02d}" for i in range(40)]
+    for r in repos:
+        hub.add_folder(r, QWEN)
+    hub.set_faults(latency=0.05)
+    db = tmp_path / "a.sqlite"
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
+    env.update(hub.env(tmp_path / "hf"))
+    cmd = [sys.executable, "-m", "inspector", "audit", "--author", "org", "--db", str(db), "--workers", "4",
+           "--processes", "2"]
+    # A session of its own: Ctrl-C is a SIGINT to the whole process group, as a terminal sends it.
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    children: set[int] = set()
+    try:
+        deadline = time.monotonic() + 60
+        done = 0
+        while (done < 3 or not children) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)  # polling a subprocess, not a backoff
+            children = _children_of(proc.pid)
+            with contextlib.suppress(sqlite3.Error):
+                done = sqlite3.connect(db).execute("SELECT count(*) FROM results").fetchone()[0] if db.exists() else 0
+        assert proc.poll() is None and children
+        if sig == signal.SIGINT:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+        err = proc.communicate(timeout=30)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == 128 + sig
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"{word}: ") and "repos audited in this run" in lines[0]
+    assert f"continue with: inspector audit --resume --db {db} --workers 4 --processes 2" in lines[0]
+    assert not {p for p in children if _alive(p)}  # the children were told, and ended with it
+    hub.clear_faults()
+    r = subprocess.run([*cmd[:3], "audit", "--resume", "--db", str(db), "--quiet", "--processes", "1"], env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    counts = Counter(x for (x,) in sqlite3.connect(db).execute("SELECT repo FROM results"))
+    assert set(counts) == set(repos) and set(counts.values()) == {1}
+
+
+def _children_of(pid: int) -> set[int]:
+    """The audit processes `pid` started (not multiprocessing's resource tracker)."""
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and b"spawn_main" in (stat.parent / "cmdline").read_bytes():
+                out.add(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_failed_repos_make_exit_1_and_are_named_unless_fail_on_says_otherwise(hub, tmp_path, monkeypatch):
+    hub.add_folder("org/good", QWEN)
+    for k, v in hub.env(tmp_path / "hf").items():
+        monkeypatch.setenv(k, v)
+    (tmp_path / "list.txt").write_text("org/good\norg/missing\n")
+    r = run("--from", tmp_path / "list.txt", "--db", tmp_path / "a.sqlite", "-q")
+    assert r.exit_code == 1 and "1 repos failed (not_found 1): org/missing (not_found)" in r.output
+    assert "inspector report" in r.output
+    for fail_on, code in (("none", 0), ("invalid,network_error", 0), ("not_found", 1)):
+        r = run("--from", tmp_path / "list.txt", "--db", tmp_path / f"{fail_on}.sqlite", "-q", "--fail-on", fail_on)
+        assert r.exit_code == code, r.output
+    r = run("--from", tmp_path / "list.txt", "--db", tmp_path / "x.sqlite", "--fail-on", "invalidd")
+    assert r.exit_code == 2 and "did you mean 'invalid'" in r.output
+
+
+def test_hub_ids_under_hf_hub_offline_are_refused_up_front(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    (tmp_path / "list.txt").write_text("org/a\norg/b\n")
+    for args in (["--from", tmp_path / "list.txt"], ["--author", "org"]):
+        r = run(*args, "--db", tmp_path / "a.sqlite")
+        assert r.exit_code == 2 and "HF_HUB_OFFLINE" in r.output
+    assert not (tmp_path / "a.sqlite").exists() or sqlite3.connect(tmp_path / "a.sqlite").execute(
+        "SELECT count(*) FROM results").fetchone()[0] == 0
+    assert run("--dir", SAMPLES, "--db", tmp_path / "local.sqlite", "-q").exit_code == 0  # folders need no Hub
+
+
+def test_a_listing_that_matches_nothing_warns(hub, tmp_path, monkeypatch):
+    for k, v in hub.env(tmp_path / "hf").items():
+        monkeypatch.setenv(k, v)
+    r = run("--author", "nobody", "--db", tmp_path / "a.sqlite", "-q")
+    assert r.exit_code == 0 and "warning: the listing (--author nobody) matched no models" in r.output
+
+
+@pytest.mark.parametrize("args", [
+    ["report", "{db}"], ["audit", "export", "--db", "{db}"], ["audit", "merge", "{db}", "-o", "{out}"],
+    ["audit", "--resume", "--db", "{db}"]])
+def test_a_missing_database_is_never_created(tmp_path, args):
+    db, out = tmp_path / "nope.sqlite", tmp_path / "out.sqlite"
+    r = CliRunner().invoke(main, [a.format(db=db, out=out) for a in args])
+    assert r.exit_code == 2 and "no such audit database" in r.output
+    assert not db.exists() and not out.exists()
+
+
+@pytest.mark.parametrize("env, tty, shown", [
+    ({}, True, True), ({}, False, False), ({"HF_HUB_DISABLE_PROGRESS_BARS": "1"}, True, False),
+    ({"TQDM_DISABLE": "1"}, True, False)])
+def test_the_progress_bar_shows_only_on_a_terminal_stderr_unless_turned_off(monkeypatch, env, tty, shown):
+    from inspector import cli_audit
+
+    for k in ("HF_HUB_DISABLE_PROGRESS_BARS", "TQDM_DISABLE"):
+        monkeypatch.delenv(k, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+
+    class Stderr:
+        def isatty(self):
+            return tty
+
+    monkeypatch.setattr(cli_audit.sys, "stderr", Stderr())
+    monkeypatch.setattr(cli_audit.sys.stdout, "isatty", lambda: not tty, raising=False)
+    assert (cli_audit._progress_bar(False) is not None) is shown
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_the_bar_of_a_resumed_run_ends_at_100_percent(tmp_path, monkeypatch, processes):
+    from inspector import cli_audit
+
+    db = tmp_path / "a.sqlite"
+    assert run("--dir", SAMPLES, "--db", db, "-q").exit_code == 0
+    with sqlite3.connect(db) as con:  # as a run killed two thirds of the way leaves it
+        con.execute("UPDATE meta SET value = 'running' WHERE key = 'run.state'")
+        con.execute("DELETE FROM results WHERE rowid % 3 = 0")
+    bars = []
+
+    class Bar(cli_audit._Bar):
+        def close(self):
+            bars.append((self.bar.n, self.bar.total))
+            super().close()
+
+    monkeypatch.setattr(cli_audit, "_progress_bar", lambda quiet: Bar())
+    r = run("--resume", "--db", db, "--processes", processes)
+    assert r.exit_code == 0, r.output
+    n = sum(1 for p in SAMPLES.iterdir() if p.is_dir())
+    assert bars == [(n, n)]
+
+
+def test_a_full_disk_mid_audit_is_one_line_and_resume_finishes(tmp_path, monkeypatch):
+    from inspector.store import Store
+
+    db = tmp_path / "a.sqlite"
+    real_put = Store.put
+    puts = []
+
+    def put_then_fill_the_disk(self, row):
+        real_put(self, row)
+        puts.append(row.repo)
+        if len(puts) == 3:  # SQLite answers SQLITE_FULL from now on, as a full file system does
+            n = self.db.execute("PRAGMA page_count").fetchone()[0]
+            self.db.execute(f"PRAGMA max_page_count = {n}")
+
+    monkeypatch.setattr(Store, "put", put_then_fill_the_disk)
+    r = run("--dir", SAMPLES, "--db", db, "--processes", "1", "-q")
+    assert r.exit_code == 1 and "Traceback" not in r.output and "internal error" not in r.output
+    assert r.output.count("\n") == 1 and "database or disk is full" in r.output and "--resume" in r.output
+    with sqlite3.connect(db) as con:
+        assert {x for (x,) in con.execute("SELECT repo FROM results")} == set(puts[:3])
+    monkeypatch.setattr(Store, "put", real_put)
+    r = run("--resume", "--db", db, "--processes", "1", "-q")
+    assert r.exit_code == 0, r.output
+    n = sum(1 for p in SAMPLES.iterdir() if p.is_dir())
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT repo) FROM results").fetchone() == (n, n)

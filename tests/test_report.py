@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from inspector.cli import main
-from inspector.report import build, hub_url, load, render, report
+from inspector.report import hub_url, load, render, report, url_of
 
 # The audit store's contract (owned by `inspector audit`); the report reads exactly this.
 SCHEMA = """
@@ -150,17 +150,17 @@ def test_json_agrees_with_the_database(audit):
 def test_disagreements_carry_the_evidence_and_a_link(audit):
     db, _, _ = audit
     rep = report(db)
-    yi = next(d for d in rep.disagreements if d["lineage"] == "yi" and d["repo"].startswith("org"))
+    yi = next(d for d in rep.disagreements() if d["lineage"] == "yi" and d["repo"].startswith("org"))
     assert yi["declared_lineage"] == "llama" and yi["fields"] == ["lineage"]
     assert yi["url"] == f"https://huggingface.co/{yi['repo']}"
     assert yi["evidence"][0]["value"] == "yi" and "64000" in yi["evidence"][0]["observed"]
-    enc = next(d for d in rep.disagreements if d["kind"] == "encoder")
+    enc = next(d for d in rep.disagreements() if d["kind"] == "encoder")
     assert enc["fields"] == ["kind"] and enc["evidence"][0]["field"] == "kind"
-    local = next(d for d in rep.disagreements if d["repo"] == "./models/local-ft")
+    local = next(d for d in rep.disagreements() if d["repo"] == "./models/local-ft")
     assert local["url"] is None
-    assert next(d for d in rep.disagreements if d["repo"].startswith("evil/"))["url"] is None
-    sample = next(r for r in rep.rows if r.repo == "samples/org__name")
-    assert sample.url is None and sample.author == "(local)"
+    assert next(d for d in rep.disagreements() if d["repo"].startswith("evil/"))["url"] is None
+    sample = next(r for r in rep.rows() if r.repo == "samples/org__name")
+    assert url_of(sample) is None and sample.author == "(local)"
 
 
 def test_unknowns_grouped_by_layout_and_vocab(audit):
@@ -263,11 +263,11 @@ def test_hub_url():
         assert hub_url(bad) is None
 
 
-def test_build_rejects_unknown_grouping():
+def test_report_rejects_unknown_grouping(audit):
     from inspector.errors import UsageError
 
     with pytest.raises(UsageError):
-        build([], by="colour")
+        report(audit[0], by="colour")
 
 
 def test_cli_formats_and_errors(audit, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -39,13 +40,20 @@ MIN_WORKERS_PER_PROCESS = 4
                    f"for {AUTO_MIN_REPOS} repos or more, else 1. One Python process runs its rules and HTTP on one core.")
 @click.option("--part", hidden=True, help="K/N: the slice of the recorded list this child process audits.")
 @click.option("--follow", is_flag=True, hidden=True, help="A child of --processes: also audit what the parent's listing still records.")
+@click.option("--suspects-only", is_flag=True, hidden=True,
+              help="A child of the audit: read only the repos a dead process left in flight, one at a time.")
+@click.option("--fail-on", default="any", show_default=True,
+              help="Exit 1 when a repo of this run ends with one of these statuses (comma-separated), "
+                   "`any` failure, or `none`.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 @click.pass_context
 def command(ctx: click.Context, from_file, authors, search, filters, sort, limit, local_dir, db, workers, resume,
-            refresh, max_rps, shard, headers, rules_dirs, processes_opt, part, follow, quiet) -> None:
+            refresh, max_rps, shard, headers, rules_dirs, processes_opt, part, follow, suspects_only, fail_on, quiet) -> None:
     """Audit many repos into SQLite; resumable. Subcommands: export, merge."""
     if ctx.invoked_subcommand is not None:
         return
+    fail_statuses = _parse_fail_on(fail_on)
+    resume_cmd = _resume_command(db, workers, headers, rules_dirs, max_rps, processes_opt)
     from ..api import Inspector
     from ..audit import Audit, Lister, render_summary, summarize
     from ..listing import dedupe, in_shard, list_dir, parse_shard, read_list
@@ -59,6 +67,8 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
         raise UsageError("nothing to audit: give --from FILE, --author ORG, --search TEXT, --filter TAG or --dir DIR")
     if (sort or limit) and not listed:
         raise UsageError("--sort and --limit apply to Hub listings (--author, --search, --filter)")
+    if resume and not db.is_file():
+        raise UsageError("no such audit database to resume", where=str(db))
     k_n = parse_shard(shard) if shard else None
     part_k_n = parse_shard(part) if part else None
     if part_k_n and not resume:
@@ -74,10 +84,13 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
         client = HubClient(max_rps=max_rps * share if max_rps else None, share=share)
     insp = Inspector(extra_rules=list(rules_dirs), headers=headers, client=client)
 
-    with Store(db) as store:
+    with Store(db) as store, _signals_stop():
+        if not part_k_n:
+            store.claim()  # a --processes child works for the process that holds the claim
         bar = _progress_bar(quiet)
         audit = Audit(insp, store, workers=workers, refresh=refresh, progress=bar.update if bar else None)
         lister: Lister | None = None
+        stats = None
         try:
             if resume:
                 todo = audit.plan(None, resume=True)
@@ -93,11 +106,19 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
                 if local_dir:
                     found += list_dir(local_dir)
                 items = [it for it in dedupe(found) if k_n is None or in_shard(it.repo, *k_n)]
+                _refuse_offline(items, listed)
                 query = _query(authors, search, filters, sort, limit, shard) if listed else None
                 todo = audit.plan(items, listing=query)
                 if query:
                     # Streamed: the first page is audited while the Hub pages the rest.
                     lister = _listing(audit, query, seen={it.repo for it in items})
+            if resume and not part_k_n:
+                _refuse_offline(todo, audit.listed != "1")
+                if _settle_suspects(store, todo, _child_args(db, 1, headers, rules_dirs, max_rps)):
+                    audit.reload()
+            if suspects_only:
+                orphans = store.orphans()
+                todo, lister = [it for it in todo if it.repo in orphans], None
             pending = sum(map(audit.needs_reading, todo))
             if fixed_processes:
                 processes = fixed_processes
@@ -121,6 +142,19 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
                 lister.join()
                 if lister.error is not None:
                     raise lister.error  # after every repo it did list is audited and recorded
+                if lister.count == 0 and not todo:
+                    click.echo(f"warning: the listing ({_describe(authors, search, filters) or 'recorded query'}) "
+                               "matched no models: nothing was audited", err=True)
+            if not part_k_n:
+                audit.finish()
+        except KeyboardInterrupt as e:
+            if bar:
+                bar.close()
+                bar = None
+            if not part_k_n and not quiet:
+                n = sum(store.statuses_since(audit.run_started).values()) if audit.run_started else 0
+                click.echo(f"{_stopped_by(e)}: {n} repos audited in this run; continue with: {resume_cmd}", err=True)
+            sys.exit(128 + getattr(e, "signum", 2))
         finally:
             if bar:
                 bar.close()
@@ -129,6 +163,118 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
             if part_k_n:
                 repos = {r for r in repos if in_shard(r, *part_k_n)}
             click.echo(render_summary(summarize(store, repos), stats))
+        if not part_k_n:
+            _exit_on_failures(store, audit.run_started, fail_statuses, db)
+
+
+def _parse_fail_on(value: str) -> tuple[str, ...]:
+    """The statuses that make the exit code 1."""
+    from ..status import Status
+
+    v = value.strip().lower()
+    if v == "none":
+        return ()
+    if v == "any":
+        return tuple(s.value for s in Status if not s.usable)
+    out = tuple(p.strip() for p in v.split(",") if p.strip())
+    bad = [p for p in out if Status.of(p) is None]
+    if bad or not out:
+        from ..errors import did_you_mean
+
+        raise UsageError(f"--fail-on takes `any`, `none` or statuses ({', '.join(s.value for s in Status)}), "
+                         f"not {(bad or [value])[0][:40]!r}" + did_you_mean(bad[0] if bad else value, [s.value for s in Status]))
+    return out
+
+
+def _exit_on_failures(store, since: str, statuses: tuple[str, ...], db: Path) -> None:
+    """Exit 1 naming the first failures of this run (all of them are in the report)."""
+    from ..inert import inert
+
+    counts = {k: n for k, n in store.statuses_since(since).items() if k in statuses} if since else {}
+    if not counts:
+        return
+    total = sum(counts.values())
+    first = store.failures_since(since, statuses, limit=3)
+    names = "; ".join(f"{inert(r, 80)} ({st})" for r, st, _err in first)
+    more = f" and {total - len(first)} more" if total > len(first) else ""
+    click.echo(f"audit: {total} repos failed ({', '.join(f'{k} {n}' for k, n in sorted(counts.items()))}): "
+               f"{names}{more}; every error: inspector report {_quote(db)} --format md", err=True)
+    sys.exit(1)
+
+
+def _quote(p) -> str:
+    import shlex
+
+    return shlex.quote(str(p))
+
+
+def _resume_command(db, workers, headers, rules_dirs, max_rps, processes_opt) -> str:
+    """The command line that continues this run with the same settings (the list is in --db)."""
+    parts = ["inspector", "audit", "--resume", "--db", _quote(db)]
+    if workers != 8:
+        parts += ["--workers", str(workers)]
+    if headers != "default":
+        parts += ["--headers", headers]
+    for r in rules_dirs:
+        parts += ["--rules", _quote(r)]
+    if max_rps:
+        parts += ["--max-rps", str(max_rps)]
+    if processes_opt != "auto":
+        parts += ["--processes", _quote(processes_opt)]
+    return " ".join(parts)
+
+
+def _describe(authors, search, filters) -> str:
+    from ..inert import inert
+
+    bits = [f"--author {inert(a, 60)}" for a in authors] + ([f"--search {inert(search, 60)}"] if search else [])
+    return " ".join(bits + [f"--filter {inert(f, 60)}" for f in filters])
+
+
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM, raised where the main thread is, like Ctrl-C's KeyboardInterrupt."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stopped_by(e: BaseException) -> str:
+    return "terminated" if isinstance(e, _Stopped) else "interrupted"
+
+
+@contextlib.contextmanager
+def _signals_stop():
+    """SIGTERM stops the audit as Ctrl-C does: the main thread unwinds, children are told, one line."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(signum, _frame):
+        raise _Stopped(signum)
+
+    old = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _refuse_offline(items, listing: bool) -> None:
+    """Under HF_HUB_OFFLINE no Hub repo can be read: say so before recording rows of network errors."""
+    import os
+
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().upper() not in ("1", "ON", "YES", "TRUE"):
+        return
+    hub = [it.repo for it in items if not it.local]
+    if listing or hub:
+        from ..inert import inert
+
+        what = f"{len(hub)} Hub repos (e.g. {inert(hub[0], 80)})" if hub else "a Hub listing"
+        raise UsageError(f"HF_HUB_OFFLINE is set and this audit needs {what}: unset it, or audit local folders with --dir")
 
 
 def _query(authors, search, filters, sort, limit, shard) -> str:
@@ -203,13 +349,9 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
     from ..listing import in_shard
 
     per = max(1, -(-workers // processes))
-    args = ["audit", "--resume", "--db", str(db), "--workers", str(per), "--processes", "1", "--headers", headers, "-q"]
+    args = _child_args(db, per, headers, rules_dirs, max_rps)
     if lister is not None:
         args.append("--follow")  # the parent still lists: each child takes its part of what arrives
-    for r in rules_dirs:
-        args += ["--rules", str(r)]
-    if max_rps:
-        args += ["--max-rps", str(max_rps)]  # each child takes its share of it
     start, since = time.monotonic(), audit.run_started
     before = store.statuses_since(since)  # on --resume, what the killed run had finished
 
@@ -220,14 +362,18 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
         done = sum(n for k, n in new.items() if k in USABLE)
         return done, sum(new.values()) - done
 
-    children = _spawn([[*args, "--part", f"{k}/{processes}"] for k in range(2, processes + 1)], first_part=2)
-    pending = [c.sentinel for c in children]
+    commands = {k: [*args, "--part", f"{k}/{processes}"] for k in range(2, processes + 1)}
+    children = dict(zip(commands, _spawn(list(commands.values()), first_part=2), strict=True))
+    restarts = dict.fromkeys(commands, 0)
+    pending = [c.sentinel for c in children.values()]
     finished = threading.Event()
+    # Repos already finished (on --resume, by the killed run): the bar starts past them and ends at 100%.
+    already = len(todo) - sum(map(audit.needs_reading, todo))
 
     def watch() -> None:
         """The bar, from the database (every process writes there), and the listing's end."""
         while not finished.is_set():
-            for ended in wait(pending, timeout=0.5):
+            for ended in wait(list(pending), timeout=0.5):
                 pending.remove(ended)
             if lister is not None and lister.finished and store.get_meta("run.listed") == "0":
                 # The listing ended without saying so (its store write failed): say it now, or the
@@ -235,7 +381,7 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
                 store.set_meta("run.listed", "error")
             if bar is not None:
                 bar.grow_to(len(todo) + (lister.count if lister is not None else 0))
-                bar.advance_to(*progress())
+                bar.advance_to(*progress(), base=already)
             if not pending and finished.wait(0.5):
                 return
 
@@ -250,20 +396,80 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
         mine = [it for it in todo if in_shard(it.repo, 1, processes)]
         more = audit.follow((1, processes), alive=lister.alive) if lister is not None else None
         audit.execute(mine, more)
-        for c in children:
-            c.join()
+        while True:
+            # A child killed by a signal it did not get from us (a parser that crashed the
+            # interpreter): started again on the rest of its part, whose journal names the repo.
+            crashed = []
+            for k, c in children.items():
+                c.join()
+                if c.exitcode is not None and c.exitcode < 0 and restarts[k] < MAX_RESTARTS:
+                    crashed.append(k)
+            if not crashed:
+                break
+            for k in crashed:
+                restarts[k] += 1
+                children[k] = _spawn([commands[k]], first_part=k)[0]
+                pending.append(children[k].sentinel)
+    except BaseException:
+        _stop_children(list(children.values()))
+        raise
     finally:
         finished.set()
         watcher.join()
     if bar is not None:
-        bar.advance_to(*progress())
-    failed = [c for c in children if c.exitcode != 0]
+        bar.advance_to(*progress(), base=already)
+    failed = [c for c in children.values() if c.exitcode != 0]
     if failed:
         raise UsageError(f"{len(failed)} of {processes} audit processes failed (exit {failed[0].exitcode}; their errors are above)")
     stats = RunStats(total=len(todo) + (lister.count if lister is not None else 0), started=start)
     stats.done, stats.failed = progress()
     stats.skipped = max(0, stats.total - stats.done - stats.failed)
     return stats
+
+
+def _child_args(db: Path, workers: int, headers: str, rules_dirs, max_rps) -> list[str]:
+    """The command line of a child process: a quiet --resume of the run recorded in --db."""
+    args = ["audit", "--resume", "--db", str(db), "--workers", str(workers), "--processes", "1", "--headers", headers, "-q"]
+    for r in rules_dirs:
+        args += ["--rules", str(r)]
+    if max_rps:
+        args += ["--max-rps", str(max_rps)]  # each child takes its share of it
+    return args
+
+
+def _settle_suspects(store, todo, args: list[str]) -> bool:
+    """Repos that were being read when a process died, each read again alone in a child process (one
+    at a time, until its row is written or it is recorded as the crash): the run itself goes on."""
+    orphans = store.orphans()
+    if not any(it.repo in orphans for it in todo):
+        return False
+    for _ in range(MAX_RESTARTS):
+        child = _spawn([[*args, "--part", "1/1", "--suspects-only"]], first_part=1)[0]
+        try:
+            child.join()
+        except BaseException:
+            _stop_children([child])
+            raise
+        if child.exitcode is not None and child.exitcode >= 0:
+            break
+    return True
+
+
+# How often one part's child is started again after a crash: each crash leaves its repos in the journal,
+# and a repo that takes down two processes is recorded as invalid, so a few restarts always suffice.
+MAX_RESTARTS = 8
+
+
+def _stop_children(children: list) -> None:
+    """Forward the stop: SIGTERM to each child (each ends as the parent does), a kill after a second."""
+    for c in children:
+        if c.is_alive():
+            c.terminate()
+    for c in children:
+        c.join(timeout=1.5)
+        if c.is_alive():
+            c.kill()
+            c.join(timeout=5)
 
 
 def _spawn(commands: list[list[str]], first_part: int) -> list:
@@ -280,6 +486,11 @@ def _spawn(commands: list[list[str]], first_part: int) -> list:
 
 def _child(args: list[str]) -> None:
     """A --processes child: the same command line, in-process (its exit code is the process's)."""
+    import signal
+
+    # Ctrl-C reaches the whole process group: the parent alone answers it (one line) and tells its
+    # children with SIGTERM, which they answer in silence.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from .root import main
 
     main(args)
@@ -294,7 +505,7 @@ class _Bar:
     def start(self, total: int) -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(total=total, unit="repo", dynamic_ncols=True, smoothing=0.1)
+        self.bar = tqdm(total=total, unit="repo", dynamic_ncols=True, smoothing=0.1, file=sys.stderr)
 
     def update(self, _out, stats) -> None:
         if self.bar is not None:
@@ -307,10 +518,10 @@ class _Bar:
             self.bar.total = total
             self.bar.refresh()
 
-    def advance_to(self, done: int, failed: int = 0) -> None:
-        if self.bar is not None and done + failed > self.bar.n:
+    def advance_to(self, done: int, failed: int = 0, base: int = 0) -> None:
+        if self.bar is not None and base + done + failed > self.bar.n:
             self.bar.set_postfix(done=done, failed=failed, refresh=False)
-            self.bar.update(done + failed - self.bar.n)
+            self.bar.update(base + done + failed - self.bar.n)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -318,7 +529,16 @@ class _Bar:
 
 
 def _progress_bar(quiet: bool) -> _Bar | None:
-    return None if quiet or not sys.stdout.isatty() else _Bar()
+    """A bar where it is seen: on stderr (where it writes) when that is a terminal, unless the user
+    turned bars off the Hugging Face way or tqdm's."""
+    import os
+
+    off = {"1", "ON", "YES", "TRUE"}
+    if quiet or not sys.stderr.isatty():
+        return None
+    if any(os.environ.get(k, "").strip().upper() in off for k in ("HF_HUB_DISABLE_PROGRESS_BARS", "TQDM_DISABLE")):
+        return None
+    return _Bar()
 
 
 @command.command("export")
@@ -326,14 +546,14 @@ def _progress_bar(quiet: bool) -> _Bar | None:
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl", show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="File to write (default: stdout).")
 def export_cmd(db: Path, fmt: str, output: Path | None) -> None:
-    """A row per repo (its latest audit): the inspection's JSON contract."""
-    from ..store import Store, export
+    """A row per repo (its latest audit): the inspection's JSON contract (jsonl, parquet), or the
+    report's one flat CSV schema."""
+    from ..export import export
+    from ..store import Store
 
-    if not db.is_file():
-        raise UsageError("no such audit database", where=str(db))
     if fmt == "parquet" and output is None:
         raise UsageError("--format parquet needs -o FILE")
-    with Store(db) as store:
+    with Store(db, readonly=True) as store:
         n = export(store, fmt, output if output is not None else sys.stdout)
     if output is not None:
         click.echo(f"{n} repos written to {output}", err=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from ..report import FORMATS, render, report
+from ..report import FORMATS, chunks, report
 
 SUFFIX_FORMAT = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".csv": "csv", ".json": "json"}
 
@@ -22,15 +22,24 @@ SUFFIX_FORMAT = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"
 def command(db: Path, output: Path | None, fmt: str | None, by: str | None, lineage: str | None) -> None:
     """Summarise an `inspector audit` database: shares, disagreements, lineage flows, unknowns, errors."""
     fmt = fmt or (SUFFIX_FORMAT.get(output.suffix.lower(), "html") if output else "md")
-    text = render(report(db, by=by, lineage=lineage), fmt)
-    if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
-        return
-    # Write then rename: a browser open on the old report never sees half a page.
-    tmp = output.with_name(f".{output.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8", newline="")
-        tmp.replace(output)
-    except OSError as e:
-        raise UsageError(f"{output}: cannot write: {e.strerror or e}") from e
-    click.echo(f"wrote {output} ({fmt}, {len(text)} bytes)", err=True)
+    with report(db, by=by, lineage=lineage) as rep:
+        if output is None:
+            for piece in chunks(rep, fmt):
+                click.echo(piece, nl=False)
+            if fmt == "md":
+                click.echo()
+            return
+        # Written as it is rendered (CSV and JSON stream every repo), then renamed: a browser open on
+        # the old report never sees half a page.
+        tmp = output.with_name(f".{output.name}.tmp")
+        size = 0
+        try:
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                for piece in chunks(rep, fmt):
+                    fh.write(piece)
+                    size += len(piece)
+            tmp.replace(output)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise UsageError(f"{output}: cannot write: {e.strerror or e}") from e
+    click.echo(f"wrote {output} ({fmt}, {size} characters)", err=True)
