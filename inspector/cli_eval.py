@@ -30,10 +30,24 @@ def command(corpus: Path, rules_dirs, as_json: bool, tags: str, check: bool) -> 
         if as_json:
             click.echo(json.dumps(rows, indent=1))
         else:
-            click.echo(f"{'tags':<10}{'lineage':>20}{'kind':>20}{'base':>18}{'>=0.9 right':>18}")
+            click.echo(f"{'tags':<10}{'lineage':>20}{'named wrongly':>18}{'kind':>20}{'base':>18}{'>=0.9 right':>18}{'flagged':>18}")
             for m, s in rows.items():
                 top = s["bands"][0]
-                click.echo(f"{m:<10}{_frac(s['lineage']):>20}{_frac(s['kind']):>20}{_frac(s['base']):>18}{_frac([top['right'], top['n']]):>18}")
+                flagged = _frac(s["relabelled_flagged"]) if s["relabelled_flagged"][1] else "-"
+                click.echo(f"{m:<10}{_frac(s['lineage']):>20}{_frac(s['named_wrongly']):>18}{_frac(s['kind']):>20}"
+                           f"{_frac(s['base']):>18}{_frac([top['right'], top['n']]):>18}{flagged:>18}")
+            click.echo("")
+            click.echo(f"{'family':<14}" + "".join(f"{m + ' P/R':>22}" for m in rows) + f"{'n':>5}")
+            fams = sorted({f for s in rows.values() for f in s["per_family"]})
+            for fam in fams:
+                cells = []
+                for s in rows.values():
+                    m = s["per_family"].get(fam)
+                    p = f"{m['precision']:.2f}" if m and m["precision"] is not None else "-"
+                    r = f"{m['recall']:.2f}" if m and m["recall"] is not None else "-"
+                    cells.append(f"{p + ' / ' + r:>22}")
+                n = max((s["per_family"].get(fam) or {}).get("support", 0) for s in rows.values())
+                click.echo(f"{fam:<14}" + "".join(cells) + f"{n:>5}")
         if check:
             failures = [f"{m}: {f}" for m, s in rows.items() for f in targets_missed(s)]
             for f in failures:

@@ -79,6 +79,70 @@ def scores(fired: list[RuleOutcome], base: BaseMatch | None, base_weight: float)
     return out
 
 
+# What a repo says about itself: a rule reading only these is a claim, never evidence of a lineage.
+CLAIM_FACTS = frozenset({"model_type", "architectures", "lm_model_type", "lm_architectures", "name_or_path",
+                         "lm_name_or_path", "auto_map", "tokenizer_class", "repo_id", "base_model"})
+CLAIM_KEYS = frozenset({"model_type", "architectures", "_name_or_path", "auto_map", "tokenizer_class"})
+# What a tokenizer is: a lineage is named only where its tokenizer is recognised.
+TOKENIZER_FACTS = frozenset({"vocab_size", "tokenizer_vocab_size", "tokenizer_base_vocab", "special_tokens",
+                             "tokenizer_model"})
+
+
+def _reads(o: RuleOutcome, facts: frozenset[str], keys: frozenset[str] = frozenset()) -> list[bool]:
+    """Per deciding predicate: does it read one of these facts (or raw config keys)?"""
+    out = []
+    for p in o.deciding():
+        if p.predicate.subject == "fact":
+            out.append(p.predicate.key in facts)
+        elif p.predicate.subject == "config":
+            out.append(p.predicate.key.rsplit(".", 1)[-1] in keys)
+        else:
+            out.append(False)
+    return out
+
+
+def is_claim(o: RuleOutcome) -> bool:
+    reads = _reads(o, CLAIM_FACTS, CLAIM_KEYS)
+    return bool(reads) and all(reads)
+
+
+def recognises_tokenizer(o: RuleOutcome) -> bool:
+    """A rule that fired voting FOR a value on the tokenizer (a vocabulary size, base vocab, specials)."""
+    return o.rule.weight > 0 and any(_reads(o, TOKENIZER_FACTS, frozenset({"vocab_size", "padded_vocab_size"})))
+
+
+def tokenizer_stated(facts: Facts) -> bool:
+    return any(facts.get(f)[0] for f in ("vocab_size", "tokenizer_base_vocab"))
+
+
+# A fine-tune that grew a SentencePiece vocabulary (Chinese-LLaMA, Atom, TigerBot, EEVE: 32000 ->
+# 39k..65k) keeps every structural dimension of its base; an own pretrain on a copied shape brings a
+# tokenizer of its own, usually far larger (100k+) or on a byte-level BPE base.
+MAX_VOCAB_EXTENSION = 2.1
+MAX_EXTENDED_BASE_VOCAB = 100_000
+
+
+def _extends_base_vocab(base: BaseMatch, facts: Facts) -> bool:
+    if "vocab_size" in base.matched:
+        return True
+    want = base.base.fingerprint.get("vocab_size")
+    found, have = facts.get("vocab_size")
+    if not found or not isinstance(want, int) or not isinstance(have, int) or want >= MAX_EXTENDED_BASE_VOCAB:
+        return False
+    return want < have <= want * MAX_VOCAB_EXTENSION
+
+
+def unrecognised_lineage(fired: list[RuleOutcome], facts: Facts, base: BaseMatch | None) -> bool:
+    """True when the model states a tokenizer that no rule and no base fingerprint recognises: then
+    no lineage is named, whatever the layout or the tags resemble (an own pretrain on a known
+    architecture). A structural base match that kept the base's vocabulary recognises it too."""
+    if not tokenizer_stated(facts):
+        return False
+    if base is not None and _extends_base_vocab(base, facts):
+        return False
+    return not any(recognises_tokenizer(o) and "lineage" in o.rule.votes for o in fired)
+
+
 def _winner(s: dict[str, float]) -> tuple[str, float, float]:
     ranked = sorted(s.items(), key=lambda kv: -kv[1])
     if not ranked or ranked[0][1] <= 0:
@@ -117,6 +181,29 @@ def params_of(snap: Snapshot, index: TensorIndex) -> tuple[int | None, bool, dic
     return None, False, dict(dtypes)
 
 
+def _ruled_out_item(resembled: str, layout: str, fired: list[RuleOutcome], facts: Facts) -> EvidenceItem:
+    why = sorted({o.rule.id for o in fired if o.rule.votes.get("lineage") == resembled and o.rule.weight > 0})
+    vocab = facts.get("vocab_size")[1] if facts.get("vocab_size")[0] else facts.get("tokenizer_base_vocab")[1]
+    return EvidenceItem(
+        "lineage:unknown", "lineage", "unknown",
+        f"resembles {resembled} (layout {layout}; {', '.join(why) or 'base fingerprint'})",
+        f"ruled out: vocabulary {vocab} is no known family's tokenizer", 0.0)
+
+
+def disagreements(declared: dict[str, Any], detected: dict[str, str], ruled_out: str | None = None) -> dict[str, tuple[str, str]]:
+    """The one mismatch rule: field -> (claimed, detected) wherever a claim disagrees with the
+    evidence. A detected `unknown` disagrees only where the evidence ruled the claimed lineage out
+    (its tokenizer is not the claimed family's)."""
+    out: dict[str, tuple[str, str]] = {}
+    for f in ("lineage", "kind"):
+        claim, got = declared.get(f), detected.get(f, "unknown")
+        if not claim:
+            continue
+        if (got != "unknown" and got != claim) or (f == "lineage" and got == "unknown" and ruled_out == claim):
+            out[f] = (claim, got)
+    return out
+
+
 def decide(snap: Snapshot, facts: Facts, evaluation: Evaluation, declared: Declared, bases, base_weight: float) -> Verdict:
     candidates = match_bases(facts, bases)
     best = candidates[0] if candidates and candidates[0].score >= VOTE_MIN_SCORE else None
@@ -128,6 +215,10 @@ def decide(snap: Snapshot, facts: Facts, evaluation: Evaluation, declared: Decla
         setattr(v, f, win)
         v.confidences[f] = confidence(top, second)
         v.margins[f] = round(top - second, 3)
+    ruled_out: str | None = None
+    if v.lineage != "unknown" and unrecognised_lineage(fired, facts, best):
+        ruled_out, v.lineage = v.lineage, "unknown"
+        v.confidences["lineage"] = 0.0
     v.confidence = v.confidences["lineage"]
     # The base must belong to the lineage the evidence chose; the best such candidate names it.
     same = [c for c in candidates if c.score >= MIN_SCORE and c.base.lineage == v.lineage]
@@ -141,10 +232,7 @@ def decide(snap: Snapshot, facts: Facts, evaluation: Evaluation, declared: Decla
         "lineage": declared.lineage,
         "kind": declared.kind,
     }
-    v.mismatch = bool(
-        (declared.lineage and v.lineage != "unknown" and declared.lineage != v.lineage)
-        or (declared.kind and v.kind != "unknown" and declared.kind != v.kind)
-    )
+    v.mismatch = bool(disagreements(v.declared, {f: getattr(v, f) for f in FIELDS}, ruled_out))
     items: list[EvidenceItem] = []
     for o in fired:
         preds = o.deciding()
@@ -158,6 +246,8 @@ def decide(snap: Snapshot, facts: Facts, evaluation: Evaluation, declared: Decla
         for f, val in (("lineage", best.base.lineage), ("kind", best.base.kind)):
             items.append(EvidenceItem(f"base:{best.base.id}", f, val, f"fingerprint of {best.base.id}", observed,
                                       round(base_weight * best.score, 3), str(best.base.loc)))
+    if ruled_out is not None:
+        items.append(_ruled_out_item(ruled_out, v.layout, fired, facts))
     # Strongest first, and evidence for the winners before the rest.
     winners = {f: getattr(v, f) for f in FIELDS}
     items.sort(key=lambda e: (winners.get(e.field) != e.value, -abs(e.weight), e.rule))
