@@ -115,11 +115,11 @@ def tokenizer_stated(facts: Facts) -> bool:
     return any(facts.get(f)[0] for f in ("vocab_size", "tokenizer_base_vocab"))
 
 
-# A fine-tune that grew a SentencePiece vocabulary (Chinese-LLaMA, Atom, TigerBot, EEVE: 32000 ->
-# 39k..65k) keeps every structural dimension of its base; an own pretrain on a copied shape brings a
-# tokenizer of its own, usually far larger (100k+) or on a byte-level BPE base.
+# A fine-tune that grew its vocabulary (Chinese-LLaMA, Atom, TigerBot, EEVE: 32000 -> 39k..65k;
+# Orpheus: Llama-3's 128256 + audio tokens) keeps every structural dimension and most settings of
+# its base; an own pretrain on a copied shape brings a tokenizer of its own and rarely the rest.
 MAX_VOCAB_EXTENSION = 2.1
-MAX_EXTENDED_BASE_VOCAB = 100_000
+BPE_VOCAB = 100_000
 
 
 def _extends_base_vocab(base: BaseMatch, facts: Facts) -> bool:
@@ -127,8 +127,10 @@ def _extends_base_vocab(base: BaseMatch, facts: Facts) -> bool:
         return True
     want = base.base.fingerprint.get("vocab_size")
     found, have = facts.get("vocab_size")
-    if not found or not isinstance(want, int) or not isinstance(have, int) or want >= MAX_EXTENDED_BASE_VOCAB:
+    if not found or not isinstance(want, int) or not isinstance(have, int):
         return False
+    if want >= BPE_VOCAB and base.score < MIN_SCORE:
+        return False  # a large byte-level BPE grown further: only with the base's other settings
     return want < have <= want * MAX_VOCAB_EXTENSION
 
 
