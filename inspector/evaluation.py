@@ -171,7 +171,8 @@ def summary(report: Report) -> dict:
     relabelled = [r for r in scored if r.case.lineage != "llama" and r.verdict.declared.get("lineage") == "llama"]
     flagged = sum(1 for r in relabelled if r.verdict.mismatch)
     based = [r for r in report.results if r.case.base]
-    base_ok = sum(1 for r in based if (r.verdict.base or "").lower() == r.case.base.lower())
+    # Bases no config tells apart (DeepSeek-V3 / V3.1 / V3.2) are named together: any of them is right.
+    base_ok = sum(1 for r in based if r.case.base.lower() in {b.lower() for b in [r.verdict.base or "", *r.verdict.base_alternatives]})
     bands = []
     for lo, hi in BANDS:
         inb = [r for r in scored if lo <= r.verdict.confidence < hi]

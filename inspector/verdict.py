@@ -226,7 +226,7 @@ def decide(snap: Snapshot, facts: Facts, evaluation: Evaluation, declared: Decla
     same = [c for c in candidates if c.score >= MIN_SCORE and c.base.lineage == v.lineage]
     if same:
         v.base = same[0].base.id
-        v.base_alternatives = [c.base.id for c in same[1:] if c.score == same[0].score and len(c.matched) == len(same[0].matched)]
+        v.base_alternatives = [c.base.id for c in same[1:] if c.score == same[0].score]
     v.declared = {
         "model_type": declared.model_type,
         "architectures": list(declared.architectures),
