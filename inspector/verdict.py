@@ -123,6 +123,8 @@ BPE_VOCAB = 100_000
 
 
 def _extends_base_vocab(base: BaseMatch, facts: Facts) -> bool:
+    if "rope_theta" in base.differing:
+        return False  # another positional recipe on a copied shape: an own pretrain (ALLaM on Baichuan-7B's)
     if "vocab_size" in base.matched:
         return True
     want = base.base.fingerprint.get("vocab_size")
