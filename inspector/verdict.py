@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .catalogue import MIN_SCORE, VOTE_MIN_SCORE, BaseMatch, match_bases
 from .declared import Declared
 from .engine import Evaluation, RuleOutcome
-from .facts import Facts, TensorIndex
-from .safetensors_header import ITEMSIZE_BITS
+from .facts import Facts
+from .ruleset import BaseModel
 from .snapshot import Snapshot
 
 SCHEMA_VERSION = 1
@@ -158,33 +158,6 @@ def _winner(s: dict[str, float]) -> tuple[str, float, float]:
     return ranked[0][0], top, second
 
 
-def params_of(snap: Snapshot, index: TensorIndex) -> tuple[int | None, bool, dict[str, int]]:
-    """(count, exact, dtypes). Exact from every header or the Hub's own count; else an estimate."""
-    tensors = list(snap.tensors.values())
-    dtypes = Counter(t.dtype for t in tensors if t.dtype)
-    known = [t for t in tensors if t.shape is not None]
-    if tensors and len(known) == len(tensors):
-        return sum(t.numel or 0 for t in known), True, dict(dtypes)
-    if snap.hub_params:
-        total = snap.hub_params.get("total") or sum(v for k, v in snap.hub_params.items() if k != "total")
-        return int(total), True, dict(dtypes) or {k: v for k, v in snap.hub_params.items() if k != "total"}
-    if known:
-        # Unread shards hold more layers of the same shapes: each tensor without a shape borrows the
-        # first known one of its skeleton (the facts' index already grouped them).
-        est = 0
-        for group in index.by_skeleton.values():
-            ref = next((t for t in group if t.shape is not None), None)
-            if ref is None:
-                break
-            est += sum((t if t.shape is not None else ref).numel or 0 for t in group)
-        else:
-            return est, False, dict(dtypes)
-    if snap.total_size and dtypes:
-        bits = ITEMSIZE_BITS.get(dtypes.most_common(1)[0][0], 16)
-        return snap.total_size * 8 // bits, False, dict(dtypes)
-    return None, False, dict(dtypes)
-
-
 def _ruled_out_item(resembled: str, layout: str, fired: list[RuleOutcome], facts: Facts) -> EvidenceItem:
     why = sorted({o.rule.id for o in fired if o.rule.votes.get("lineage") == resembled and o.rule.weight > 0})
     vocab = facts.get("vocab_size")[1] if facts.get("vocab_size")[0] else facts.get("tokenizer_base_vocab")[1]
@@ -208,12 +181,14 @@ def disagreements(declared: dict[str, Any], detected: dict[str, str], ruled_out:
     return out
 
 
-def decide(snap: Snapshot, facts: Facts, evaluation: Evaluation, declared: Declared, bases, base_weight: float) -> Verdict:
+def decide(facts: Facts, evaluation: Evaluation, declared: Declared, bases: list[BaseModel], base_weight: float) -> Verdict:
+    """Facts and rule outcomes -> the verdict. Pure: the parameter count and the read status are facts
+    (facts.py); what names the target and what its reading cost is the caller's (`verdict_for`)."""
     candidates = match_bases(facts, bases)
     best = candidates[0] if candidates and candidates[0].score >= VOTE_MIN_SCORE else None
     fired = evaluation.fired
     sc = scores(fired, best, base_weight)
-    v = Verdict(target=snap.target, revision=snap.revision, source=snap.source)
+    v = Verdict(target="")
     for f in FIELDS:
         win, top, second = _winner(sc[f])
         setattr(v, f, win)
@@ -256,16 +231,19 @@ def decide(snap: Snapshot, facts: Facts, evaluation: Evaluation, declared: Decla
     winners = {f: getattr(v, f) for f in FIELDS}
     items.sort(key=lambda e: (winners.get(e.field) != e.value, -abs(e.weight), e.rule))
     v.evidence = items
-    v.params, v.params_exact, v.dtypes = params_of(snap, facts.tensors)
+    v.params = facts.values.get("param_count")
+    v.params_exact = bool(facts.values.get("params_exact"))
+    v.dtypes = dict(facts.values.get("param_dtypes") or {})
+    v.status = facts.values.get("status", "ok")
+    v.error = facts.values.get("status_error")
+    return v
+
+
+def verdict_for(snap: Snapshot, facts: Facts, evaluation: Evaluation, declared: Declared, bases: list[BaseModel],
+                base_weight: float) -> Verdict:
+    """decide(), plus what names the target and what reading it cost (the snapshot's, not evidence)."""
+    v = decide(facts, evaluation, declared, bases, base_weight)
+    v.target, v.revision, v.source = snap.target, snap.revision, snap.source
     v.io = {"requests": snap.io.requests, "bytes": snap.io.bytes, "retries": snap.io.retries,
             "shards_read": snap.shards_read, "shards_total": snap.shards_total}
-    if snap.config_status == "invalid" or snap.weights_invalid:
-        v.status = "invalid"
-        v.error = snap.config_error or snap.weights_error
-    elif snap.config is None:
-        v.status = "no_config"
-        v.error = snap.config_error
-    elif not snap.tensors:
-        v.status = "no_weights_metadata"
-        v.error = snap.weights_error
     return v
