@@ -115,10 +115,13 @@ def tokenizer_stated(facts: Facts) -> bool:
     return any(facts.get(f)[0] for f in ("vocab_size", "tokenizer_base_vocab"))
 
 
-# A fine-tune that grew its vocabulary (Chinese-LLaMA, Atom, TigerBot, EEVE: 32000 -> 39k..65k;
-# Orpheus: Llama-3's 128256 + audio tokens) keeps every structural dimension and most settings of
-# its base; an own pretrain on a copied shape brings a tokenizer of its own and rarely the rest.
-MAX_VOCAB_EXTENSION = 2.1
+# A fine-tune that grew its vocabulary keeps every structural dimension of its base: LLaMA's 32000
+# SentencePiece grown to 39k..65k (Chinese-LLaMA, Atom, TigerBot, EEVE), a byte-level BPE grown by
+# a few thousand tokens (Orpheus: Llama-3 + audio codes). A tokenizer twice the size of a BPE base
+# is another tokenizer on a copied shape (granite-docling on SmolLM2-135M's), an own pretrain.
+SENTENCEPIECE_VOCAB = 32_100
+MAX_SENTENCEPIECE_EXTENSION = 2.1
+MAX_BPE_EXTENSION = 1.25
 BPE_VOCAB = 100_000
 
 
@@ -129,11 +132,13 @@ def _extends_base_vocab(base: BaseMatch, facts: Facts) -> bool:
         return True
     want = base.base.fingerprint.get("vocab_size")
     found, have = facts.get("vocab_size")
-    if not found or not isinstance(want, int) or not isinstance(have, int):
+    if not found or not isinstance(want, int) or not isinstance(have, int) or have <= want:
         return False
+    if want <= SENTENCEPIECE_VOCAB:
+        return have <= want * MAX_SENTENCEPIECE_EXTENSION
     if want >= BPE_VOCAB and base.score < MIN_SCORE:
-        return False  # a large byte-level BPE grown further: only with the base's other settings
-    return want < have <= want * MAX_VOCAB_EXTENSION
+        return False  # a large BPE grown further: only with the base's other settings
+    return have <= want * MAX_BPE_EXTENSION
 
 
 def unrecognised_lineage(fired: list[RuleOutcome], facts: Facts, base: BaseMatch | None) -> bool:
