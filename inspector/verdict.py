@@ -117,11 +117,12 @@ def tokenizer_stated(facts: Facts) -> bool:
 
 # A fine-tune that grew its vocabulary keeps every structural dimension of its base: LLaMA's 32000
 # SentencePiece grown to 39k..65k (Chinese-LLaMA, Atom, TigerBot, EEVE), a byte-level BPE grown by
-# a few thousand tokens (Orpheus: Llama-3 + audio codes). A tokenizer twice the size of a BPE base
-# is another tokenizer on a copied shape (granite-docling on SmolLM2-135M's), an own pretrain.
+# up to half again (Orpheus: Llama-3 + audio codes; TAIDE: + Traditional Chinese, 188256). A tokenizer
+# twice the size of a BPE base is another tokenizer on a copied shape (granite-docling on
+# SmolLM2-135M's), an own pretrain.
 SENTENCEPIECE_VOCAB = 32_100
 MAX_SENTENCEPIECE_EXTENSION = 2.1
-MAX_BPE_EXTENSION = 1.25
+MAX_BPE_EXTENSION = 1.6
 BPE_VOCAB = 100_000
 
 
