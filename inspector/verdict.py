@@ -116,13 +116,14 @@ def tokenizer_stated(facts: Facts) -> bool:
 
 
 # A fine-tune that grew its vocabulary keeps every structural dimension of its base: LLaMA's 32000
-# SentencePiece grown to 39k..65k (Chinese-LLaMA, Atom, TigerBot, EEVE), a byte-level BPE grown by
-# up to half again (Orpheus: Llama-3 + audio codes; TAIDE: + Traditional Chinese, 188256). A tokenizer
-# twice the size of a BPE base is another tokenizer on a copied shape (granite-docling on
-# SmolLM2-135M's), an own pretrain.
+# SentencePiece grown to 39k..65k (Chinese-LLaMA, Atom, TigerBot, EEVE), a byte-level BPE grown by a
+# quarter, a 100k+ one by up to half again (Orpheus: Llama-3 + audio codes; TAIDE: + Traditional
+# Chinese, 188256). Beyond that it is another tokenizer on a copied shape (granite-docling's 100352
+# on SmolLM2-135M's), an own pretrain.
 SENTENCEPIECE_VOCAB = 32_100
 MAX_SENTENCEPIECE_EXTENSION = 2.1
-MAX_BPE_EXTENSION = 1.6
+MAX_BPE_EXTENSION = 1.25
+MAX_LARGE_BPE_EXTENSION = 1.6
 BPE_VOCAB = 100_000
 
 
@@ -137,9 +138,10 @@ def _extends_base_vocab(base: BaseMatch, facts: Facts) -> bool:
         return False
     if want <= SENTENCEPIECE_VOCAB:
         return have <= want * MAX_SENTENCEPIECE_EXTENSION
-    if want >= BPE_VOCAB and base.score < MIN_SCORE:
-        return False  # a large BPE grown further: only with the base's other settings
-    return have <= want * MAX_BPE_EXTENSION
+    if want < BPE_VOCAB:
+        return have <= want * MAX_BPE_EXTENSION
+    # a large BPE grown further: only with the base's other settings
+    return base.score >= MIN_SCORE and have <= want * MAX_LARGE_BPE_EXTENSION
 
 
 def unrecognised_lineage(fired: list[RuleOutcome], facts: Facts, base: BaseMatch | None) -> bool:
