@@ -175,16 +175,16 @@ def _ruled_out_item(resembled: str, layout: str, fired: list[RuleOutcome], facts
         f"ruled out: vocabulary {vocab} is no known family's tokenizer", 0.0)
 
 
-def disagreements(declared: dict[str, Any], detected: dict[str, str], ruled_out: str | None = None) -> dict[str, tuple[str, str]]:
+def disagreements(declared: dict[str, Any], detected: dict[str, str], tokenizer_ruled_out: bool = False) -> dict[str, tuple[str, str]]:
     """The one mismatch rule: field -> (claimed, detected) wherever a claim disagrees with the
-    evidence. A detected `unknown` disagrees only where the evidence ruled the claimed lineage out
-    (its tokenizer is not the claimed family's)."""
+    evidence. A detected `unknown` disagrees only where the evidence ruled every family out (the
+    model's tokenizer is no known family's, so not the claimed one's either)."""
     out: dict[str, tuple[str, str]] = {}
     for f in ("lineage", "kind"):
         claim, got = declared.get(f), detected.get(f, "unknown")
         if not claim:
             continue
-        if (got != "unknown" and got != claim) or (f == "lineage" and got == "unknown" and ruled_out == claim):
+        if (got != "unknown" and got != claim) or (f == "lineage" and got == "unknown" and tokenizer_ruled_out):
             out[f] = (claim, got)
     return out
 
@@ -219,7 +219,7 @@ def decide(facts: Facts, evaluation: Evaluation, declared: Declared, bases: list
         "lineage": declared.lineage,
         "kind": declared.kind,
     }
-    v.mismatch = bool(disagreements(v.declared, {f: getattr(v, f) for f in FIELDS}, ruled_out))
+    v.mismatch = bool(disagreements(v.declared, {f: getattr(v, f) for f in FIELDS}, ruled_out is not None))
     items: list[EvidenceItem] = []
     for o in fired:
         preds = o.deciding()
