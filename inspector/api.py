@@ -11,7 +11,7 @@ from .facts import Facts, build_facts
 from .ruleset import RuleSet, load_ruleset
 from .snapshot import Snapshot
 from .sources.plan import HEADERS_MODES
-from .verdict import Verdict, decide
+from .verdict import Verdict, verdict_for
 
 
 def is_local(target: str) -> bool:
@@ -84,7 +84,7 @@ class Inspector:
         facts = build_facts(snap, self.rules.facts)
         evaluation = evaluate(facts, self.rules, only, full=full)
         declared = declared_of(snap.config, snap.card, self.rules)
-        verdict = decide(snap, facts, evaluation, declared, self.rules.bases, self.rules.base_weight)
+        verdict = verdict_for(snap, facts, evaluation, declared, self.rules.bases, self.rules.base_weight)
         return verdict, facts, evaluation
 
     def examine(self, target: str, *, info=None, full: bool = True,

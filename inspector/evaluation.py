@@ -25,7 +25,7 @@ BANDS = ((0.9, 1.01), (0.7, 0.9), (0.5, 0.7), (0.0, 0.5))
 TAG_MODES = ("as-is", "stripped", "lying")
 # What a repo declares about itself: dropped ("stripped") or replaced by another family's ("lying").
 CLAIM_KEYS = ("model_type", "architectures", "_name_or_path", "auto_map")
-NESTED = ("text_config", "llm_config", "language_config")
+NESTED = ("text_config", "llm_config", "language_config", "thinker_config", "lm_config", "decoder")
 
 
 def retag(config: dict | None, mode: str, label_lineage: str | None) -> dict | None:
@@ -166,8 +166,13 @@ def summary(report: Report) -> dict:
             "precision": c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else None,
             "recall": c["tp"] / support if support else None,
         }
+    wrong = sum(1 for r in scored if not r.lineage_ok and r.verdict.lineage != "unknown")
+    # Under relabelling every non-LLaMA repo claims LLaMA: the share the verdict flags as a mismatch.
+    relabelled = [r for r in scored if r.case.lineage != "llama" and r.verdict.declared.get("lineage") == "llama"]
+    flagged = sum(1 for r in relabelled if r.verdict.mismatch)
     based = [r for r in report.results if r.case.base]
-    base_ok = sum(1 for r in based if (r.verdict.base or "").lower() == r.case.base.lower())
+    # Bases no config tells apart (DeepSeek-V3 / V3.1 / V3.2) are named together: any of them is right.
+    base_ok = sum(1 for r in based if r.case.base.lower() in {b.lower() for b in [r.verdict.base or "", *r.verdict.base_alternatives]})
     bands = []
     for lo, hi in BANDS:
         inb = [r for r in scored if lo <= r.verdict.confidence < hi]
@@ -176,6 +181,8 @@ def summary(report: Report) -> dict:
         "cases": len(report.results),
         "lineage_accuracy": lin_ok / len(scored) if scored else None,
         "lineage": [lin_ok, len(scored)],
+        "named_wrongly": [wrong, len(scored)],
+        "relabelled_flagged": [flagged, len(relabelled)],
         "kind_accuracy": kind_ok / len(report.results) if report.results else None,
         "kind": [kind_ok, len(report.results)],
         "base_accuracy": base_ok / len(based) if based else None,
@@ -191,6 +198,9 @@ def render(report: Report) -> str:
     s = summary(report)
     out = [f"cases: {s['cases']} scored (+{s['low_confidence']['n']} low-confidence labels, reported apart)"]
     out.append(f"lineage accuracy: {_pct(*s['lineage'])}")
+    out.append(f"named wrongly:    {_pct(*s['named_wrongly'])} (a wrong family rather than unknown)")
+    if s["relabelled_flagged"][1]:
+        out.append(f"relabelled, flagged: {_pct(*s['relabelled_flagged'])} (non-LLaMA repos claiming LLaMA)")
     out.append(f"kind accuracy:    {_pct(*s['kind'])}")
     out.append(f"exact base:       {_pct(*s['base'])} (where the model id names a catalogued base)")
     out.append("")

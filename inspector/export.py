@@ -78,7 +78,7 @@ def write_parquet(store: Store, out: Path) -> int:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        raise UsageError("parquet export needs pyarrow: pip install 'inspector[parquet]'") from None
+        raise UsageError("parquet export needs pyarrow: pip install 'hf-repo-inspector[parquet]'") from None
     recs = list(records(store))
     keys: list[str] = []
     for v in recs:

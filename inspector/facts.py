@@ -5,11 +5,12 @@ from __future__ import annotations
 import ast
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from .patterns import skeleton
+from .safetensors_header import ITEMSIZE_BITS
 from .snapshot import Snapshot, TensorInfo
 
 _LAYER_CONTAINERS = {"layers", "h", "layer", "blocks", "block", "decoder_layers", "blk"}  # blk: GGUF
@@ -175,6 +176,13 @@ def _derive(values: dict, sources: dict, config: dict, snap: Snapshot, index: Te
         if has_embed:
             _set(values, sources, "tied_embeddings", not has_head, "tensors: output head absent" if not has_head else "tensors: output head present")
     _set(values, sources, "quantization", _quantization(config, index), "config/tensors")
+    count, exact, dtypes = params_of(snap, index)
+    _set(values, sources, "param_count", count, "tensors" if exact else "tensors: estimate")
+    _set(values, sources, "params_exact", exact, "tensors")
+    _set(values, sources, "param_dtypes", dtypes or None, "tensors")
+    status, error = read_status(snap)
+    _set(values, sources, "status", status, "snapshot")
+    _set(values, sources, "status_error", error, "snapshot")
     if snap.repo_id:
         _set(values, sources, "repo_id", snap.repo_id, "repo")
     if snap.weights_format:
@@ -189,6 +197,44 @@ def _derive(values: dict, sources: dict, config: dict, snap: Snapshot, index: Te
     if isinstance(am, dict):
         flat = [v for v in am.values() if isinstance(v, str)] + [x for v in am.values() if isinstance(v, list) for x in v if isinstance(x, str)]
         _set(values, sources, "auto_map", flat, "config:auto_map")
+
+
+def read_status(snap: Snapshot) -> tuple[str, str | None]:
+    """How far the read got: ok, or what is missing or broken (the verdict's status)."""
+    if snap.config_status == "invalid" or snap.weights_invalid:
+        return "invalid", snap.config_error or snap.weights_error
+    if snap.config is None:
+        return "no_config", snap.config_error
+    if not snap.tensors:
+        return "no_weights_metadata", snap.weights_error
+    return "ok", None
+
+
+def params_of(snap: Snapshot, index: TensorIndex) -> tuple[int | None, bool, dict[str, int]]:
+    """(count, exact, dtypes). Exact from every header or the Hub's own count; else an estimate."""
+    tensors = list(snap.tensors.values())
+    dtypes = Counter(t.dtype for t in tensors if t.dtype)
+    known = [t for t in tensors if t.shape is not None]
+    if tensors and len(known) == len(tensors):
+        return sum(t.numel or 0 for t in known), True, dict(dtypes)
+    if snap.hub_params:
+        total = snap.hub_params.get("total") or sum(v for k, v in snap.hub_params.items() if k != "total")
+        return int(total), True, dict(dtypes)  # dtypes counts tensors; the Hub's per-dtype figures count parameters
+    if known:
+        # Unread shards hold more layers of the same shapes: each tensor without a shape borrows the
+        # first known one of its skeleton (the index already grouped them).
+        est = 0
+        for group in index.by_skeleton.values():
+            ref = next((t for t in group if t.shape is not None), None)
+            if ref is None:
+                break
+            est += sum((t if t.shape is not None else ref).numel or 0 for t in group)
+        else:
+            return est, False, dict(dtypes)
+    if snap.total_size and dtypes:
+        bits = ITEMSIZE_BITS.get(dtypes.most_common(1)[0][0], 16)
+        return snap.total_size * 8 // bits, False, dict(dtypes)
+    return None, False, dict(dtypes)
 
 
 # Tokenizer evidence (sources/tokenizer.py, or a GGUF's embedded tokenizer) -> facts.

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .catalogue import MIN_SCORE, VOTE_MIN_SCORE, BaseMatch, match_bases
 from .declared import Declared, nothing_declared
 from .engine import Evaluation, RuleOutcome
-from .facts import Facts, TensorIndex
-from .safetensors_header import ITEMSIZE_BITS
+from .facts import Facts
+from .ruleset import BaseModel
 from .snapshot import Snapshot
 from .status import Status, is_usable
 
@@ -85,6 +85,82 @@ def scores(fired: list[RuleOutcome], base: BaseMatch | None, base_weight: float)
     return out
 
 
+# What a repo says about itself: a rule reading only these is a claim, never evidence of a lineage.
+CLAIM_FACTS = frozenset({"model_type", "architectures", "lm_model_type", "lm_architectures", "name_or_path",
+                         "lm_name_or_path", "auto_map", "tokenizer_class", "repo_id", "base_model"})
+CLAIM_KEYS = frozenset({"model_type", "architectures", "_name_or_path", "auto_map", "tokenizer_class"})
+# What a tokenizer is: a lineage is named only where its tokenizer is recognised.
+TOKENIZER_FACTS = frozenset({"vocab_size", "tokenizer_vocab_size", "tokenizer_base_vocab", "special_tokens",
+                             "tokenizer_model"})
+
+
+def _reads(o: RuleOutcome, facts: frozenset[str], keys: frozenset[str] = frozenset()) -> list[bool]:
+    """Per deciding predicate: does it read one of these facts (or raw config keys)?"""
+    out = []
+    for p in o.deciding():
+        if p.predicate.subject == "fact":
+            out.append(p.predicate.key in facts)
+        elif p.predicate.subject == "config":
+            out.append(p.predicate.key.rsplit(".", 1)[-1] in keys)
+        else:
+            out.append(False)
+    return out
+
+
+def is_claim(o: RuleOutcome) -> bool:
+    reads = _reads(o, CLAIM_FACTS, CLAIM_KEYS)
+    return bool(reads) and all(reads)
+
+
+def recognises_tokenizer(o: RuleOutcome) -> bool:
+    """A rule that fired voting FOR a value on the tokenizer (a vocabulary size, base vocab, specials)."""
+    return o.rule.weight > 0 and any(_reads(o, TOKENIZER_FACTS, frozenset({"vocab_size", "padded_vocab_size"})))
+
+
+def tokenizer_stated(facts: Facts) -> bool:
+    return any(facts.get(f)[0] for f in ("vocab_size", "tokenizer_base_vocab"))
+
+
+# A fine-tune that grew its vocabulary keeps every structural dimension of its base: LLaMA's 32000
+# SentencePiece grown to 39k..65k (Chinese-LLaMA, Atom, TigerBot, EEVE), a byte-level BPE grown by a
+# quarter, a 100k+ one by up to half again (Orpheus: Llama-3 + audio codes; TAIDE: + Traditional
+# Chinese, 188256). Beyond that it is another tokenizer on a copied shape (granite-docling's 100352
+# on SmolLM2-135M's), an own pretrain.
+SENTENCEPIECE_VOCAB = 32_100
+MAX_SENTENCEPIECE_EXTENSION = 2.1
+MAX_BPE_EXTENSION = 1.25
+MAX_LARGE_BPE_EXTENSION = 1.6
+BPE_VOCAB = 100_000
+
+
+def _extends_base_vocab(base: BaseMatch, facts: Facts) -> bool:
+    if "rope_theta" in base.differing:
+        return False  # another positional recipe on a copied shape: an own pretrain (ALLaM on Baichuan-7B's)
+    if "vocab_size" in base.matched:
+        return True
+    want = base.base.fingerprint.get("vocab_size")
+    found, have = facts.get("vocab_size")
+    if not found or not isinstance(want, int) or not isinstance(have, int) or have <= want:
+        return False
+    if want <= SENTENCEPIECE_VOCAB:
+        return have <= want * MAX_SENTENCEPIECE_EXTENSION
+    if want < BPE_VOCAB:
+        return have <= want * MAX_BPE_EXTENSION
+    # a large BPE grown further: only with the base's other settings
+    return base.score >= MIN_SCORE and have <= want * MAX_LARGE_BPE_EXTENSION
+
+
+def unrecognised_lineage(fired: list[RuleOutcome], facts: Facts, base: BaseMatch | None) -> bool:
+    """True when the model states a tokenizer that no rule and no base fingerprint recognises: then
+    no lineage is named, whatever the layout or the tags resemble (an own pretrain on a known
+    architecture). A structural base match that kept the base's vocabulary recognises it too."""
+    if not tokenizer_stated(facts):
+        return False
+    if base is not None and _extends_base_vocab(base, facts):
+        return False
+    return not any(recognises_tokenizer(o) and "lineage" in o.rule.votes for o in fired)
+
+
 def _winner(s: dict[str, float]) -> tuple[str, float, float]:
     ranked = sorted(s.items(), key=lambda kv: -kv[1])
     if not ranked or ranked[0][1] <= 0:
@@ -96,50 +172,52 @@ def _winner(s: dict[str, float]) -> tuple[str, float, float]:
     return ranked[0][0], top, second
 
 
-def params_of(snap: Snapshot, index: TensorIndex) -> tuple[int | None, bool, dict[str, int]]:
-    """(count, exact, dtypes). Exact from every header or the Hub's own count; else an estimate."""
-    tensors = list(snap.tensors.values())
-    dtypes = Counter(t.dtype for t in tensors if t.dtype)
-    known = [t for t in tensors if t.shape is not None]
-    if tensors and len(known) == len(tensors):
-        return sum(t.numel or 0 for t in known), True, dict(dtypes)
-    if snap.hub_params:
-        total = snap.hub_params.get("total") or sum(v for k, v in snap.hub_params.items() if k != "total")
-        return int(total), True, dict(dtypes)  # dtypes counts tensors; the Hub's per-dtype figures count parameters
-    if known:
-        # Unread shards hold more layers of the same shapes: each tensor without a shape borrows the
-        # first known one of its skeleton (the facts' index already grouped them).
-        est = 0
-        for group in index.by_skeleton.values():
-            ref = next((t for t in group if t.shape is not None), None)
-            if ref is None:
-                break
-            est += sum((t if t.shape is not None else ref).numel or 0 for t in group)
-        else:
-            return est, False, dict(dtypes)
-    if snap.total_size and dtypes:
-        bits = ITEMSIZE_BITS.get(dtypes.most_common(1)[0][0], 16)
-        return snap.total_size * 8 // bits, False, dict(dtypes)
-    return None, False, dict(dtypes)
+def _ruled_out_item(resembled: str, layout: str, fired: list[RuleOutcome], facts: Facts) -> EvidenceItem:
+    why = sorted({o.rule.id for o in fired if o.rule.votes.get("lineage") == resembled and o.rule.weight > 0})
+    vocab = facts.get("vocab_size")[1] if facts.get("vocab_size")[0] else facts.get("tokenizer_base_vocab")[1]
+    return EvidenceItem(
+        "lineage:unknown", "lineage", "unknown",
+        f"resembles {resembled} (layout {layout}; {', '.join(why) or 'base fingerprint'})",
+        f"ruled out: vocabulary {vocab} is no known family's tokenizer", 0.0)
 
 
-def decide(snap: Snapshot, facts: Facts, evaluation: Evaluation, declared: Declared, bases, base_weight: float) -> Verdict:
+def disagreements(declared: dict[str, Any], detected: dict[str, str], tokenizer_ruled_out: bool = False) -> dict[str, tuple[str, str]]:
+    """The one mismatch rule: field -> (claimed, detected) wherever a claim disagrees with the
+    evidence. A detected `unknown` disagrees only where the evidence ruled every family out (the
+    model's tokenizer is no known family's, so not the claimed one's either)."""
+    out: dict[str, tuple[str, str]] = {}
+    for f in ("lineage", "kind"):
+        claim, got = declared.get(f), detected.get(f, "unknown")
+        if not claim:
+            continue
+        if (got != "unknown" and got != claim) or (f == "lineage" and got == "unknown" and tokenizer_ruled_out):
+            out[f] = (claim, got)
+    return out
+
+
+def decide(facts: Facts, evaluation: Evaluation, declared: Declared, bases: list[BaseModel], base_weight: float) -> Verdict:
+    """Facts and rule outcomes -> the verdict. Pure: the parameter count and the read status are facts
+    (facts.py); what names the target and what its reading cost is the caller's (`verdict_for`)."""
     candidates = match_bases(facts, bases)
     best = candidates[0] if candidates and candidates[0].score >= VOTE_MIN_SCORE else None
     fired = evaluation.fired
     sc = scores(fired, best, base_weight)
-    v = Verdict(target=snap.target, revision=snap.revision, source=snap.source)
+    v = Verdict(target="")
     for f in FIELDS:
         win, top, second = _winner(sc[f])
         setattr(v, f, win)
         v.confidences[f] = confidence(top, second)
         v.margins[f] = round(top - second, 3)
+    ruled_out: str | None = None
+    if v.lineage != "unknown" and unrecognised_lineage(fired, facts, best):
+        ruled_out, v.lineage = v.lineage, "unknown"
+        v.confidences["lineage"] = 0.0
     v.confidence = v.confidences["lineage"]
     # The base must belong to the lineage the evidence chose; the best such candidate names it.
     same = [c for c in candidates if c.score >= MIN_SCORE and c.base.lineage == v.lineage]
     if same:
         v.base = same[0].base.id
-        v.base_alternatives = [c.base.id for c in same[1:] if c.score == same[0].score and len(c.matched) == len(same[0].matched)]
+        v.base_alternatives = [c.base.id for c in same[1:] if c.score == same[0].score]
     v.declared = {
         "model_type": declared.model_type,
         "architectures": list(declared.architectures),
@@ -147,10 +225,7 @@ def decide(snap: Snapshot, facts: Facts, evaluation: Evaluation, declared: Decla
         "lineage": declared.lineage,
         "kind": declared.kind,
     }
-    v.mismatch = bool(
-        (declared.lineage and v.lineage != "unknown" and declared.lineage != v.lineage)
-        or (declared.kind and v.kind != "unknown" and declared.kind != v.kind)
-    )
+    v.mismatch = bool(disagreements(v.declared, {f: getattr(v, f) for f in FIELDS}, ruled_out is not None))
     items: list[EvidenceItem] = []
     for o in fired:
         preds = o.deciding()
@@ -164,20 +239,25 @@ def decide(snap: Snapshot, facts: Facts, evaluation: Evaluation, declared: Decla
         for f, val in (("lineage", best.base.lineage), ("kind", best.base.kind)):
             items.append(EvidenceItem(f"base:{best.base.id}", f, val, f"fingerprint of {best.base.id}", observed,
                                       round(base_weight * best.score, 3), str(best.base.loc)))
+    if ruled_out is not None:
+        items.append(_ruled_out_item(ruled_out, v.layout, fired, facts))
     # Strongest first, and evidence for the winners before the rest.
     winners = {f: getattr(v, f) for f in FIELDS}
     items.sort(key=lambda e: (winners.get(e.field) != e.value, -abs(e.weight), e.rule))
     v.evidence = items
-    v.params, v.params_exact, v.dtypes = params_of(snap, facts.tensors)
+    v.params = facts.values.get("param_count")
+    v.params_exact = bool(facts.values.get("params_exact"))
+    v.dtypes = dict(facts.values.get("param_dtypes") or {})
+    v.status = facts.values.get("status", "ok")
+    v.error = facts.values.get("status_error")
+    return v
+
+
+def verdict_for(snap: Snapshot, facts: Facts, evaluation: Evaluation, declared: Declared, bases: list[BaseModel],
+                base_weight: float) -> Verdict:
+    """decide(), plus what names the target and what reading it cost (the snapshot's, not evidence)."""
+    v = decide(facts, evaluation, declared, bases, base_weight)
+    v.target, v.revision, v.source = snap.target, snap.revision, snap.source
     v.io = {"requests": snap.io.requests, "bytes": snap.io.bytes, "retries": snap.io.retries,
             "shards_read": snap.shards_read, "shards_total": snap.shards_total}
-    if snap.config_status == "invalid" or snap.weights_invalid:
-        v.status = "invalid"
-        v.error = snap.config_error or snap.weights_error
-    elif snap.config is None:
-        v.status = "no_config"
-        v.error = snap.config_error
-    elif not snap.tensors:
-        v.status = "no_weights_metadata"
-        v.error = snap.weights_error
     return v
