@@ -42,6 +42,7 @@ from .ruleset import (
     shipped_rules_dir,
 )
 from .snapshot import Snapshot, TensorInfo
+from .yamlloc import YamlProblem, read_capped
 
 # --- which path is what -----------------------------------------------------------------------
 
@@ -199,8 +200,8 @@ def caret(problem: RuleProblem, lines_of: dict[str, list[str]] | None = None) ->
     cache = lines_of if lines_of is not None else {}
     if loc.file not in cache:
         try:
-            cache[loc.file] = source_path(loc.file).read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
+            cache[loc.file] = read_capped(source_path(loc.file)).splitlines()
+        except YamlProblem:  # a FIFO or device is never read, not even for a caret
             cache[loc.file] = []
     lines = cache[loc.file]
     if 1 <= loc.line <= len(lines):
@@ -600,7 +601,10 @@ def write_fixtures(path: Path, items: list[dict[str, Any]]) -> int:
     not load exactly as written."""
     from .fixtures import FILE_HEADER, render_fixture
 
-    before = path.read_text(encoding="utf-8") if path.exists() else None
+    try:
+        before = read_capped(path) if path.exists() else None
+    except YamlProblem as e:
+        raise RuleError([e.problem]) from None
     if before is not None and not is_fixture_file(path):
         raise UsageError(f"{path} exists and is not a fixture file (no top-level `fixtures:`)")
     existing = load_fixtures([path], shipped=False) if before is not None else FixtureSet()

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import condition as cond
-from .facts import Facts, config_get, eval_dim
+from . import dimexpr
+from .facts import Facts, config_get
 from .patterns import compile_regex, compile_tensor_pattern, glob_match
 from .ruleset import Predicate, Rule, RuleSet
 
@@ -242,7 +243,7 @@ class _Evaluator:
                     results.append(len(layer_ids) / total >= arg)
                     observed.append(f"in {len(layer_ids)}/{total} layers")
             elif op == "shape":
-                want = [d if isinstance(d, int) or d == "*" else eval_dim(d, self.facts) for d in arg]
+                want = [d if isinstance(d, int) or d == "*" else dimexpr.parse(d).value(lambda n: self.facts.get(n)[1]) for d in arg]
                 known = [t for t in matched if t.shape is not None]
                 if not known:
                     results.append(False)

@@ -23,7 +23,7 @@ from typing import Any
 from .errors import Location, RuleProblem, did_you_mean
 from .ruleset import FIELDS, KINDS, ProblemLog, shipped_rules_dir
 from .snapshot import Snapshot, TensorInfo
-from .yamlloc import LocDict, LocList
+from .yamlloc import LocDict, LocList, YamlProblem, read_capped
 
 EXPECT_FIELDS = (*FIELDS, "base")
 RULE_EXPECTATIONS = ("match", "no-match", "todo")
@@ -87,14 +87,14 @@ def shipped_fixtures_dir() -> Path:
 def is_fixture_file(path: Path) -> bool:
     """A YAML file whose top level has `fixtures:` (read as text: no second parse)."""
     try:
-        return bool(_FIXTURES_KEY.search(path.read_text(encoding="utf-8", errors="replace")))
-    except OSError:
+        return bool(_FIXTURES_KEY.search(read_capped(path)))
+    except YamlProblem:  # unreadable, not a regular file, too big: the rule loader says why
         return False
 
 
 def fixture_files(path: Path) -> list[Path]:
     """A fixture file itself, or a rules folder's `tests/*.yaml` (a tests folder's own files)."""
-    if path.is_file():
+    if not path.is_dir():
         return [path]
     tests = path if path.name == "tests" else path / "tests"
     if not tests.is_dir():

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from . import condition as cond
+from . import dimexpr
 from .errors import Location, RuleError, RuleProblem, did_you_mean
 from .patterns import PatternError, compile_regex, compile_tensor_pattern
 from .yamlloc import LocDict, LocList, YamlProblem, load_file
@@ -126,7 +127,7 @@ def shipped_rules_dir() -> Path:
 
 def rule_files(path: Path) -> list[Path]:
     """YAML files of a folder (fixtures under tests/ excluded), or the file itself."""
-    if path.is_file():
+    if not path.is_dir():  # a file, or a FIFO or device that the loader refuses by name
         return [path]
     return sorted(p for p in path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml") and "tests" not in p.relative_to(path).parts)
 
@@ -530,11 +531,12 @@ def _check_op(op: str, v: Any) -> str | None:
     if op == "shape":
         if not isinstance(v, list) or not all(isinstance(d, int | str) and not isinstance(d, bool) for d in v):
             return "expected a list of integers, fact names, expressions or '*'"
-        from .facts import check_dim_expr
-
         for d in v:
-            if isinstance(d, str) and d != "*" and (msg := check_dim_expr(d)):
-                return msg
+            if isinstance(d, str) and d != "*":
+                try:
+                    dimexpr.parse(d)
+                except dimexpr.DimError as e:
+                    return str(e)
         return None
     if op == "dtype":
         return None if _str_list(v) and v else "expected a list of dtype names"

@@ -7,13 +7,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 from yaml.events import AliasEvent
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, SequenceNode
 
 from .errors import Location, RuleProblem
 
@@ -202,19 +204,30 @@ def load_text(text: str, file_name: str) -> Any:
             loader.dispose()
 
 
-def load_file(path: Path, display: str | None = None) -> Any:
+def read_capped(path: Path, display: str | None = None, limit: int = MAX_RULE_FILE_BYTES) -> str:
+    """A rule or fixture file's text. Only regular files are read (a FIFO would block, /dev/zero
+    never ends), and the size cap is enforced while reading, not only from stat."""
     name = display or str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_RULE_FILE_BYTES:
-            raise YamlProblem(RuleProblem("E105", f"file is {size} bytes (limit {MAX_RULE_FILE_BYTES})", Location(name, 1, 1)))
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise YamlProblem(RuleProblem("E101", "file is not UTF-8", Location(name, 1, 1))) from None
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then tells what was opened.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as e:
         raise YamlProblem(RuleProblem("E100", f"cannot read: {e.strerror or e}", Location(name, 1, 1))) from None
-    return load_text(text, name)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise YamlProblem(RuleProblem("E100", "not a regular file (a FIFO, device or socket is never read)", Location(name, 1, 1)))
+        try:
+            data = fh.read(limit + 1)
+        except OSError as e:
+            raise YamlProblem(RuleProblem("E100", f"cannot read: {e.strerror or e}", Location(name, 1, 1))) from None
+    if len(data) > limit:
+        raise YamlProblem(RuleProblem("E105", f"file is larger than the limit of {limit} bytes", Location(name, 1, 1)))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise YamlProblem(RuleProblem("E101", "file is not UTF-8", Location(name, 1, 1))) from None
 
 
-def is_scalar_node(node: Node) -> bool:
-    return isinstance(node, ScalarNode)
+def load_file(path: Path, display: str | None = None) -> Any:
+    name = display or str(path)
+    return load_text(read_capped(path, name), name)

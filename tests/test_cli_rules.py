@@ -162,3 +162,22 @@ def test_explain_names_the_rules_behind_winner_and_runner_up_and_unknown_rule_id
     assert r.exit_code == 0
     assert any(line.startswith("    qwen: qwen.") for line in r.output.splitlines())
     assert "no rule 'qwen.tokenzer' was evaluated; did you mean 'qwen.tokenizer'?" in r.output
+
+
+def test_a_rule_with_a_3000_term_dimension_is_a_one_line_rule_error(tmp_path):
+    """Issue 12: exit 2 with the location, never an internal error."""
+    expr = " + ".join(["head_dim"] * 3000)
+    rules = tmp_path / "dim.yaml"
+    rules.write_text("rules:\n  - id: t.dim\n    lineage: llama\n    match:\n      t:\n"
+                     f"        - tensor: layers.{{N}}.self_attn.q_proj\n          shape: [\"{expr}\", \"*\"]\n")
+    r = CliRunner().invoke(main, ["inspect", str(SAMPLES / "google-t5__t5-small"), "--rules", str(rules)])
+    assert r.exit_code == 2, r.output
+    assert f"{rules}:7:18: error[E148]" in r.output and "internal error" not in r.output
+
+
+def test_a_fifo_among_the_rules_is_a_rule_error(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.yaml")
+    r = CliRunner().invoke(main, ["rules", "validate", str(tmp_path)])
+    assert r.exit_code == 2 and "pipe.yaml:1:1: error[E100] not a regular file" in r.output
