@@ -27,16 +27,15 @@ from .fixtures import (
     is_fixture_file,
     load_fixtures,
 )
+from .operators import OPERATORS, OPS_BY_SUBJECT
+from .operators import SUBJECTS as SUBJECT_DOCS
 from .patterns import PatternError, compile_tensor_pattern, skeleton
 from .ruleset import (
     FIELDS,
-    FILE_OPS,
     KINDS,
     RULE_KEYS,
     STATUSES,
-    TENSOR_OPS,
     TOP_KEYS,
-    VALUE_OPS,
     RuleSet,
     load_ruleset,
     shipped_rules_dir,
@@ -710,36 +709,13 @@ def new_family(name: str, folder: Path, *, force: bool = False) -> list[Path]:
 
 # --- JSON Schema ------------------------------------------------------------------------------
 
-_OP_SCHEMAS: dict[str, dict[str, Any]] = {
-    "equals": {"description": "the value is V"},
-    "not_equals": {"description": "the value is not V"},
-    "in": {"type": "array", "minItems": 1, "description": "the value is one of the list"},
-    "not_in": {"type": "array", "minItems": 1, "description": "the value is none of the list"},
-    "gte": {"type": "number"}, "gt": {"type": "number"}, "lte": {"type": "number"}, "lt": {"type": "number"},
-    "between": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2, "description": "[low, high], inclusive"},
-    "exists": {"type": "boolean", "description": "the fact / key is (is not) present"},
-    "matches": {"type": "string", "description": "RE2 regex searched in every string of the value"},
-    "contains": {"description": "a list contains X, or a string contains the substring X"},
-    "present": {"type": "boolean", "description": "some tensor / file matches (none does)"},
-    "layers": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": "fraction of layers the pattern is found in"},
-    "min_count": {"type": "integer", "minimum": 0}, "max_count": {"type": "integer", "minimum": 0},
-    "shape": {"type": "array", "items": {"type": ["integer", "string"]},
-              "description": "each dim an integer, '*', a fact name or an expression such as num_kv_heads * head_dim"},
-    "dtype": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-}
-_SUBJECT_DOC = {"fact": "a normalised fact (facts.yaml or a derived fact)", "config": "a raw config path, dotted",
-                "tensor": "a tensor-name pattern: {N} a layer number, * one component, ** any, ^ anchors",
-                "file": "a file glob"}
-
-
 def rules_schema() -> dict[str, Any]:
     """JSON Schema (2020-12) of rule and fixture files, built from the loader's own tables."""
-    subject_ops = {"fact": VALUE_OPS, "config": VALUE_OPS, "tensor": TENSOR_OPS, "file": FILE_OPS}
     predicates = [
         {"type": "object", "required": [s], "additionalProperties": False,
-         "properties": {s: {"type": "string", "minLength": 1, "description": _SUBJECT_DOC[s]},
-                        **{op: _OP_SCHEMAS[op] for op in ops}}}
-        for s, ops in subject_ops.items()
+         "properties": {s: {"type": "string", "minLength": 1, "description": SUBJECT_DOCS[s]},
+                        **{op: OPERATORS[op].schema for op in ops}}}
+        for s, ops in OPS_BY_SUBJECT.items()
     ]
     predicates.append({"type": "object", "required": ["use"], "additionalProperties": False,
                        "properties": {"use": {"type": "string", "description": "a fragment id"}}})

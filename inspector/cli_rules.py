@@ -153,3 +153,22 @@ def schema_cmd() -> None:
     from .authoring import rules_schema
 
     click.echo(json.dumps(rules_schema(), indent=2))
+
+
+@command.command("reference")
+@click.option("--write", "readme", type=click.Path(path_type=Path), default=None,
+              help="Rewrite the generated blocks of this README (rules/README.md) instead of printing.")
+def reference_cmd(readme: Path | None) -> None:
+    """Print the rule reference (operators, derived facts, problem codes) generated from the code.
+
+    Example: inspector rules reference --write rules/README.md"""
+    from .reference import SECTIONS, render, update
+
+    if readme is None:
+        click.echo("\n\n".join(render(name) for name in SECTIONS))
+        return
+    text = readme.read_text(encoding="utf-8")
+    new = update(text)
+    if new != text:
+        readme.write_text(new, encoding="utf-8")
+    click.echo(f"{readme}: {'updated' if new != text else 'up to date'}")

@@ -3,35 +3,51 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from . import condition as cond
-from . import dimexpr
 from .errors import Location, RuleError, RuleProblem, did_you_mean
-from .patterns import PatternError, compile_regex, compile_tensor_pattern
+from .operators import OPERATORS, OPS_BY_SUBJECT, TENSOR_OPS, VALUE_OPS, VALUE_SUBJECTS, describe
+from .operators import SUBJECTS as SUBJECT_DOCS
+from .patterns import PatternError, compile_tensor_pattern
 from .yamlloc import LocDict, LocList, YamlProblem, load_file
 
 FIELDS = ("kind", "layout", "lineage")
 KINDS = ("decoder", "encoder", "encoder-decoder")
 STATUSES = ("experimental", "test", "stable", "deprecated")
-SUBJECTS = ("fact", "config", "tensor", "file")
-VALUE_OPS = ("equals", "not_equals", "in", "not_in", "gte", "gt", "lte", "lt", "between", "exists", "matches", "contains")
-TENSOR_OPS = ("present", "layers", "min_count", "max_count", "shape", "dtype")
-FILE_OPS = ("present",)
-OPS_BY_SUBJECT = {"fact": VALUE_OPS, "config": VALUE_OPS, "tensor": TENSOR_OPS, "file": FILE_OPS}
+SUBJECTS = tuple(SUBJECT_DOCS)
 RULE_KEYS = ("id", "description", "status", "author", "references", "related", "family", "tags",
              "kind", "layout", "lineage", "weight", "match", "condition", "extends")
 BASE_KEYS = ("id", "lineage", "kind", "fingerprint", "references", "description")
 TOP_KEYS = ("rules", "fragments", "facts", "declared", "bases", "base_weight")
-# Facts computed in Python from the config, the tensors and the repo (see facts.py).
-DERIVED_FACTS = ("head_dim", "gqa_group", "tied_embeddings", "layer_count", "tensor_count", "quantization",
-                 "repo_id", "base_model", "auto_map", "num_kv_heads", "declared_lineage", "declared_kind",
-                 # weights format and tokenizer evidence (facts.py _tokenizer_facts)
-                 "weights_format", "special_tokens", "tokenizer_vocab_size", "tokenizer_base_vocab",
-                 "chat_template_sha256", "tokenizer_model")
+# Facts that facts.py computes (from the config, the tensors, the tokenizer and the repo), with
+# what each is: rules may name them without a facts: entry. tests/test_ruleset.py checks that code
+# computes each one and nothing else.
+DERIVED_FACTS: dict[str, str] = {
+    "vocab_size": "also from the embedding's shape when the config lacks it",
+    "hidden_size": "also from the embedding's shape when the config lacks it",
+    "num_kv_heads": "config, else from k_proj's shape, else 1 for multi-query configs, else num_heads",
+    "head_dim": "config head_dim / kv_channels, else hidden_size / num_heads",
+    "gqa_group": "num_heads / num_kv_heads",
+    "layer_count": "from tensor names (highest layer number + 1)",
+    "tensor_count": "how many tensors the weights name",
+    "tied_embeddings": "config, else: an embedding tensor and no output head",
+    "quantization": "gptq, awq, bnb, mlx, ... from quantization_config and tensor names; `none` otherwise",
+    "repo_id": "the Hub repo id, when the target is one",
+    "weights_format": "safetensors, bin-index, gguf, ...",
+    "base_model": "the model card's `base_model` (the first, when it lists several)",
+    "auto_map": "the config's auto_map values, as a list of strings",
+    "tokenizer_class": "also from tokenizer_config.json (with --with-tokenizer) or a GGUF's tokenizer",
+    "special_tokens": "the tokenizer's special tokens",
+    "tokenizer_vocab_size": "the tokenizer's vocabulary size, added tokens included",
+    "tokenizer_base_vocab": "the tokenizer's vocabulary size before added tokens",
+    "chat_template_sha256": "SHA-256 of the tokenizer's chat template",
+    "tokenizer_model": "the tokenizer model type (BPE, Unigram, GGUF's tokenizer.ggml.model, ...)",
+}
 
 
 @dataclass(frozen=True)
@@ -42,6 +58,21 @@ class Predicate:
     loc: Location
     text: str  # how the predicate reads in evidence, e.g. "fact vocab_size in [151936, 152064]"
     subject_loc: Location | None = None  # where the tensor pattern / config key is written (validation points there)
+    # Compiled when the rules load (operators.py): one test per operator, in `ops` order.
+    tests: tuple = field(default=(), compare=False, repr=False)
+
+    @cached_property
+    def sig(self) -> str:
+        """Predicates with the same signature hold together (rules repeat many checks)."""
+        return f"{self.subject}\0{self.key}\0{self.ops!r}"
+
+    @cached_property
+    def value_holds(self) -> Callable[[bool, Any], bool]:
+        """All operators' tests as one (most predicates have one operator)."""
+        if len(self.tests) == 1:
+            return self.tests[0]
+        tests = self.tests
+        return lambda found, value: all(t(found, value) for t in tests)
 
 
 @dataclass(frozen=True)
@@ -49,6 +80,11 @@ class Selection:
     name: str
     predicates: tuple[Predicate, ...]
     loc: Location
+
+    @cached_property
+    def quick_order(self) -> tuple[Predicate, ...]:
+        """Cheap value checks before tensor and file matching (a yes/no pass stops at the first no)."""
+        return tuple(sorted(self.predicates, key=lambda p: p.subject not in VALUE_SUBJECTS))
 
 
 @dataclass(frozen=True)
@@ -66,6 +102,9 @@ class Rule:
     family: str | None = None
     references: tuple[str, ...] = ()
     related: tuple[dict, ...] = ()
+    tags: tuple[str, ...] = ()
+    # The condition compiled over selection truths (condition.compile); None when it has none.
+    fires: Callable[[cond.Truth], bool] | None = field(default=None, compare=False, repr=False)
 
     @property
     def file(self) -> str:
@@ -383,6 +422,10 @@ class _Builder(ProblemLog):
         if not _str_list(refs):
             self.problem("E122", "`references` must be a list of strings", raw.where("references"))
             refs = []
+        tags = raw.get("tags", [])
+        if not _str_list(tags):
+            self.problem("E122", "`tags` must be a list of strings", raw.where("tags"))
+            tags = []
         related = raw.get("related", [])
         if not isinstance(related, list) or not all(isinstance(r, dict) and isinstance(r.get("id"), str) and r.get("type", "derived-from") in ("derived-from", "replaces") for r in related):
             self.problem("E122", "`related` must list {id, type: derived-from | replaces}", raw.where("related"))
@@ -426,6 +469,7 @@ class _Builder(ProblemLog):
             id=rid, votes=votes, weight=float(weight), selections=selections, condition=tree, condition_text=ctext,
             loc=raw.where("id"), description=raw.get("description", ""), status=status, author=raw.get("author", ""),
             family=raw.get("family") or votes.get("lineage"), references=tuple(refs), related=tuple(dict(r) for r in related),
+            tags=tuple(tags), fires=cond.compile(tree, tuple(selections)) if tree is not None else None,
         )
 
     def _selection(self, name: str, body: Any, loc: Location) -> Selection | None:
@@ -490,7 +534,7 @@ class _Builder(ProblemLog):
             if k not in allowed:
                 self.unknown(k, allowed, item.key_locs[k], f"operator for `{subject}`")
                 continue
-            err = _check_op(k, v)
+            err = OPERATORS[k].check(v)
             if err:
                 self.problem("E148", f"`{k}`: {err}", item.where(k))
                 continue
@@ -504,43 +548,8 @@ class _Builder(ProblemLog):
         if subject in ("fact", "config") and len(item) == 1:  # an unknown or broken operator is reported already
             self.problem("E149", f"a `{subject}` predicate needs an operator ({', '.join(VALUE_OPS)})", item.loc)
             return []
-        return [Predicate(subject, key, ops, item.loc, _describe(subject, key, ops), item.where(subject))]
-
-
-def _check_op(op: str, v: Any) -> str | None:
-    if op in ("exists", "present"):
-        return None if isinstance(v, bool) else f"expected true/false, got {v!r}"
-    if op in ("gte", "gt", "lte", "lt"):
-        return None if _is_number(v) else f"expected a number, got {v!r}"
-    if op == "between":
-        return None if isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v) and v[0] <= v[1] else "expected [low, high] numbers"
-    if op in ("in", "not_in"):
-        return None if isinstance(v, list) and v else "expected a non-empty list"
-    if op == "matches":
-        if not isinstance(v, str):
-            return "expected a regex string"
-        try:
-            compile_regex(v)
-        except PatternError as e:
-            return str(e)
-        return None
-    if op == "layers":
-        return None if _is_number(v) and 0 < v <= 1 else "expected a fraction in (0, 1]"
-    if op in ("min_count", "max_count"):
-        return None if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else "expected a whole number >= 0"
-    if op == "shape":
-        if not isinstance(v, list) or not all(isinstance(d, int | str) and not isinstance(d, bool) for d in v):
-            return "expected a list of integers, fact names, expressions or '*'"
-        for d in v:
-            if isinstance(d, str) and d != "*":
-                try:
-                    dimexpr.parse(d)
-                except dimexpr.DimError as e:
-                    return str(e)
-        return None
-    if op == "dtype":
-        return None if _str_list(v) and v else "expected a list of dtype names"
-    return None
+        tests = tuple(OPERATORS[op].compile(arg) for op, arg in ops.items())
+        return [Predicate(subject, key, ops, item.loc, describe(subject, key, ops), item.where(subject), tests)]
 
 
 def _nested_quantifier(source: str) -> str | None:
@@ -570,18 +579,6 @@ def _nested_quantifier(source: str) -> str | None:
                    for op, arg in items)
 
     return source if nested(tree) else None
-
-
-def _describe(subject: str, key: str, ops: dict[str, Any]) -> str:
-    parts = []
-    for op, v in ops.items():
-        if subject in ("tensor", "file") and op == "present":
-            parts.append("present" if v else "absent")
-        elif op == "layers":
-            parts.append(f"in >= {v:.0%} of layers")
-        else:
-            parts.append(f"{op.replace('_', ' ')} {v}")
-    return f"{key} {' and '.join(parts)}"
 
 
 def _is_number(v: Any) -> bool:
