@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import validators as V
 from .errors import InspectorError, RuleError, RuleProblem, UsageError, did_you_mean
 from .fixtures import (
     EXPECT_FIELDS,
@@ -29,7 +30,7 @@ from .fixtures import (
 )
 from .operators import OPERATORS, OPS_BY_SUBJECT
 from .operators import SUBJECTS as SUBJECT_DOCS
-from .patterns import PatternError, compile_tensor_pattern, skeleton
+from .patterns import skeleton
 from .ruleset import (
     FIELDS,
     KINDS,
@@ -120,31 +121,9 @@ def known_names(fixtures: FixtureSet, samples: Path | None = None) -> KnownNames
 
 def dead_predicates(rs: RuleSet, known: KnownNames) -> list[RuleProblem]:
     """Warnings for a `config:` key or a `tensor:` pattern that no known repo has."""
-    from .facts import config_get
-
-    out: list[RuleProblem] = []
-    seen: set[tuple[str, str]] = set()
     if not known.sources:
-        return out
-    for _rule, p in rs.predicates():
-        where = p.subject_loc or p.loc
-        key = (str(where), p.key)
-        if key in seen or p.subject not in ("config", "tensor"):
-            continue
-        seen.add(key)
-        if p.subject == "config":
-            if not any(config_get(c, p.key)[0] for c in known.configs):
-                out.append(RuleProblem("W304", f"config key {p.key!r} is in no known config "
-                                       f"({known.sources} fixtures and samples): add a fixture that has it", where, "warning"))
-        else:
-            try:
-                skel_rx, _real, _lit = compile_tensor_pattern(p.key)
-            except PatternError:
-                continue
-            if not any(skel_rx.search(s) for s in known.skeletons):
-                out.append(RuleProblem("W305", f"tensor pattern {p.key!r} matches no tensor of a known layout "
-                                       f"({known.sources} fixtures and samples): add a fixture that has it", where, "warning"))
-    return out
+        return []
+    return V.dead_config_key.run(rs, known) + V.dead_tensor_pattern.run(rs, known)
 
 
 @dataclass

@@ -158,12 +158,16 @@ def schema_cmd() -> None:
 @command.command("reference")
 @click.option("--write", "readme", type=click.Path(path_type=Path), default=None,
               help="Rewrite the generated blocks of this README (rules/README.md) instead of printing.")
-def reference_cmd(readme: Path | None) -> None:
+@click.option("--code", "code", default=None, metavar="CODE", help="One problem code: what it means, a failing and a passing example.")
+def reference_cmd(readme: Path | None, code: str | None) -> None:
     """Print the rule reference (operators, derived facts, problem codes) generated from the code.
 
-    Example: inspector rules reference --write rules/README.md"""
-    from .reference import SECTIONS, render, update
+    Examples: inspector rules reference --write rules/README.md; inspector rules reference --code W302"""
+    from .reference import SECTIONS, explain_code, render, update
 
+    if code is not None:
+        click.echo(explain_code(code))
+        return
     if readme is None:
         click.echo("\n\n".join(render(name) for name in SECTIONS))
         return

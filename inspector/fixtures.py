@@ -20,6 +20,7 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
+from . import validators as V
 from .errors import Location, RuleProblem, did_you_mean
 from .ruleset import FIELDS, KINDS, ProblemLog, shipped_rules_dir
 from .snapshot import Snapshot, TensorInfo
@@ -216,7 +217,7 @@ class _Reader(ProblemLog):
         if doc is None:
             return
         if not isinstance(doc, LocDict) or "fixtures" not in doc:
-            self.problem("E160", "a fixture file is a mapping with a `fixtures:` list", Location(display, 1, 1))
+            self.problem(V.bad_fixture_file.CHECK, "a fixture file is a mapping with a `fixtures:` list", Location(display, 1, 1))
             return
         for key in doc:
             if key != "fixtures":
@@ -225,7 +226,7 @@ class _Reader(ProblemLog):
         if items is None:
             return
         if not isinstance(items, LocList):
-            self.problem("E160", "`fixtures` must be a list", doc.where("fixtures"))
+            self.problem(V.bad_fixture_file.CHECK, "`fixtures` must be a list", doc.where("fixtures"))
             return
         for i, raw in enumerate(items):
             fx = self.fixture(raw, items.where(i))
@@ -234,16 +235,16 @@ class _Reader(ProblemLog):
 
     def fixture(self, raw: Any, loc: Location) -> Fixture | None:
         if not isinstance(raw, LocDict):
-            self.problem("E160", "a fixture must be a mapping (id, source, config, tensors, files, expect, rules)", loc)
+            self.problem(V.bad_fixture_file.CHECK, "a fixture must be a mapping (id, source, config, tensors, files, expect, rules)", loc)
             return None
         fid = raw.get("id")
         if not isinstance(fid, str) or not fid:
-            self.problem("E161", "a fixture needs an `id` (a non-empty string)", raw.loc)
+            self.problem(V.fixture_id.CHECK, "a fixture needs an `id` (a non-empty string)", raw.loc)
             return None
         if fid in self.seen:
             first, layer = self.seen[fid]
             if layer == self.layer:
-                self.problem("E161", f"duplicate fixture id {fid!r} (first at {first})", raw.where("id"))
+                self.problem(V.fixture_id.CHECK, f"duplicate fixture id {fid!r} (first at {first})", raw.where("id"))
                 return None
             self.out.fixtures = [f for f in self.out.fixtures if f.id != fid]
         self.seen[fid] = (raw.where("id"), self.layer)
@@ -257,25 +258,25 @@ class _Reader(ProblemLog):
         src = raw.get("source")
         if src is not None:
             if not isinstance(src, LocDict):
-                self.problem("E160", "`source` must be a mapping {model, provenance, ...}", raw.where("source"))
+                self.problem(V.bad_fixture_file.CHECK, "`source` must be a mapping {model, provenance, ...}", raw.where("source"))
             else:
                 for k, v in src.items():
                     if k not in SOURCE_KEYS:
                         self.unknown(k, SOURCE_KEYS, src.key_locs[k], "source key")
                     elif not isinstance(v, str):
-                        self.problem("E160", f"`source.{k}` must be a string", src.where(k))
+                        self.problem(V.bad_fixture_file.CHECK, f"`source.{k}` must be a string", src.where(k))
                     else:
                         fx.source[k] = v
         for key in ("card", "config", "tokenizer"):
             v = raw.get(key)
             if v is not None and not isinstance(v, dict):
-                self.problem("E160", f"`{key}` must be a mapping (a JSON object)", raw.where(key))
+                self.problem(V.bad_fixture_file.CHECK, f"`{key}` must be a mapping (a JSON object)", raw.where(key))
             elif v is not None:
                 setattr(fx, key, _plain(v))
         fx.weights_format = self._str(raw, "weights_format")
         files = raw.get("files", [])
         if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-            self.problem("E160", "`files` must be a list of file names", raw.where("files"))
+            self.problem(V.bad_fixture_file.CHECK, "`files` must be a list of file names", raw.where("files"))
         else:
             fx.files = list(files)
         self._tensors(fx, raw)
@@ -286,7 +287,7 @@ class _Reader(ProblemLog):
     def _str(self, raw: LocDict, key: str) -> str | None:
         v = raw.get(key)
         if v is not None and not isinstance(v, str):
-            self.problem("E160", f"`{key}` must be a string", raw.where(key))
+            self.problem(V.bad_fixture_file.CHECK, f"`{key}` must be a string", raw.where(key))
             return None
         return v
 
@@ -295,13 +296,13 @@ class _Reader(ProblemLog):
         if tensors is None:
             return
         if not isinstance(tensors, LocDict):
-            self.problem("E162", "`tensors` must map tensor names to [DTYPE, [shape]] or null", raw.where("tensors"))
+            self.problem(V.bad_tensor_entry.CHECK, "`tensors` must map tensor names to [DTYPE, [shape]] or null", raw.where("tensors"))
             return
         total = 0
         for name, value in tensors.items():
             where = tensors.key_locs[name]
             if not isinstance(name, str) or not name:
-                self.problem("E162", "a tensor name must be a string", where)
+                self.problem(V.bad_tensor_entry.CHECK, "a tensor name must be a string", where)
                 continue
             dtype, shape = None, None
             if value is not None:
@@ -310,18 +311,18 @@ class _Reader(ProblemLog):
                       and (len(value) == 1 or value[1] is None
                            or (isinstance(value[1], list) and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in value[1]))))
                 if not ok:
-                    self.problem("E162", f"tensor {name!r}: expected [DTYPE, [d0, d1, ...]] or null, got {value!r}", tensors.where(name))
+                    self.problem(V.bad_tensor_entry.CHECK, f"tensor {name!r}: expected [DTYPE, [d0, d1, ...]] or null, got {value!r}", tensors.where(name))
                     continue
                 dtype = value[0]
                 shape = tuple(value[1]) if len(value) == 2 and value[1] is not None else None
             try:
                 names = expand_name(name)
             except ValueError as e:
-                self.problem("E162", f"tensor {name!r}: {e}", where)
+                self.problem(V.bad_tensor_entry.CHECK, f"tensor {name!r}: {e}", where)
                 continue
             total += len(names)
             if total > MAX_EXPANDED:
-                self.problem("E162", f"more than {MAX_EXPANDED} tensors after expanding ranges", where)
+                self.problem(V.bad_tensor_entry.CHECK, f"more than {MAX_EXPANDED} tensors after expanding ranges", where)
                 return
             for n in names:
                 fx.tensors[n] = TensorInfo(n, dtype, shape)
@@ -330,7 +331,7 @@ class _Reader(ProblemLog):
         exp = raw.get("expect")
         if exp is not None:
             if not isinstance(exp, LocDict):
-                self.problem("E163", "`expect` must map kind/layout/lineage/base to values", raw.where("expect"))
+                self.problem(V.bad_expect.CHECK, "`expect` must map kind/layout/lineage/base to values", raw.where("expect"))
             else:
                 for k, v in exp.items():
                     if k not in EXPECT_FIELDS:
@@ -340,11 +341,11 @@ class _Reader(ProblemLog):
                     elif isinstance(v, list) and v and all(isinstance(x, str) and x for x in v) and k != "kind":
                         fx.expect[k] = tuple(v)  # any of these is right (e.g. bases no config can tell apart)
                     elif not isinstance(v, str) or not v:
-                        self.problem("E163", f"`expect.{k}` must be a string" + (", a list of strings" if k != "kind" else "")
+                        self.problem(V.bad_expect.CHECK, f"`expect.{k}` must be a string" + (", a list of strings" if k != "kind" else "")
                                      + (" or null" if k == "base" else ""), exp.where(k))
                     elif k == "kind" and v not in (*KINDS, "unknown"):
                         tail = did_you_mean(v, list(KINDS))
-                        self.problem("E163", f"`expect.kind` {v!r} is not a kind{tail}", exp.where(k))
+                        self.problem(V.bad_expect.CHECK, f"`expect.kind` {v!r} is not a kind{tail}", exp.where(k))
                     else:
                         fx.expect[k] = v
         todo = raw.get("todo")
@@ -356,19 +357,19 @@ class _Reader(ProblemLog):
                     self.unknown(t, EXPECT_FIELDS, raw.where("todo"), "todo field")
             fx.todo = tuple(todo)
         elif todo not in (None, False):
-            self.problem("E163", "`todo` must be true or a list of expect fields (kind, layout, lineage, base)", raw.where("todo"))
+            self.problem(V.bad_expect.CHECK, "`todo` must be true or a list of expect fields (kind, layout, lineage, base)", raw.where("todo"))
 
     def _rules(self, fx: Fixture, raw: LocDict) -> None:
         rules = raw.get("rules")
         if rules is None:
             return
         if not isinstance(rules, LocDict):
-            self.problem("E164", "`rules` must map rule ids to match | no-match | todo", raw.where("rules"))
+            self.problem(V.bad_rule_outcome.CHECK, "`rules` must map rule ids to match | no-match | todo", raw.where("rules"))
             return
         for rid, want in rules.items():
             if want not in RULE_EXPECTATIONS:
                 tail = did_you_mean(str(want), list(RULE_EXPECTATIONS), f" (one of {', '.join(RULE_EXPECTATIONS)})")
-                self.problem("E164", f"rule {rid!r}: expected outcome {want!r} is not known{tail}", rules.where(rid))
+                self.problem(V.bad_rule_outcome.CHECK, f"rule {rid!r}: expected outcome {want!r} is not known{tail}", rules.where(rid))
                 continue
             fx.rules[str(rid)] = want
             fx.rule_locs[str(rid)] = rules.key_locs[rid]
@@ -402,7 +403,7 @@ def load_fixtures(paths: list[Path] | None = None, *, shipped: bool = True) -> F
     reader.layer = 1
     for path in paths or []:
         if not path.exists():
-            out.problems.append(RuleProblem("E100", "no such file or folder", Location(str(path), 1, 1)))
+            out.problems.append(V.unreadable_path.CHECK("no such file or folder", Location(str(path), 1, 1)))
             continue
         for p in fixture_files(path):
             reader.file(p, str(p))
@@ -417,7 +418,7 @@ def check_rule_ids(fixtures: FixtureSet, rule_ids: list[str]) -> list[RuleProble
         for rid in fx.rules:
             if rid not in known:
                 tail = did_you_mean(rid, rule_ids)
-                out.append(RuleProblem("E165", f"fixture {fx.id!r} expects an outcome of unknown rule {rid!r}{tail}", fx.rule_locs[rid]))
+                out.append(V.unknown_rule_in_fixture.CHECK(f"fixture {fx.id!r} expects an outcome of unknown rule {rid!r}{tail}", fx.rule_locs[rid]))
     return out
 
 

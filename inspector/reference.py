@@ -17,9 +17,16 @@ def _derived_facts() -> str:
     return "\n".join(f"- `{name}`: {doc}" for name, doc in DERIVED_FACTS.items())
 
 
+def _problem_codes() -> str:
+    from .validators import reference_table
+
+    return reference_table()
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "operators": reference_tables,
     "derived-facts": _derived_facts,
+    "problem-codes": _problem_codes,
 }
 
 
@@ -42,3 +49,20 @@ def update(text: str) -> str:
 def blocks(text: str) -> dict[str, str]:
     """The generated blocks a README holds, by name (their text as it stands)."""
     return {m.group("name"): m.group("body") for m in _BLOCK.finditer(text)}
+
+
+def explain_code(code: str) -> str:
+    """A problem code's documentation with its examples (yamllint's rule pages, on the terminal)."""
+    from .errors import UsageError, did_you_mean
+    from .validators import CHECKS, Check
+
+    check = CHECKS.get(code.upper())
+    if check is None:
+        raise UsageError(f"no problem code {code!r}" + did_you_mean(code.upper(), list(CHECKS)))
+    where = f"line {check.at[0]}, column {check.at[1]} of {check.at_file}" if check.at else "no location"
+    out = [f"{check.code} ({check.severity}): {check.title}", ""]
+    for label, example in (("fails", check.failing), ("passes", check.passing)):
+        for rel, text in Check.files(example).items():
+            body = "(absent)" if text is None else f"({text} bytes)" if isinstance(text, int) else text.rstrip("\n")
+            out += [f"{label} ({rel}{', reported at ' + where if label == 'fails' and rel == check.at_file else ''}):", body, ""]
+    return "\n".join(out).rstrip("\n")

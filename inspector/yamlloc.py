@@ -17,6 +17,7 @@ import yaml
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, SequenceNode
 
+from . import validators as V
 from .errors import Location, RuleProblem
 
 MAX_RULE_FILE_BYTES = 5_000_000
@@ -79,7 +80,7 @@ def _compose_node(self: _Loader, parent: Node | None, index: Any) -> Node:
     if self.check_event(AliasEvent):
         ev = self.peek_event()
         raise YamlProblem(
-            RuleProblem("E103", "YAML aliases are not allowed here; share predicates with `fragments:`",
+            V.yaml_alias.CHECK("YAML aliases are not allowed here; share predicates with `fragments:`",
                         Location(self.file_name, ev.start_mark.line + 1, ev.start_mark.column + 1))
         )
     return yaml.SafeLoader.compose_node(self, parent, index)
@@ -97,10 +98,10 @@ def _construct_mapping(loader: _Loader, node: MappingNode) -> LocDict:
         try:
             hash(key)
         except TypeError:
-            raise YamlProblem(RuleProblem("E104", "a mapping key must be a plain value", _loc(loader, key_node))) from None
+            raise YamlProblem(V.complex_key.CHECK("a mapping key must be a plain value", _loc(loader, key_node))) from None
         if key in out:
             raise YamlProblem(
-                RuleProblem("E102", f"duplicate key {key!r} (first at line {out.key_locs[key].line})", _loc(loader, key_node))
+                V.duplicate_key.CHECK(f"duplicate key {key!r} (first at line {out.key_locs[key].line})", _loc(loader, key_node))
             )
         out[key] = loader.construct_object(value_node, deep=True)
         out.key_locs[key] = _loc(loader, key_node)
@@ -196,9 +197,9 @@ def load_text(text: str, file_name: str) -> Any:
         mark = e.problem_mark or e.context_mark
         loc = Location(file_name, mark.line + 1, mark.column + 1) if mark else Location(file_name, 1, 1)
         msg = " ".join(f"{e.context or ''} {e.problem or ''}".split()) or "invalid YAML"
-        raise YamlProblem(RuleProblem("E101", f"invalid YAML: {msg}", loc)) from None
+        raise YamlProblem(V.invalid_yaml.CHECK(f"invalid YAML: {msg}", loc)) from None
     except (yaml.YAMLError, RecursionError, ValueError) as e:
-        raise YamlProblem(RuleProblem("E101", f"invalid YAML: {str(e).splitlines()[0][:160]}", Location(file_name, 1, 1))) from None
+        raise YamlProblem(V.invalid_yaml.CHECK(f"invalid YAML: {str(e).splitlines()[0][:160]}", Location(file_name, 1, 1))) from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -212,20 +213,20 @@ def read_capped(path: Path, display: str | None = None, limit: int = MAX_RULE_FI
         # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then tells what was opened.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as e:
-        raise YamlProblem(RuleProblem("E100", f"cannot read: {e.strerror or e}", Location(name, 1, 1))) from None
+        raise YamlProblem(V.unreadable_path.CHECK(f"cannot read: {e.strerror or e}", Location(name, 1, 1))) from None
     with os.fdopen(fd, "rb") as fh:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise YamlProblem(RuleProblem("E100", "not a regular file (a FIFO, device or socket is never read)", Location(name, 1, 1)))
+            raise YamlProblem(V.unreadable_path.CHECK("not a regular file (a FIFO, device or socket is never read)", Location(name, 1, 1)))
         try:
             data = fh.read(limit + 1)
         except OSError as e:
-            raise YamlProblem(RuleProblem("E100", f"cannot read: {e.strerror or e}", Location(name, 1, 1))) from None
+            raise YamlProblem(V.unreadable_path.CHECK(f"cannot read: {e.strerror or e}", Location(name, 1, 1))) from None
     if len(data) > limit:
-        raise YamlProblem(RuleProblem("E105", f"file is larger than the limit of {limit} bytes", Location(name, 1, 1)))
+        raise YamlProblem(V.file_too_large.CHECK(f"file is larger than the limit of {limit} bytes", Location(name, 1, 1)))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise YamlProblem(RuleProblem("E101", "file is not UTF-8", Location(name, 1, 1))) from None
+        raise YamlProblem(V.invalid_yaml.CHECK("file is not UTF-8", Location(name, 1, 1))) from None
 
 
 def load_file(path: Path, display: str | None = None) -> Any:
