@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import validators as V
-from .errors import InspectorError, RuleError, RuleProblem, UsageError, did_you_mean
+from .errors import InspectorError, Location, RuleError, RuleProblem, UsageError, did_you_mean
 from .fixtures import (
     EXPECT_FIELDS,
     FIXTURE_KEYS,
@@ -147,13 +147,46 @@ class Validation:
         return 1 if strict and self.warnings else 0
 
 
+def _scope(paths: list[Path], shipped: bool) -> tuple[list[Path], list[str]]:
+    """The paths to load beside the shipped set, and the file names (as problems show them) to
+    report on. A path inside the shipped rules folder is the shipped file itself: loading it again
+    would make every rule there a duplicate of itself."""
+    root = shipped_rules_dir().resolve()
+    extra: list[Path] = []
+    scope: list[str] = []
+    for p in paths:
+        try:
+            rp = p.resolve()
+        except (OSError, RuntimeError):  # a symlink loop: the loader reports the path
+            rp = p
+        if shipped and (rp == root or root in rp.parents):
+            scope.append("rules/" + rp.relative_to(root).as_posix() if rp != root else "rules/")
+        else:
+            extra.append(p)
+            scope.append(str(p))
+    return extra, scope
+
+
+def _in_scope(file: str, scope: list[str]) -> bool:
+    return any(file == s or file.startswith(s.rstrip("/") + "/") for s in scope)
+
+
 def validate(paths: list[Path], *, shipped: bool = True, samples: Path | None = None) -> Validation:
-    rs, fx = load_inputs(paths, shipped=shipped)
+    """Every problem of the rules and fixtures. With PATHS, the shipped set is loaded for context
+    (fragments, `extends`, fact names, ids) but only the problems in PATHS are reported."""
+    extra, scope = _scope(paths, shipped)
+    rs, fx = load_inputs(extra, shipped=shipped)
     problems = list(rs.problems) + list(fx.problems)
     if not rs.errors:
         problems.extend(dead_predicates(rs, known_names(fx, samples)))
+    files, rules, fixtures = rs.files + fx.files, len(rs.rules), len(fx.fixtures)
+    if paths:
+        problems = [p for p in problems if p.location is None or _in_scope(p.location.file, scope)]
+        files = [f for f in files if _in_scope(f, scope)]
+        rules = sum(_in_scope(r.loc.file, scope) for r in rs.rules)
+        fixtures = sum(_in_scope(f.loc.file, scope) for f in fx.fixtures)
     problems.sort(key=lambda p: (p.location.file, p.location.line, p.location.col) if p.location else ("", 0, 0))
-    return Validation(problems, rs.files + fx.files, len(rs.rules), len(fx.fixtures))
+    return Validation(problems, files, rules, fixtures)
 
 
 _HINT = re.compile(r"did you mean (['\"].+?['\"])\?")
@@ -264,6 +297,8 @@ class RuleTestReport:
     never_fired: list[str]
     seconds: float
     selected: bool = False
+    focus: list[str] | None = None  # with -k: the rules that matter (the per-rule table shows only these)
+    fixtures: list[Fixture] = field(default_factory=list, repr=False)  # the fixtures run (for --update)
 
     @property
     def failures(self) -> list[Failure]:
@@ -390,26 +425,93 @@ def run_tests(rs: RuleSet, fixtures: list[Fixture], *, selected: bool = False) -
     return RuleTestReport(results, list(stats.values()), coverage, never, time.perf_counter() - t0, selected)
 
 
-def select_fixtures(fixtures: FixtureSet, keywords: list[str]) -> list[Fixture]:
+def _rule_matches(rule, kws: list[str]) -> bool:
+    words = [rule.id, rule.family or "", rule.loc.file, *rule.tags]
+    return any(k in w.lower() for k in kws for w in words)
+
+
+def select_fixtures(fixtures: FixtureSet, keywords: list[str], rs: RuleSet | None = None) -> list[Fixture]:
+    """Fixtures whose id or file contains a keyword, or that expect an outcome of a rule whose id,
+    family, file or tags contain one."""
     if not keywords:
         return list(fixtures.fixtures)
     kws = [k.lower() for k in keywords]
-    return [f for f in fixtures.fixtures if any(k in f.id.lower() or k in f.loc.file.lower() for k in kws)]
+    named = {r.id for r in rs.rules if _rule_matches(r, kws)} if rs is not None else set()
+    return [f for f in fixtures.fixtures
+            if any(k in f.id.lower() or k in f.loc.file.lower() for k in kws) or named & set(f.rules)]
+
+
+def focus_rules(report: RuleTestReport, rs: RuleSet, keywords: list[str]) -> list[str]:
+    """With -k, the rules that matter: named by a keyword (id, family, file, tags), expected by a
+    selected fixture or named in its failures, or wrong on one (a false positive or negative)."""
+    kws = [k.lower() for k in keywords]
+    expected = {rid for fx in report.fixtures for rid in fx.rules} | {f.rule for f in report.failures if f.rule}
+    wrong = {s.id for s in report.rules if s.fp or s.fn}
+    return [r.id for r in rs.rules if _rule_matches(r, kws) or r.id in expected or r.id in wrong]
 
 
 def run_rule_tests(paths: list[Path], keywords: list[str] | None = None) -> RuleTestReport:
     """`inspector rules test`: raises RuleError when a rule or fixture file cannot be used."""
     t0 = time.perf_counter()
-    rs, fx = load_inputs(paths)
+    rs, fx = load_inputs(_scope(paths, True)[0])
     errors = rs.errors + fx.errors
     if errors:
         raise RuleError(errors)
-    chosen = select_fixtures(fx, keywords or [])
+    chosen = select_fixtures(fx, keywords or [], rs)
     if keywords and not chosen:
-        raise UsageError(f"no fixture id or file contains {' or '.join(map(repr, keywords))}")
+        raise UsageError(f"no fixture id or file (nor a rule they expect) contains {' or '.join(map(repr, keywords))}")
     report = run_tests(rs, chosen, selected=bool(keywords))
+    report.fixtures = chosen
+    if keywords:
+        report.focus = focus_rules(report, rs, keywords)
     report.seconds = time.perf_counter() - t0  # loading included: that is what an author waits for
     return report
+
+
+def accept_observed(report: RuleTestReport) -> tuple[list[str], list[str]]:
+    """`rules test --update`: write the observed values of failed expectations into their fixtures
+    (`expect:` fields, `rules:` outcomes), where those are one-line {...} mappings as `rules
+    snapshot` writes them. Returns (what was updated, what could not be)."""
+    from .fixtures import render_flow
+
+    installed = shipped_rules_dir().name == "_rules"
+    by_id = {fx.id: fx for fx in report.fixtures}
+    edits: dict[Path, list[tuple[Location, dict]]] = defaultdict(list)
+    done: list[str] = []
+    skipped: list[str] = []
+    for res in report.results:
+        fx = by_id.get(res.id)
+        verdict = [f for f in res.failures if f.what == "verdict"]
+        rules = [f for f in res.failures if f.what == "rule"]
+        if fx is None or not (verdict or rules):
+            continue
+        path = source_path(fx.loc.file)
+        if installed and shipped_rules_dir() in path.resolve().parents:
+            skipped.append(f"{fx.loc.file}: fixture {fx.id}: a fixture of the installed package is never rewritten")
+            continue
+        for fails, loc, current, what in ((verdict, fx.expect_loc, fx.expect, "expect"), (rules, fx.rules_loc, fx.rules, "rules")):
+            if not fails:
+                continue
+            new = {k: list(v) if isinstance(v, tuple) else v for k, v in current.items()}
+            for f in fails:
+                key = f.field if what == "expect" else f.rule
+                new[key] = f.observed
+            if loc is None:
+                skipped.append(f"{fx.loc.file}: fixture {fx.id}: no `{what}:` to update")
+                continue
+            edits[path].append((loc, new))
+            done.extend(f"{fx.loc.file}:{loc.line}: fixture {fx.id}: {what} {f.field or f.rule} = {f.observed}" for f in fails)
+    for path, changes in edits.items():
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        for loc, new in changes:
+            line = lines[loc.line - 1]
+            m = re.match(r"\{[^{}\n]*\}", line[loc.col - 1:])
+            if not m:
+                skipped.append(f"{path}:{loc.line}: not a one-line {{...}} mapping; edit it by hand")
+                continue
+            lines[loc.line - 1] = line[:loc.col - 1] + render_flow(new) + line[loc.col - 1 + m.end():]
+        path.write_text("".join(lines), encoding="utf-8")
+    return done, skipped
 
 
 # --- snapshot -> fixture ----------------------------------------------------------------------
@@ -572,6 +674,19 @@ def make_fixture(insp, target: str, *, fid: str | None = None, expect: dict[str,
                         todo=[f for f in EXPECT_FIELDS if f in todo], rules=rules, files=snapped.files)
 
 
+def refuse_shipped_ids(path: Path, ids: list[str]) -> None:
+    """A fixture written elsewhere with a shipped fixture's id would silently replace that one in
+    `rules test`: refuse it (unless `path` is the shipped file, where write_fixtures refuses it)."""
+    from .fixtures import load_fixtures
+
+    shipped = {f.id: f for f in load_fixtures([], shipped=True).fixtures}
+    for fid in ids:
+        fx = shipped.get(fid)
+        if fx is not None and source_path(fx.loc.file).resolve() != path.resolve():
+            raise UsageError(f"fixture id {fid!r} is a shipped fixture ({fx.loc}); give another --id, "
+                             "or --replace-shipped to replace it on purpose")
+
+
 def write_fixtures(path: Path, items: list[dict[str, Any]]) -> int:
     """Append fixtures to a fixture file (created when missing); comments and order are kept.
 
@@ -674,6 +789,10 @@ fixtures:
 def new_family(name: str, folder: Path, *, force: bool = False) -> list[Path]:
     if not re.fullmatch(r"[a-z][a-z0-9_\-]{0,40}", name):
         raise UsageError(f"a family name is lower case letters, digits, - and _ (got {name!r})")
+    package = Path(__file__).resolve().parent
+    target = folder.resolve()
+    if target == package or package in target.parents:
+        raise UsageError(f"{folder} is inside the installed package; write your rules elsewhere (--dir DIR)")
     rule_path, fixture_path = folder / f"{name}.yaml", folder / "tests" / f"{name}.yaml"
     for p in (rule_path, fixture_path):
         if p.exists() and not force:

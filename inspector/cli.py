@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -67,15 +68,23 @@ rules_option = click.option("--rules", "rules_dirs", multiple=True, type=click.P
               help="Safetensors headers to read: the shards with the evidence, every shard, or none (index only).")
 @click.option("--with-tokenizer", is_flag=True,
               help="Also read tokenizer_config.json (and the head of tokenizer.json if needed): special tokens as evidence.")
-@click.option("--explain", is_flag=True, help="Every rule and predicate with expected vs observed values.")
+@click.option("--explain", is_flag=True, help="Why: the scores, the rules that held, the runner-up's near misses (with --json: JSON).")
+@click.option("--explain-all", is_flag=True, help="--explain with every other rule too.")
 @click.option("--rule", "rule_ids", multiple=True, help="With --explain: only these rule ids.")
 @click.option("--evidence", type=click.Choice(["top", "all"]), default="top", show_default=True)
-def inspect_cmd(targets, as_json, rules_dirs, headers, with_tokenizer, explain, rule_ids, evidence) -> None:
+def inspect_cmd(targets, as_json, rules_dirs, headers, with_tokenizer, explain, explain_all, rule_ids, evidence) -> None:
     """Inspect Hub repos (org/name[@rev]), model folders or .safetensors files."""
     from .api import Inspector
     from .output import to_json, to_text
 
+    explain = explain or explain_all
+    if rule_ids and not explain:
+        raise UsageError("--rule selects rules to explain: add --explain")
     insp = Inspector(extra_rules=list(rules_dirs), headers=headers, with_tokenizer=with_tokenizer)
+    if rule_ids:
+        from .explain import check_rule_ids
+
+        check_rule_ids(set(rule_ids), [r.id for r in insp.rules.rules])
     failed = False
     # A shell glob such as samples/* also brings a folder's README and tables along.
     docs = [t for t in targets if Path(t).is_file() and Path(t).suffix.lower() in DOC_SUFFIXES]
@@ -85,11 +94,17 @@ def inspect_cmd(targets, as_json, rules_dirs, headers, with_tokenizer, explain, 
     for i, target in enumerate(targets):
         if explain:
             from .explain import explain as render
+            from .explain import explain_dict
 
             verdict, evaluation = insp.examine(target)
-            out = to_text(verdict, all_evidence=True)
-            if evaluation is not None:
-                out += "\n\n" + render(verdict, evaluation, rule_ids=set(rule_ids) or None)
+            picked = {"rule_ids": set(rule_ids) or None, "show_all": explain_all}
+            if as_json:
+                doc = {"verdict": verdict.to_dict()} | (explain_dict(verdict, evaluation, **picked) if evaluation else {})
+                out = json.dumps(doc, ensure_ascii=False)
+            else:
+                out = to_text(verdict, all_evidence=True)
+                if evaluation is not None:
+                    out += "\n\n" + render(verdict, evaluation, **picked)
         else:
             verdict = insp.inspect(target)
             out = to_json(verdict) if as_json else to_text(verdict, all_evidence=evidence == "all")

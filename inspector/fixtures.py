@@ -55,6 +55,9 @@ class Fixture:
     todo: tuple[str, ...] = ()  # expect fields not confirmed yet: reported, never failed
     rules: dict[str, str] = field(default_factory=dict)  # rule id -> match | no-match | todo
     rule_locs: dict[str, Location] = field(default_factory=dict)
+    # Where the `expect:` and `rules:` mappings are written (`rules test --update` rewrites them there).
+    expect_loc: Location | None = None
+    rules_loc: Location | None = None
 
     def snapshot(self) -> Snapshot:
         snap = Snapshot(target=f"fixture:{self.id}", source="fixture", repo_id=self.repo_id,
@@ -329,6 +332,8 @@ class _Reader(ProblemLog):
 
     def _expect(self, fx: Fixture, raw: LocDict) -> None:
         exp = raw.get("expect")
+        if "expect" in raw:
+            fx.expect_loc = raw.where("expect")
         if exp is not None:
             if not isinstance(exp, LocDict):
                 self.problem(V.bad_expect.CHECK, "`expect` must map kind/layout/lineage/base to values", raw.where("expect"))
@@ -363,6 +368,7 @@ class _Reader(ProblemLog):
         rules = raw.get("rules")
         if rules is None:
             return
+        fx.rules_loc = raw.where("rules")
         if not isinstance(rules, LocDict):
             self.problem(V.bad_rule_outcome.CHECK, "`rules` must map rule ids to match | no-match | todo", raw.where("rules"))
             return
@@ -433,11 +439,12 @@ def _scalar(v: Any) -> str:
     return json.dumps(v, ensure_ascii=False)
 
 
-def _flow(v: Any) -> str:
+def render_flow(v: Any) -> str:
+    """A value as one-line YAML flow, as fixture files write `expect:` and `rules:`."""
     if isinstance(v, dict):
-        return "{" + ", ".join(f"{_scalar(k)}: {_flow(x)}" for k, x in v.items()) + "}"
+        return "{" + ", ".join(f"{_scalar(k)}: {render_flow(x)}" for k, x in v.items()) + "}"
     if isinstance(v, list | tuple):
-        return "[" + ", ".join(_flow(x) for x in v) + "]"
+        return "[" + ", ".join(render_flow(x) for x in v) + "]"
     return _scalar(v)
 
 
@@ -450,18 +457,18 @@ def render_fixture(fx: dict[str, Any]) -> str:
     if fx.get("source"):
         lines.append("    source:")
         lines.extend(f"      {k}: {_scalar(v)}" for k, v in fx["source"].items())
-    lines.append(f"    expect: {_flow(fx.get('expect') or {})}")
+    lines.append(f"    expect: {render_flow(fx.get('expect') or {})}")
     if fx.get("todo"):
-        lines.append(f"    todo: {_flow(list(fx['todo']))}")
+        lines.append(f"    todo: {render_flow(list(fx['todo']))}")
     if fx.get("rules"):
-        lines.append(f"    rules: {_flow(fx['rules'])}")
+        lines.append(f"    rules: {render_flow(fx['rules'])}")
     if fx.get("card"):
         lines.append(f"    card: {json.dumps(fx['card'], ensure_ascii=False)}")
     if fx.get("tokenizer"):
         lines.append(f"    tokenizer: {json.dumps(fx['tokenizer'], ensure_ascii=False)}")
     if fx.get("weights_format"):
         lines.append(f"    weights_format: {_scalar(fx['weights_format'])}")
-    lines.append(f"    files: {_flow(list(fx.get('files') or []))}")
+    lines.append(f"    files: {render_flow(list(fx.get('files') or []))}")
     if fx.get("config") is None:
         lines.append("    config: null")
     else:
@@ -476,7 +483,7 @@ def render_fixture(fx: dict[str, Any]) -> str:
         lines.append("    tensors: {}")
     else:
         lines.append("    tensors:")
-        lines.extend(f"      {_scalar(name)}: {_flow(value) if value is not None else 'null'}" for name, value in tensors.items())
+        lines.extend(f"      {_scalar(name)}: {render_flow(value) if value is not None else 'null'}" for name, value in tensors.items())
     return "\n".join(lines) + "\n"
 
 
