@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 _TOKEN = re.compile(r"\s*(\(|\)|[A-Za-z0-9_.*\-]+)")
+MAX_DEPTH = 32  # nested parentheses and `not`s: the parser recurses on them
 KEYWORDS = {"and", "or", "not", "of", "all", "any"}
 
 
@@ -70,6 +71,7 @@ class _Parser:
     def __init__(self, tokens: list[tuple[str, int]]) -> None:
         self.tokens = tokens
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> str | None:
         return self.tokens[self.i][0] if self.i < len(self.tokens) else None
@@ -97,6 +99,17 @@ class _Parser:
 
     def factor(self) -> object:
         tok, col = self.take()
+        if tok in ("not", "("):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise ConditionError(f"condition nests `not` and parentheses deeper than {MAX_DEPTH}", col)
+            try:
+                return self._nested(tok)
+            finally:
+                self.depth -= 1
+        return self._leaf(tok, col)
+
+    def _nested(self, tok: str) -> object:
         if tok == "not":
             return Not(self.factor())
         if tok == "(":
@@ -105,6 +118,9 @@ class _Parser:
             if close != ")":
                 raise ConditionError("missing ')'", ccol)
             return inner
+        raise AssertionError(tok)
+
+    def _leaf(self, tok: str, col: int) -> object:
         if tok in ("all", "any") or tok.isdigit():
             if self.peek() != "of":
                 if tok.isdigit() or tok in KEYWORDS:

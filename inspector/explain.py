@@ -85,6 +85,8 @@ def _rule_block(o: RuleOutcome) -> list[str]:
     votes = ", ".join(f"{k}={val}" for k, val in o.rule.votes.items())
     mark = "HOLDS" if o.holds else "fails"
     lines = [f"{o.rule.loc}: {o.rule.id} [{votes}, weight {o.rule.weight:+.2f}] {mark}  (condition: {o.rule.condition_text})"]
+    if o.rule.description:
+        lines.append(f"    # {o.rule.description}")
     for s in o.selections.values():
         lines.append(f"    {s.name}: {'yes' if s.holds else 'no'}")
         for p in s.predicates:
@@ -135,6 +137,8 @@ def _rule_dict(o: RuleOutcome) -> dict[str, Any]:
     return {
         "id": o.rule.id, "file": o.rule.loc.file, "line": o.rule.loc.line, "votes": dict(o.rule.votes),
         "weight": o.rule.weight, "holds": o.holds, "condition": o.rule.condition_text,
+        "description": o.rule.description, "status": o.rule.status, "family": o.rule.family, "tags": list(o.rule.tags),
+        "author": o.rule.author, "references": list(o.rule.references), "related": [dict(r) for r in o.rule.related],
         "selections": {s.name: {"holds": s.holds, "predicates": [
             {"subject": p.predicate.subject, "key": p.predicate.key, "text": p.predicate.text, "holds": p.holds,
              "observed": p.observed, "names": list(p.names), "count": p.count,

@@ -24,6 +24,7 @@ SUBJECTS = tuple(SUBJECT_DOCS)
 RULE_KEYS = ("id", "description", "status", "author", "references", "related", "family", "tags",
              "kind", "layout", "lineage", "weight", "match", "condition", "extends")
 BASE_KEYS = ("id", "lineage", "kind", "fingerprint", "references", "description")
+MAX_EXTENDS = 16  # `extends` is resolved recursively
 TOP_KEYS = ("rules", "fragments", "facts", "declared", "bases", "base_weight")
 # Facts that facts.py computes (from the config, the tensors, the tokenizer and the repo), with
 # what each is: rules may name them without a facts: entry. tests/test_ruleset.py checks that code
@@ -362,6 +363,9 @@ class _Builder(ProblemLog):
         if not isinstance(parent_id, str) or parent_id not in self.raw_rules:
             tail = did_you_mean(str(parent_id), list(self.raw_rules))
             self.problem(V.unknown_parent.CHECK, f"rule {rid!r} extends unknown rule {parent_id!r}{tail}", raw.where("extends"))
+            return None
+        if len(chain) >= MAX_EXTENDS:
+            self.problem(V.extends_loop.CHECK, f"`extends` chain is deeper than {MAX_EXTENDS} rules", raw.where("extends"))
             return None
         if parent_id in chain or parent_id == rid:
             self.problem(V.extends_loop.CHECK, f"`extends` loops: {' -> '.join([*chain, rid, parent_id])}", raw.where("extends"))

@@ -146,3 +146,16 @@ def test_tags_are_kept_on_the_rule(tmp_path):
 def test_tags_that_are_not_a_list_of_strings_are_refused(tmp_path):
     found = problems(tmp_path, GOOD.replace("    status: test\n", "    status: test\n    tags: moe\n"))
     assert [(p.code, p.location.line, p.location.col) for p in found] == [("E122", 6, 11)]
+
+
+@pytest.mark.parametrize("condition", ["(" * 3000 + "vocab" + ")" * 3000, "not " * 3000 + "vocab"])
+def test_a_condition_nested_too_deeply_is_a_rule_error_not_a_crash(tmp_path, condition):
+    """Issue 12: the condition parser recurses on `not` and parentheses; it stops at 32."""
+    found = problems(tmp_path, GOOD + f'    condition: "{condition}"\n')
+    assert [(p.code, p.location.line) for p in found] == [("E128", 12)] and "deeper than 32" in found[0].message
+
+
+def test_a_long_extends_chain_is_a_rule_error_not_a_crash(tmp_path):
+    chain = "".join(f"  - id: t.r{i}\n    extends: t.r{i + 1}\n" for i in range(3000))
+    found = problems(tmp_path, GOOD.replace("rules:\n", "rules:\n" + chain).replace("t.qwen-vocab", "t.r3000"))
+    assert found and {p.code for p in found} == {"E131"} and "deeper than 16" in found[0].message

@@ -1,4 +1,4 @@
-"""E131: `extends` loops back to a rule of the chain."""
+"""E131: `extends` loops back to a rule of the chain, or chains more than 16 rules."""
 
 from . import Check
 from .examples import RULES
@@ -6,7 +6,7 @@ from .examples import RULES
 CHECK = Check(
     code="E131",
     severity="error",
-    title='`extends` loops back to a rule of the chain',
+    title='`extends` loops back to a rule of the chain, or chains more than 16 rules',
     passing=RULES,
     failing=RULES + """\
   - id: t.a
