@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InspectorError, RuleError, RuleProblem, UsageError, did_you_mean
+from . import validators as V
+from .errors import InspectorError, Location, RuleError, RuleProblem, UsageError, did_you_mean
 from .fixtures import (
     EXPECT_FIELDS,
     FIXTURE_KEYS,
@@ -27,21 +28,21 @@ from .fixtures import (
     is_fixture_file,
     load_fixtures,
 )
-from .patterns import PatternError, compile_tensor_pattern, skeleton
+from .operators import OPERATORS, OPS_BY_SUBJECT
+from .operators import SUBJECTS as SUBJECT_DOCS
+from .patterns import skeleton
 from .ruleset import (
     FIELDS,
-    FILE_OPS,
     KINDS,
     RULE_KEYS,
     STATUSES,
-    TENSOR_OPS,
     TOP_KEYS,
-    VALUE_OPS,
     RuleSet,
     load_ruleset,
     shipped_rules_dir,
 )
 from .snapshot import Snapshot, TensorInfo
+from .yamlloc import YamlProblem, read_capped
 
 # --- which path is what -----------------------------------------------------------------------
 
@@ -120,31 +121,9 @@ def known_names(fixtures: FixtureSet, samples: Path | None = None) -> KnownNames
 
 def dead_predicates(rs: RuleSet, known: KnownNames) -> list[RuleProblem]:
     """Warnings for a `config:` key or a `tensor:` pattern that no known repo has."""
-    from .facts import config_get
-
-    out: list[RuleProblem] = []
-    seen: set[tuple[str, str]] = set()
     if not known.sources:
-        return out
-    for _rule, p in rs.predicates():
-        where = p.subject_loc or p.loc
-        key = (str(where), p.key)
-        if key in seen or p.subject not in ("config", "tensor"):
-            continue
-        seen.add(key)
-        if p.subject == "config":
-            if not any(config_get(c, p.key)[0] for c in known.configs):
-                out.append(RuleProblem("W304", f"config key {p.key!r} is in no known config "
-                                       f"({known.sources} fixtures and samples): add a fixture that has it", where, "warning"))
-        else:
-            try:
-                skel_rx, _real, _lit = compile_tensor_pattern(p.key)
-            except PatternError:
-                continue
-            if not any(skel_rx.search(s) for s in known.skeletons):
-                out.append(RuleProblem("W305", f"tensor pattern {p.key!r} matches no tensor of a known layout "
-                                       f"({known.sources} fixtures and samples): add a fixture that has it", where, "warning"))
-    return out
+        return []
+    return V.dead_config_key.run(rs, known) + V.dead_tensor_pattern.run(rs, known)
 
 
 @dataclass
@@ -168,13 +147,46 @@ class Validation:
         return 1 if strict and self.warnings else 0
 
 
+def _scope(paths: list[Path], shipped: bool) -> tuple[list[Path], list[str]]:
+    """The paths to load beside the shipped set, and the file names (as problems show them) to
+    report on. A path inside the shipped rules folder is the shipped file itself: loading it again
+    would make every rule there a duplicate of itself."""
+    root = shipped_rules_dir().resolve()
+    extra: list[Path] = []
+    scope: list[str] = []
+    for p in paths:
+        try:
+            rp = p.resolve()
+        except (OSError, RuntimeError):  # a symlink loop: the loader reports the path
+            rp = p
+        if shipped and (rp == root or root in rp.parents):
+            scope.append("rules/" + rp.relative_to(root).as_posix() if rp != root else "rules/")
+        else:
+            extra.append(p)
+            scope.append(str(p))
+    return extra, scope
+
+
+def _in_scope(file: str, scope: list[str]) -> bool:
+    return any(file == s or file.startswith(s.rstrip("/") + "/") for s in scope)
+
+
 def validate(paths: list[Path], *, shipped: bool = True, samples: Path | None = None) -> Validation:
-    rs, fx = load_inputs(paths, shipped=shipped)
+    """Every problem of the rules and fixtures. With PATHS, the shipped set is loaded for context
+    (fragments, `extends`, fact names, ids) but only the problems in PATHS are reported."""
+    extra, scope = _scope(paths, shipped)
+    rs, fx = load_inputs(extra, shipped=shipped)
     problems = list(rs.problems) + list(fx.problems)
     if not rs.errors:
         problems.extend(dead_predicates(rs, known_names(fx, samples)))
+    files, rules, fixtures = rs.files + fx.files, len(rs.rules), len(fx.fixtures)
+    if paths:
+        problems = [p for p in problems if p.location is None or _in_scope(p.location.file, scope)]
+        files = [f for f in files if _in_scope(f, scope)]
+        rules = sum(_in_scope(r.loc.file, scope) for r in rs.rules)
+        fixtures = sum(_in_scope(f.loc.file, scope) for f in fx.fixtures)
     problems.sort(key=lambda p: (p.location.file, p.location.line, p.location.col) if p.location else ("", 0, 0))
-    return Validation(problems, rs.files + fx.files, len(rs.rules), len(fx.fixtures))
+    return Validation(problems, files, rules, fixtures)
 
 
 _HINT = re.compile(r"did you mean (['\"].+?['\"])\?")
@@ -199,8 +211,8 @@ def caret(problem: RuleProblem, lines_of: dict[str, list[str]] | None = None) ->
     cache = lines_of if lines_of is not None else {}
     if loc.file not in cache:
         try:
-            cache[loc.file] = source_path(loc.file).read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
+            cache[loc.file] = read_capped(source_path(loc.file)).splitlines()
+        except YamlProblem:  # a FIFO or device is never read, not even for a caret
             cache[loc.file] = []
     lines = cache[loc.file]
     if 1 <= loc.line <= len(lines):
@@ -285,6 +297,8 @@ class RuleTestReport:
     never_fired: list[str]
     seconds: float
     selected: bool = False
+    focus: list[str] | None = None  # with -k: the rules that matter (the per-rule table shows only these)
+    fixtures: list[Fixture] = field(default_factory=list, repr=False)  # the fixtures run (for --update)
 
     @property
     def failures(self) -> list[Failure]:
@@ -411,26 +425,93 @@ def run_tests(rs: RuleSet, fixtures: list[Fixture], *, selected: bool = False) -
     return RuleTestReport(results, list(stats.values()), coverage, never, time.perf_counter() - t0, selected)
 
 
-def select_fixtures(fixtures: FixtureSet, keywords: list[str]) -> list[Fixture]:
+def _rule_matches(rule, kws: list[str]) -> bool:
+    words = [rule.id, rule.family or "", rule.loc.file, *rule.tags]
+    return any(k in w.lower() for k in kws for w in words)
+
+
+def select_fixtures(fixtures: FixtureSet, keywords: list[str], rs: RuleSet | None = None) -> list[Fixture]:
+    """Fixtures whose id or file contains a keyword, or that expect an outcome of a rule whose id,
+    family, file or tags contain one."""
     if not keywords:
         return list(fixtures.fixtures)
     kws = [k.lower() for k in keywords]
-    return [f for f in fixtures.fixtures if any(k in f.id.lower() or k in f.loc.file.lower() for k in kws)]
+    named = {r.id for r in rs.rules if _rule_matches(r, kws)} if rs is not None else set()
+    return [f for f in fixtures.fixtures
+            if any(k in f.id.lower() or k in f.loc.file.lower() for k in kws) or named & set(f.rules)]
+
+
+def focus_rules(report: RuleTestReport, rs: RuleSet, keywords: list[str]) -> list[str]:
+    """With -k, the rules that matter: named by a keyword (id, family, file, tags), expected by a
+    selected fixture or named in its failures, or wrong on one (a false positive or negative)."""
+    kws = [k.lower() for k in keywords]
+    expected = {rid for fx in report.fixtures for rid in fx.rules} | {f.rule for f in report.failures if f.rule}
+    wrong = {s.id for s in report.rules if s.fp or s.fn}
+    return [r.id for r in rs.rules if _rule_matches(r, kws) or r.id in expected or r.id in wrong]
 
 
 def run_rule_tests(paths: list[Path], keywords: list[str] | None = None) -> RuleTestReport:
     """`inspector rules test`: raises RuleError when a rule or fixture file cannot be used."""
     t0 = time.perf_counter()
-    rs, fx = load_inputs(paths)
+    rs, fx = load_inputs(_scope(paths, True)[0])
     errors = rs.errors + fx.errors
     if errors:
         raise RuleError(errors)
-    chosen = select_fixtures(fx, keywords or [])
+    chosen = select_fixtures(fx, keywords or [], rs)
     if keywords and not chosen:
-        raise UsageError(f"no fixture id or file contains {' or '.join(map(repr, keywords))}")
+        raise UsageError(f"no fixture id or file (nor a rule they expect) contains {' or '.join(map(repr, keywords))}")
     report = run_tests(rs, chosen, selected=bool(keywords))
+    report.fixtures = chosen
+    if keywords:
+        report.focus = focus_rules(report, rs, keywords)
     report.seconds = time.perf_counter() - t0  # loading included: that is what an author waits for
     return report
+
+
+def accept_observed(report: RuleTestReport) -> tuple[list[str], list[str]]:
+    """`rules test --update`: write the observed values of failed expectations into their fixtures
+    (`expect:` fields, `rules:` outcomes), where those are one-line {...} mappings as `rules
+    snapshot` writes them. Returns (what was updated, what could not be)."""
+    from .fixtures import render_flow
+
+    installed = shipped_rules_dir().name == "_rules"
+    by_id = {fx.id: fx for fx in report.fixtures}
+    edits: dict[Path, list[tuple[Location, dict]]] = defaultdict(list)
+    done: list[str] = []
+    skipped: list[str] = []
+    for res in report.results:
+        fx = by_id.get(res.id)
+        verdict = [f for f in res.failures if f.what == "verdict"]
+        rules = [f for f in res.failures if f.what == "rule"]
+        if fx is None or not (verdict or rules):
+            continue
+        path = source_path(fx.loc.file)
+        if installed and shipped_rules_dir() in path.resolve().parents:
+            skipped.append(f"{fx.loc.file}: fixture {fx.id}: a fixture of the installed package is never rewritten")
+            continue
+        for fails, loc, current, what in ((verdict, fx.expect_loc, fx.expect, "expect"), (rules, fx.rules_loc, fx.rules, "rules")):
+            if not fails:
+                continue
+            new = {k: list(v) if isinstance(v, tuple) else v for k, v in current.items()}
+            for f in fails:
+                key = f.field if what == "expect" else f.rule
+                new[key] = f.observed
+            if loc is None:
+                skipped.append(f"{fx.loc.file}: fixture {fx.id}: no `{what}:` to update")
+                continue
+            edits[path].append((loc, new))
+            done.extend(f"{fx.loc.file}:{loc.line}: fixture {fx.id}: {what} {f.field or f.rule} = {f.observed}" for f in fails)
+    for path, changes in edits.items():
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        for loc, new in changes:
+            line = lines[loc.line - 1]
+            m = re.match(r"\{[^{}\n]*\}", line[loc.col - 1:])
+            if not m:
+                skipped.append(f"{path}:{loc.line}: not a one-line {{...}} mapping; edit it by hand")
+                continue
+            lines[loc.line - 1] = line[:loc.col - 1] + render_flow(new) + line[loc.col - 1 + m.end():]
+        path.write_text("".join(lines), encoding="utf-8")
+    return done, skipped
 
 
 # --- snapshot -> fixture ----------------------------------------------------------------------
@@ -593,6 +674,19 @@ def make_fixture(insp, target: str, *, fid: str | None = None, expect: dict[str,
                         todo=[f for f in EXPECT_FIELDS if f in todo], rules=rules, files=snapped.files)
 
 
+def refuse_shipped_ids(path: Path, ids: list[str]) -> None:
+    """A fixture written elsewhere with a shipped fixture's id would silently replace that one in
+    `rules test`: refuse it (unless `path` is the shipped file, where write_fixtures refuses it)."""
+    from .fixtures import load_fixtures
+
+    shipped = {f.id: f for f in load_fixtures([], shipped=True).fixtures}
+    for fid in ids:
+        fx = shipped.get(fid)
+        if fx is not None and source_path(fx.loc.file).resolve() != path.resolve():
+            raise UsageError(f"fixture id {fid!r} is a shipped fixture ({fx.loc}); give another --id, "
+                             "or --replace-shipped to replace it on purpose")
+
+
 def write_fixtures(path: Path, items: list[dict[str, Any]]) -> int:
     """Append fixtures to a fixture file (created when missing); comments and order are kept.
 
@@ -600,7 +694,10 @@ def write_fixtures(path: Path, items: list[dict[str, Any]]) -> int:
     not load exactly as written."""
     from .fixtures import FILE_HEADER, render_fixture
 
-    before = path.read_text(encoding="utf-8") if path.exists() else None
+    try:
+        before = read_capped(path) if path.exists() else None
+    except YamlProblem as e:
+        raise RuleError([e.problem]) from None
     if before is not None and not is_fixture_file(path):
         raise UsageError(f"{path} exists and is not a fixture file (no top-level `fixtures:`)")
     existing = load_fixtures([path], shipped=False) if before is not None else FixtureSet()
@@ -692,6 +789,10 @@ fixtures:
 def new_family(name: str, folder: Path, *, force: bool = False) -> list[Path]:
     if not re.fullmatch(r"[a-z][a-z0-9_\-]{0,40}", name):
         raise UsageError(f"a family name is lower case letters, digits, - and _ (got {name!r})")
+    package = Path(__file__).resolve().parent
+    target = folder.resolve()
+    if target == package or package in target.parents:
+        raise UsageError(f"{folder} is inside the installed package; write your rules elsewhere (--dir DIR)")
     rule_path, fixture_path = folder / f"{name}.yaml", folder / "tests" / f"{name}.yaml"
     for p in (rule_path, fixture_path):
         if p.exists() and not force:
@@ -706,36 +807,13 @@ def new_family(name: str, folder: Path, *, force: bool = False) -> list[Path]:
 
 # --- JSON Schema ------------------------------------------------------------------------------
 
-_OP_SCHEMAS: dict[str, dict[str, Any]] = {
-    "equals": {"description": "the value is V"},
-    "not_equals": {"description": "the value is not V"},
-    "in": {"type": "array", "minItems": 1, "description": "the value is one of the list"},
-    "not_in": {"type": "array", "minItems": 1, "description": "the value is none of the list"},
-    "gte": {"type": "number"}, "gt": {"type": "number"}, "lte": {"type": "number"}, "lt": {"type": "number"},
-    "between": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2, "description": "[low, high], inclusive"},
-    "exists": {"type": "boolean", "description": "the fact / key is (is not) present"},
-    "matches": {"type": "string", "description": "RE2 regex searched in every string of the value"},
-    "contains": {"description": "a list contains X, or a string contains the substring X"},
-    "present": {"type": "boolean", "description": "some tensor / file matches (none does)"},
-    "layers": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": "fraction of layers the pattern is found in"},
-    "min_count": {"type": "integer", "minimum": 0}, "max_count": {"type": "integer", "minimum": 0},
-    "shape": {"type": "array", "items": {"type": ["integer", "string"]},
-              "description": "each dim an integer, '*', a fact name or an expression such as num_kv_heads * head_dim"},
-    "dtype": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-}
-_SUBJECT_DOC = {"fact": "a normalised fact (facts.yaml or a derived fact)", "config": "a raw config path, dotted",
-                "tensor": "a tensor-name pattern: {N} a layer number, * one component, ** any, ^ anchors",
-                "file": "a file glob"}
-
-
 def rules_schema() -> dict[str, Any]:
     """JSON Schema (2020-12) of rule and fixture files, built from the loader's own tables."""
-    subject_ops = {"fact": VALUE_OPS, "config": VALUE_OPS, "tensor": TENSOR_OPS, "file": FILE_OPS}
     predicates = [
         {"type": "object", "required": [s], "additionalProperties": False,
-         "properties": {s: {"type": "string", "minLength": 1, "description": _SUBJECT_DOC[s]},
-                        **{op: _OP_SCHEMAS[op] for op in ops}}}
-        for s, ops in subject_ops.items()
+         "properties": {s: {"type": "string", "minLength": 1, "description": SUBJECT_DOCS[s]},
+                        **{op: OPERATORS[op].schema for op in ops}}}
+        for s, ops in OPS_BY_SUBJECT.items()
     ]
     predicates.append({"type": "object", "required": ["use"], "additionalProperties": False,
                        "properties": {"use": {"type": "string", "description": "a fragment id"}}})

@@ -6,10 +6,11 @@ Parsed into a small tree, never evaluated with eval(). `and` binds tighter than 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 _TOKEN = re.compile(r"\s*(\(|\)|[A-Za-z0-9_.*\-]+)")
+MAX_DEPTH = 32  # nested parentheses and `not`s: the parser recurses on them
 KEYWORDS = {"and", "or", "not", "of", "all", "any"}
 
 
@@ -70,6 +71,7 @@ class _Parser:
     def __init__(self, tokens: list[tuple[str, int]]) -> None:
         self.tokens = tokens
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> str | None:
         return self.tokens[self.i][0] if self.i < len(self.tokens) else None
@@ -97,6 +99,17 @@ class _Parser:
 
     def factor(self) -> object:
         tok, col = self.take()
+        if tok in ("not", "("):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise ConditionError(f"condition nests `not` and parentheses deeper than {MAX_DEPTH}", col)
+            try:
+                return self._nested(tok)
+            finally:
+                self.depth -= 1
+        return self._leaf(tok, col)
+
+    def _nested(self, tok: str) -> object:
         if tok == "not":
             return Not(self.factor())
         if tok == "(":
@@ -105,6 +118,9 @@ class _Parser:
             if close != ")":
                 raise ConditionError("missing ')'", ccol)
             return inner
+        raise AssertionError(tok)
+
+    def _leaf(self, tok: str, col: int) -> object:
         if tok in ("all", "any") or tok.isdigit():
             if self.peek() != "of":
                 if tok.isdigit() or tok in KEYWORDS:
@@ -140,17 +156,44 @@ def expand(ref: str, available: list[str]) -> list[str]:
     return [ref] if ref in available else []
 
 
-def evaluate(tree: object, values: Mapping[str, bool]) -> bool:
+Truth = Callable[[str], bool]  # a selection's name -> whether it holds
+
+
+def compile(tree: object, names: tuple[str, ...]) -> Callable[[Truth], bool]:  # noqa: A001 - the language's compile step
+    """A condition as a closure over selection truths, asking for each only when needed (the engine
+    computes a selection only if the condition reaches it). Compiled once when rules load."""
     if isinstance(tree, Sel):
-        return bool(values.get(tree.name, False))
+        name = tree.name
+        if name not in names:
+            return lambda t: False
+        return lambda t: t(name)
     if isinstance(tree, Not):
-        return not evaluate(tree.arg, values)
-    if isinstance(tree, And):
-        return all(evaluate(a, values) for a in tree.args)
-    if isinstance(tree, Or):
-        return any(evaluate(a, values) for a in tree.args)
+        inner = compile(tree.arg, names)
+        return lambda t: not inner(t)
+    if isinstance(tree, And | Or):
+        parts = tuple(compile(a, names) for a in tree.args)
+        if isinstance(tree, And):
+            return lambda t: all(f(t) for f in parts)
+        return lambda t: any(f(t) for f in parts)
     if isinstance(tree, Of):
-        picked = expand(tree.prefix, list(values))
-        hits = sum(1 for n in picked if values[n])
-        return hits == len(picked) and bool(picked) if tree.count is None else hits >= tree.count
+        picked = tuple(expand(tree.prefix, list(names)))
+        if tree.count is None:
+            return lambda t: bool(picked) and all(t(n) for n in picked)
+        need = tree.count
+
+        def at_least(t: Truth) -> bool:
+            hits = 0
+            for n in picked:
+                if t(n):
+                    hits += 1
+                    if hits >= need:
+                        return True
+            return hits >= need
+
+        return at_least
     raise TypeError(tree)
+
+
+def evaluate(tree: object, values: Mapping[str, bool]) -> bool:
+    """The condition's value for known selection truths (the compiled form, run once)."""
+    return compile(tree, tuple(values))(lambda n: bool(values[n]))

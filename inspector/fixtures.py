@@ -20,10 +20,11 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
+from . import validators as V
 from .errors import Location, RuleProblem, did_you_mean
 from .ruleset import FIELDS, KINDS, ProblemLog, shipped_rules_dir
 from .snapshot import Snapshot, TensorInfo
-from .yamlloc import LocDict, LocList
+from .yamlloc import LocDict, LocList, YamlProblem, read_capped
 
 EXPECT_FIELDS = (*FIELDS, "base")
 RULE_EXPECTATIONS = ("match", "no-match", "todo")
@@ -54,6 +55,9 @@ class Fixture:
     todo: tuple[str, ...] = ()  # expect fields not confirmed yet: reported, never failed
     rules: dict[str, str] = field(default_factory=dict)  # rule id -> match | no-match | todo
     rule_locs: dict[str, Location] = field(default_factory=dict)
+    # Where the `expect:` and `rules:` mappings are written (`rules test --update` rewrites them there).
+    expect_loc: Location | None = None
+    rules_loc: Location | None = None
 
     def snapshot(self) -> Snapshot:
         snap = Snapshot(target=f"fixture:{self.id}", source="fixture", repo_id=self.repo_id,
@@ -87,14 +91,14 @@ def shipped_fixtures_dir() -> Path:
 def is_fixture_file(path: Path) -> bool:
     """A YAML file whose top level has `fixtures:` (read as text: no second parse)."""
     try:
-        return bool(_FIXTURES_KEY.search(path.read_text(encoding="utf-8", errors="replace")))
-    except OSError:
+        return bool(_FIXTURES_KEY.search(read_capped(path)))
+    except YamlProblem:  # unreadable, not a regular file, too big: the rule loader says why
         return False
 
 
 def fixture_files(path: Path) -> list[Path]:
     """A fixture file itself, or a rules folder's `tests/*.yaml` (a tests folder's own files)."""
-    if path.is_file():
+    if not path.is_dir():
         return [path]
     tests = path if path.name == "tests" else path / "tests"
     if not tests.is_dir():
@@ -216,7 +220,7 @@ class _Reader(ProblemLog):
         if doc is None:
             return
         if not isinstance(doc, LocDict) or "fixtures" not in doc:
-            self.problem("E160", "a fixture file is a mapping with a `fixtures:` list", Location(display, 1, 1))
+            self.problem(V.bad_fixture_file.CHECK, "a fixture file is a mapping with a `fixtures:` list", Location(display, 1, 1))
             return
         for key in doc:
             if key != "fixtures":
@@ -225,7 +229,7 @@ class _Reader(ProblemLog):
         if items is None:
             return
         if not isinstance(items, LocList):
-            self.problem("E160", "`fixtures` must be a list", doc.where("fixtures"))
+            self.problem(V.bad_fixture_file.CHECK, "`fixtures` must be a list", doc.where("fixtures"))
             return
         for i, raw in enumerate(items):
             fx = self.fixture(raw, items.where(i))
@@ -234,16 +238,16 @@ class _Reader(ProblemLog):
 
     def fixture(self, raw: Any, loc: Location) -> Fixture | None:
         if not isinstance(raw, LocDict):
-            self.problem("E160", "a fixture must be a mapping (id, source, config, tensors, files, expect, rules)", loc)
+            self.problem(V.bad_fixture_file.CHECK, "a fixture must be a mapping (id, source, config, tensors, files, expect, rules)", loc)
             return None
         fid = raw.get("id")
         if not isinstance(fid, str) or not fid:
-            self.problem("E161", "a fixture needs an `id` (a non-empty string)", raw.loc)
+            self.problem(V.fixture_id.CHECK, "a fixture needs an `id` (a non-empty string)", raw.loc)
             return None
         if fid in self.seen:
             first, layer = self.seen[fid]
             if layer == self.layer:
-                self.problem("E161", f"duplicate fixture id {fid!r} (first at {first})", raw.where("id"))
+                self.problem(V.fixture_id.CHECK, f"duplicate fixture id {fid!r} (first at {first})", raw.where("id"))
                 return None
             self.out.fixtures = [f for f in self.out.fixtures if f.id != fid]
         self.seen[fid] = (raw.where("id"), self.layer)
@@ -257,25 +261,25 @@ class _Reader(ProblemLog):
         src = raw.get("source")
         if src is not None:
             if not isinstance(src, LocDict):
-                self.problem("E160", "`source` must be a mapping {model, provenance, ...}", raw.where("source"))
+                self.problem(V.bad_fixture_file.CHECK, "`source` must be a mapping {model, provenance, ...}", raw.where("source"))
             else:
                 for k, v in src.items():
                     if k not in SOURCE_KEYS:
                         self.unknown(k, SOURCE_KEYS, src.key_locs[k], "source key")
                     elif not isinstance(v, str):
-                        self.problem("E160", f"`source.{k}` must be a string", src.where(k))
+                        self.problem(V.bad_fixture_file.CHECK, f"`source.{k}` must be a string", src.where(k))
                     else:
                         fx.source[k] = v
         for key in ("card", "config", "tokenizer"):
             v = raw.get(key)
             if v is not None and not isinstance(v, dict):
-                self.problem("E160", f"`{key}` must be a mapping (a JSON object)", raw.where(key))
+                self.problem(V.bad_fixture_file.CHECK, f"`{key}` must be a mapping (a JSON object)", raw.where(key))
             elif v is not None:
                 setattr(fx, key, _plain(v))
         fx.weights_format = self._str(raw, "weights_format")
         files = raw.get("files", [])
         if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-            self.problem("E160", "`files` must be a list of file names", raw.where("files"))
+            self.problem(V.bad_fixture_file.CHECK, "`files` must be a list of file names", raw.where("files"))
         else:
             fx.files = list(files)
         self._tensors(fx, raw)
@@ -286,7 +290,7 @@ class _Reader(ProblemLog):
     def _str(self, raw: LocDict, key: str) -> str | None:
         v = raw.get(key)
         if v is not None and not isinstance(v, str):
-            self.problem("E160", f"`{key}` must be a string", raw.where(key))
+            self.problem(V.bad_fixture_file.CHECK, f"`{key}` must be a string", raw.where(key))
             return None
         return v
 
@@ -295,13 +299,13 @@ class _Reader(ProblemLog):
         if tensors is None:
             return
         if not isinstance(tensors, LocDict):
-            self.problem("E162", "`tensors` must map tensor names to [DTYPE, [shape]] or null", raw.where("tensors"))
+            self.problem(V.bad_tensor_entry.CHECK, "`tensors` must map tensor names to [DTYPE, [shape]] or null", raw.where("tensors"))
             return
         total = 0
         for name, value in tensors.items():
             where = tensors.key_locs[name]
             if not isinstance(name, str) or not name:
-                self.problem("E162", "a tensor name must be a string", where)
+                self.problem(V.bad_tensor_entry.CHECK, "a tensor name must be a string", where)
                 continue
             dtype, shape = None, None
             if value is not None:
@@ -310,27 +314,29 @@ class _Reader(ProblemLog):
                       and (len(value) == 1 or value[1] is None
                            or (isinstance(value[1], list) and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in value[1]))))
                 if not ok:
-                    self.problem("E162", f"tensor {name!r}: expected [DTYPE, [d0, d1, ...]] or null, got {value!r}", tensors.where(name))
+                    self.problem(V.bad_tensor_entry.CHECK, f"tensor {name!r}: expected [DTYPE, [d0, d1, ...]] or null, got {value!r}", tensors.where(name))
                     continue
                 dtype = value[0]
                 shape = tuple(value[1]) if len(value) == 2 and value[1] is not None else None
             try:
                 names = expand_name(name)
             except ValueError as e:
-                self.problem("E162", f"tensor {name!r}: {e}", where)
+                self.problem(V.bad_tensor_entry.CHECK, f"tensor {name!r}: {e}", where)
                 continue
             total += len(names)
             if total > MAX_EXPANDED:
-                self.problem("E162", f"more than {MAX_EXPANDED} tensors after expanding ranges", where)
+                self.problem(V.bad_tensor_entry.CHECK, f"more than {MAX_EXPANDED} tensors after expanding ranges", where)
                 return
             for n in names:
                 fx.tensors[n] = TensorInfo(n, dtype, shape)
 
     def _expect(self, fx: Fixture, raw: LocDict) -> None:
         exp = raw.get("expect")
+        if "expect" in raw:
+            fx.expect_loc = raw.where("expect")
         if exp is not None:
             if not isinstance(exp, LocDict):
-                self.problem("E163", "`expect` must map kind/layout/lineage/base to values", raw.where("expect"))
+                self.problem(V.bad_expect.CHECK, "`expect` must map kind/layout/lineage/base to values", raw.where("expect"))
             else:
                 for k, v in exp.items():
                     if k not in EXPECT_FIELDS:
@@ -340,11 +346,11 @@ class _Reader(ProblemLog):
                     elif isinstance(v, list) and v and all(isinstance(x, str) and x for x in v) and k != "kind":
                         fx.expect[k] = tuple(v)  # any of these is right (e.g. bases no config can tell apart)
                     elif not isinstance(v, str) or not v:
-                        self.problem("E163", f"`expect.{k}` must be a string" + (", a list of strings" if k != "kind" else "")
+                        self.problem(V.bad_expect.CHECK, f"`expect.{k}` must be a string" + (", a list of strings" if k != "kind" else "")
                                      + (" or null" if k == "base" else ""), exp.where(k))
                     elif k == "kind" and v not in (*KINDS, "unknown"):
                         tail = did_you_mean(v, list(KINDS))
-                        self.problem("E163", f"`expect.kind` {v!r} is not a kind{tail}", exp.where(k))
+                        self.problem(V.bad_expect.CHECK, f"`expect.kind` {v!r} is not a kind{tail}", exp.where(k))
                     else:
                         fx.expect[k] = v
         todo = raw.get("todo")
@@ -356,19 +362,20 @@ class _Reader(ProblemLog):
                     self.unknown(t, EXPECT_FIELDS, raw.where("todo"), "todo field")
             fx.todo = tuple(todo)
         elif todo not in (None, False):
-            self.problem("E163", "`todo` must be true or a list of expect fields (kind, layout, lineage, base)", raw.where("todo"))
+            self.problem(V.bad_expect.CHECK, "`todo` must be true or a list of expect fields (kind, layout, lineage, base)", raw.where("todo"))
 
     def _rules(self, fx: Fixture, raw: LocDict) -> None:
         rules = raw.get("rules")
         if rules is None:
             return
+        fx.rules_loc = raw.where("rules")
         if not isinstance(rules, LocDict):
-            self.problem("E164", "`rules` must map rule ids to match | no-match | todo", raw.where("rules"))
+            self.problem(V.bad_rule_outcome.CHECK, "`rules` must map rule ids to match | no-match | todo", raw.where("rules"))
             return
         for rid, want in rules.items():
             if want not in RULE_EXPECTATIONS:
                 tail = did_you_mean(str(want), list(RULE_EXPECTATIONS), f" (one of {', '.join(RULE_EXPECTATIONS)})")
-                self.problem("E164", f"rule {rid!r}: expected outcome {want!r} is not known{tail}", rules.where(rid))
+                self.problem(V.bad_rule_outcome.CHECK, f"rule {rid!r}: expected outcome {want!r} is not known{tail}", rules.where(rid))
                 continue
             fx.rules[str(rid)] = want
             fx.rule_locs[str(rid)] = rules.key_locs[rid]
@@ -402,7 +409,7 @@ def load_fixtures(paths: list[Path] | None = None, *, shipped: bool = True) -> F
     reader.layer = 1
     for path in paths or []:
         if not path.exists():
-            out.problems.append(RuleProblem("E100", "no such file or folder", Location(str(path), 1, 1)))
+            out.problems.append(V.unreadable_path.CHECK("no such file or folder", Location(str(path), 1, 1)))
             continue
         for p in fixture_files(path):
             reader.file(p, str(p))
@@ -417,7 +424,7 @@ def check_rule_ids(fixtures: FixtureSet, rule_ids: list[str]) -> list[RuleProble
         for rid in fx.rules:
             if rid not in known:
                 tail = did_you_mean(rid, rule_ids)
-                out.append(RuleProblem("E165", f"fixture {fx.id!r} expects an outcome of unknown rule {rid!r}{tail}", fx.rule_locs[rid]))
+                out.append(V.unknown_rule_in_fixture.CHECK(f"fixture {fx.id!r} expects an outcome of unknown rule {rid!r}{tail}", fx.rule_locs[rid]))
     return out
 
 
@@ -432,11 +439,12 @@ def _scalar(v: Any) -> str:
     return json.dumps(v, ensure_ascii=False)
 
 
-def _flow(v: Any) -> str:
+def render_flow(v: Any) -> str:
+    """A value as one-line YAML flow, as fixture files write `expect:` and `rules:`."""
     if isinstance(v, dict):
-        return "{" + ", ".join(f"{_scalar(k)}: {_flow(x)}" for k, x in v.items()) + "}"
+        return "{" + ", ".join(f"{_scalar(k)}: {render_flow(x)}" for k, x in v.items()) + "}"
     if isinstance(v, list | tuple):
-        return "[" + ", ".join(_flow(x) for x in v) + "]"
+        return "[" + ", ".join(render_flow(x) for x in v) + "]"
     return _scalar(v)
 
 
@@ -449,18 +457,18 @@ def render_fixture(fx: dict[str, Any]) -> str:
     if fx.get("source"):
         lines.append("    source:")
         lines.extend(f"      {k}: {_scalar(v)}" for k, v in fx["source"].items())
-    lines.append(f"    expect: {_flow(fx.get('expect') or {})}")
+    lines.append(f"    expect: {render_flow(fx.get('expect') or {})}")
     if fx.get("todo"):
-        lines.append(f"    todo: {_flow(list(fx['todo']))}")
+        lines.append(f"    todo: {render_flow(list(fx['todo']))}")
     if fx.get("rules"):
-        lines.append(f"    rules: {_flow(fx['rules'])}")
+        lines.append(f"    rules: {render_flow(fx['rules'])}")
     if fx.get("card"):
         lines.append(f"    card: {json.dumps(fx['card'], ensure_ascii=False)}")
     if fx.get("tokenizer"):
         lines.append(f"    tokenizer: {json.dumps(fx['tokenizer'], ensure_ascii=False)}")
     if fx.get("weights_format"):
         lines.append(f"    weights_format: {_scalar(fx['weights_format'])}")
-    lines.append(f"    files: {_flow(list(fx.get('files') or []))}")
+    lines.append(f"    files: {render_flow(list(fx.get('files') or []))}")
     if fx.get("config") is None:
         lines.append("    config: null")
     else:
@@ -475,7 +483,7 @@ def render_fixture(fx: dict[str, Any]) -> str:
         lines.append("    tensors: {}")
     else:
         lines.append("    tensors:")
-        lines.extend(f"      {_scalar(name)}: {_flow(value) if value is not None else 'null'}" for name, value in tensors.items())
+        lines.extend(f"      {_scalar(name)}: {render_flow(value) if value is not None else 'null'}" for name, value in tensors.items())
     return "\n".join(lines) + "\n"
 
 

@@ -96,11 +96,20 @@ def compile_tensor_pattern(pattern: str) -> tuple[object, object, bool]:
             real.append(piece)
     head = "^" if anchored else r"(?:^|\.)"
     tail = r"(?:\.|$)"
-    # Built only from escaped literals, [^.]+ and \d+ (no nested quantifiers), so Python's own
-    # engine runs these in linear time, and about ten times faster than the RE2 binding per call.
-    skel_rx = re.compile(head + r"\.".join(skel) + tail)
-    real_rx = re.compile(head + r"\.".join(real) + tail)
+    # Escaped literals, whole-component [^.]+ and \d+ only: Python's engine runs these in linear
+    # time, about ten times faster than the RE2 binding per call. `**` (.+) or two wildcards in one
+    # component backtrack polynomially there (`**.**.**.x` on a long name: minutes), so those go to RE2.
+    backtracks = "**" in parts or any(p.count("*") > 1 for p in parts)
+    compile_rx = _compile_linear if backtracks else re.compile
+    skel_rx = compile_rx(head + r"\.".join(skel) + tail)
+    real_rx = compile_rx(head + r"\.".join(real) + tail)
     return skel_rx, real_rx, literal_numbers
+
+
+def _compile_linear(source: str):
+    if _re2 is None:  # pragma: no cover - google-re2 is a runtime dependency
+        raise PatternError("`**` and in-component wildcards need google-re2 (pip install google-re2)")
+    return _re2.compile(source, options=_re2_options)
 
 
 def glob_match(pattern: str, name: str) -> bool:

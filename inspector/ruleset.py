@@ -3,34 +3,53 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from . import condition as cond
+from . import validators as V
 from .errors import Location, RuleError, RuleProblem, did_you_mean
-from .patterns import PatternError, compile_regex, compile_tensor_pattern
+from .operators import OPERATORS, OPS_BY_SUBJECT, TENSOR_OPS, VALUE_OPS, VALUE_SUBJECTS, describe
+from .operators import SUBJECTS as SUBJECT_DOCS
+from .patterns import PatternError, compile_tensor_pattern
 from .yamlloc import LocDict, LocList, YamlProblem, load_file
 
 FIELDS = ("kind", "layout", "lineage")
 KINDS = ("decoder", "encoder", "encoder-decoder")
 STATUSES = ("experimental", "test", "stable", "deprecated")
-SUBJECTS = ("fact", "config", "tensor", "file")
-VALUE_OPS = ("equals", "not_equals", "in", "not_in", "gte", "gt", "lte", "lt", "between", "exists", "matches", "contains")
-TENSOR_OPS = ("present", "layers", "min_count", "max_count", "shape", "dtype")
-FILE_OPS = ("present",)
-OPS_BY_SUBJECT = {"fact": VALUE_OPS, "config": VALUE_OPS, "tensor": TENSOR_OPS, "file": FILE_OPS}
+SUBJECTS = tuple(SUBJECT_DOCS)
 RULE_KEYS = ("id", "description", "status", "author", "references", "related", "family", "tags",
              "kind", "layout", "lineage", "weight", "match", "condition", "extends")
 BASE_KEYS = ("id", "lineage", "kind", "fingerprint", "references", "description")
+MAX_EXTENDS = 16  # `extends` is resolved recursively
 TOP_KEYS = ("rules", "fragments", "facts", "declared", "bases", "base_weight")
-# Facts computed in Python from the config, the tensors and the repo (see facts.py).
-DERIVED_FACTS = ("head_dim", "gqa_group", "tied_embeddings", "layer_count", "tensor_count", "quantization",
-                 "repo_id", "base_model", "auto_map", "num_kv_heads", "declared_lineage", "declared_kind",
-                 # weights format and tokenizer evidence (facts.py _tokenizer_facts)
-                 "weights_format", "special_tokens", "tokenizer_vocab_size", "tokenizer_base_vocab",
-                 "chat_template_sha256", "tokenizer_model")
+# Facts that facts.py computes (from the config, the tensors, the tokenizer and the repo), with
+# what each is: rules may name them without a facts: entry. tests/test_ruleset.py checks that code
+# computes each one and nothing else.
+DERIVED_FACTS: dict[str, str] = {
+    "vocab_size": "also from the embedding's shape when the config lacks it",
+    "hidden_size": "also from the embedding's shape when the config lacks it",
+    "num_kv_heads": "config, else from k_proj's shape, else 1 for multi-query configs, else num_heads",
+    "head_dim": "config head_dim / kv_channels, else hidden_size / num_heads",
+    "gqa_group": "num_heads / num_kv_heads",
+    "layer_count": "from tensor names (highest layer number + 1)",
+    "tensor_count": "how many tensors the weights name",
+    "tied_embeddings": "config, else: an embedding tensor and no output head",
+    "quantization": "gptq, awq, bnb, mlx, ... from quantization_config and tensor names; `none` otherwise",
+    "repo_id": "the Hub repo id, when the target is one",
+    "weights_format": "safetensors, bin-index, gguf, ...",
+    "base_model": "the model card's `base_model` (the first, when it lists several)",
+    "auto_map": "the config's auto_map values, as a list of strings",
+    "tokenizer_class": "also from tokenizer_config.json (with --with-tokenizer) or a GGUF's tokenizer",
+    "special_tokens": "the tokenizer's special tokens",
+    "tokenizer_vocab_size": "the tokenizer's vocabulary size, added tokens included",
+    "tokenizer_base_vocab": "the tokenizer's vocabulary size before added tokens",
+    "chat_template_sha256": "SHA-256 of the tokenizer's chat template",
+    "tokenizer_model": "the tokenizer model type (BPE, Unigram, GGUF's tokenizer.ggml.model, ...)",
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +60,21 @@ class Predicate:
     loc: Location
     text: str  # how the predicate reads in evidence, e.g. "fact vocab_size in [151936, 152064]"
     subject_loc: Location | None = None  # where the tensor pattern / config key is written (validation points there)
+    # Compiled when the rules load (operators.py): one test per operator, in `ops` order.
+    tests: tuple = field(default=(), compare=False, repr=False)
+
+    @cached_property
+    def sig(self) -> str:
+        """Predicates with the same signature hold together (rules repeat many checks)."""
+        return f"{self.subject}\0{self.key}\0{self.ops!r}"
+
+    @cached_property
+    def value_holds(self) -> Callable[[bool, Any], bool]:
+        """All operators' tests as one (most predicates have one operator)."""
+        if len(self.tests) == 1:
+            return self.tests[0]
+        tests = self.tests
+        return lambda found, value: all(t(found, value) for t in tests)
 
 
 @dataclass(frozen=True)
@@ -48,6 +82,11 @@ class Selection:
     name: str
     predicates: tuple[Predicate, ...]
     loc: Location
+
+    @cached_property
+    def quick_order(self) -> tuple[Predicate, ...]:
+        """Cheap value checks before tensor and file matching (a yes/no pass stops at the first no)."""
+        return tuple(sorted(self.predicates, key=lambda p: p.subject not in VALUE_SUBJECTS))
 
 
 @dataclass(frozen=True)
@@ -65,6 +104,9 @@ class Rule:
     family: str | None = None
     references: tuple[str, ...] = ()
     related: tuple[dict, ...] = ()
+    tags: tuple[str, ...] = ()
+    # The condition compiled over selection truths (condition.compile); None when it has none.
+    fires: Callable[[cond.Truth], bool] | None = field(default=None, compare=False, repr=False)
 
     @property
     def file(self) -> str:
@@ -126,7 +168,7 @@ def shipped_rules_dir() -> Path:
 
 def rule_files(path: Path) -> list[Path]:
     """YAML files of a folder (fixtures under tests/ excluded), or the file itself."""
-    if path.is_file():
+    if not path.is_dir():  # a file, or a FIFO or device that the loader refuses by name
         return [path]
     return sorted(p for p in path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml") and "tests" not in p.relative_to(path).parts)
 
@@ -142,12 +184,12 @@ class ProblemLog:
 
     problems: list[RuleProblem]
 
-    def problem(self, code: str, msg: str, loc: Location | None, severity: str = "error") -> None:
-        self.problems.append(RuleProblem(code, msg, loc, severity))
+    def problem(self, check: V.Check, msg: str, loc: Location | None) -> None:
+        self.problems.append(check(msg, loc))
 
     def unknown(self, key: Any, known: tuple[str, ...] | list[str], loc: Location, what: str) -> None:
         tail = did_you_mean(str(key), list(known), f" (known: {', '.join(known)})")
-        self.problem("E111", f"unknown {what} {key!r}{tail}", loc)
+        self.problem(V.unknown_key.CHECK, f"unknown {what} {key!r}{tail}", loc)
 
     def load(self, path: Path, display: str) -> Any:
         """The document, or None when it is empty or cannot be read (the problem is recorded)."""
@@ -173,7 +215,7 @@ class _Builder(ProblemLog):
         if doc is None:
             return
         if not isinstance(doc, LocDict):
-            self.problem("E110", "a rule file must be a mapping with keys like `rules:`", Location(display, 1, 1))
+            self.problem(V.not_a_mapping.CHECK, "a rule file must be a mapping with keys like `rules:`", Location(display, 1, 1))
             return
         for key in doc:
             if key not in TOP_KEYS:
@@ -189,38 +231,38 @@ class _Builder(ProblemLog):
             if _is_number(w):
                 self.rs.base_weight = float(w)
             else:
-                self.problem("E120", f"base_weight must be a number, got {w!r}", doc.where("base_weight"))
+                self.problem(V.wrong_type.CHECK, f"base_weight must be a number, got {w!r}", doc.where("base_weight"))
         if "fragments" in doc:
             self._fragments(doc["fragments"], doc.where("fragments"))
         if "rules" in doc:
             rules = doc["rules"]
             if not isinstance(rules, LocList):
-                self.problem("E120", "`rules` must be a list of rules", doc.where("rules"))
+                self.problem(V.wrong_type.CHECK, "`rules` must be a list of rules", doc.where("rules"))
                 return
             for i, raw in enumerate(rules):
                 if not isinstance(raw, LocDict):
-                    self.problem("E120", "a rule must be a mapping", rules.where(i))
+                    self.problem(V.wrong_type.CHECK, "a rule must be a mapping", rules.where(i))
                     continue
                 rid = raw.get("id")
                 if not isinstance(rid, str) or not rid:
-                    self.problem("E121", "a rule needs an `id` (a non-empty string)", raw.loc)
+                    self.problem(V.rule_without_id.CHECK, "a rule needs an `id` (a non-empty string)", raw.loc)
                     continue
                 if rid in self.raw_rules:
                     prev, prev_layer = self.raw_rules[rid]
                     if prev_layer == layer:
-                        self.problem("E201", f"duplicate rule id {rid!r} (first at {prev.where('id')})", raw.where("id"))
+                        self.problem(V.duplicate_id.CHECK, f"duplicate rule id {rid!r} (first at {prev.where('id')})", raw.where("id"))
                         continue
                 self.raw_rules[rid] = (raw, layer)
 
     def _facts(self, facts: Any, loc: Location) -> None:
         if not isinstance(facts, LocDict):
-            self.problem("E120", "`facts` must map fact names to lists of config paths", loc)
+            self.problem(V.wrong_type.CHECK, "`facts` must map fact names to lists of config paths", loc)
             return
         for name, paths in facts.items():
             if isinstance(paths, str):
                 paths = [paths]
             if not isinstance(paths, list) or not all(isinstance(p, str) and p for p in paths):
-                self.problem("E120", f"fact {name!r} must list config paths (strings)", facts.where(name))
+                self.problem(V.wrong_type.CHECK, f"fact {name!r} must list config paths (strings)", facts.where(name))
                 continue
             self.rs.facts[str(name)] = list(paths)
             self.fact_names.add(str(name))
@@ -228,29 +270,29 @@ class _Builder(ProblemLog):
     def _claims(self, items: Any, loc: Location, field_name: str, allowed: tuple[str, ...] | None) -> list[Claim]:
         out: list[Claim] = []
         if not isinstance(items, LocList):
-            self.problem("E120", f"`declared.{field_name}s` must be a list", loc)
+            self.problem(V.wrong_type.CHECK, f"`declared.{field_name}s` must be a list", loc)
             return out
         for i, it in enumerate(items):
             if not isinstance(it, LocDict):
-                self.problem("E120", "a declared entry must be a mapping", items.where(i))
+                self.problem(V.wrong_type.CHECK, "a declared entry must be a mapping", items.where(i))
                 continue
             for k in it:
                 if k not in (field_name, "model_types", "architectures"):
                     self.unknown(k, (field_name, "model_types", "architectures"), it.key_locs[k], "key")
             value = it.get(field_name)
             if not isinstance(value, str) or (allowed and value not in allowed):
-                self.problem("E122", f"`{field_name}` must be one of {allowed}" if allowed else f"`{field_name}` must be a string", it.where(field_name))
+                self.problem(V.bad_field_value.CHECK, f"`{field_name}` must be one of {allowed}" if allowed else f"`{field_name}` must be a string", it.where(field_name))
                 continue
             mts, archs = it.get("model_types", []), it.get("architectures", [])
             if not _str_list(mts) or not _str_list(archs):
-                self.problem("E120", "model_types and architectures must be lists of strings", it.loc)
+                self.problem(V.wrong_type.CHECK, "model_types and architectures must be lists of strings", it.loc)
                 continue
             out.append(Claim(value, tuple(mts), tuple(archs), it.loc))
         return out
 
     def _declared(self, doc: Any, loc: Location) -> None:
         if not isinstance(doc, LocDict):
-            self.problem("E120", "`declared` must be a mapping with `lineages` and `kinds`", loc)
+            self.problem(V.wrong_type.CHECK, "`declared` must be a mapping with `lineages` and `kinds`", loc)
             return
         for k in doc:
             if k not in ("lineages", "kinds"):
@@ -262,22 +304,22 @@ class _Builder(ProblemLog):
 
     def _bases(self, items: Any, loc: Location) -> None:
         if not isinstance(items, LocList):
-            self.problem("E120", "`bases` must be a list", loc)
+            self.problem(V.wrong_type.CHECK, "`bases` must be a list", loc)
             return
         seen = {b.id: b for b in self.rs.bases}
         for i, it in enumerate(items):
             if not isinstance(it, LocDict):
-                self.problem("E120", "a base model must be a mapping", items.where(i))
+                self.problem(V.wrong_type.CHECK, "a base model must be a mapping", items.where(i))
                 continue
             for k in it:
                 if k not in BASE_KEYS:
                     self.unknown(k, BASE_KEYS, it.key_locs[k], "key")
             bid, lin, fp = it.get("id"), it.get("lineage"), it.get("fingerprint")
             if not isinstance(bid, str) or not isinstance(lin, str) or not isinstance(fp, LocDict) or not fp:
-                self.problem("E123", "a base model needs `id`, `lineage` and a non-empty `fingerprint` mapping", it.loc)
+                self.problem(V.bad_base_model.CHECK, "a base model needs `id`, `lineage` and a non-empty `fingerprint` mapping", it.loc)
                 continue
             if bid in seen:
-                self.problem("E201", f"duplicate base model {bid!r} (first at {seen[bid].loc})", it.where("id"))
+                self.problem(V.duplicate_id.CHECK, f"duplicate base model {bid!r} (first at {seen[bid].loc})", it.where("id"))
                 continue
             refs = it.get("references", [])
             kind = it.get("kind", "decoder")
@@ -290,14 +332,14 @@ class _Builder(ProblemLog):
 
     def _fragments(self, items: Any, loc: Location) -> None:
         if not isinstance(items, LocList):
-            self.problem("E120", "`fragments` must be a list", loc)
+            self.problem(V.wrong_type.CHECK, "`fragments` must be a list", loc)
             return
         for i, it in enumerate(items):
             if not isinstance(it, LocDict) or not isinstance(it.get("id"), str) or not isinstance(it.get("predicates"), LocList):
-                self.problem("E124", "a fragment needs an `id` and a `predicates` list", items.where(i))
+                self.problem(V.bad_fragment.CHECK, "a fragment needs an `id` and a `predicates` list", items.where(i))
                 continue
             if it["id"] in self.fragments:
-                self.problem("E201", f"duplicate fragment id {it['id']!r}", it.where("id"))
+                self.problem(V.duplicate_id.CHECK, f"duplicate fragment id {it['id']!r}", it.where("id"))
                 continue
             self.fragments[it["id"]] = (it["predicates"], it.loc)
 
@@ -311,7 +353,7 @@ class _Builder(ProblemLog):
                     self.rs.rules.append(rule)
         for name in ("vocab_size", "hidden_size", "num_layers", "num_heads"):
             if self.rs.rules and name not in self.rs.facts:
-                self.problem("W301", f"fact {name!r} is not defined in any facts: file", None, "warning")
+                self.problem(V.core_fact_undefined.CHECK, f"fact {name!r} is not defined in any facts: file", None)
         return self.rs
 
     def _resolve_extends(self, rid: str, raw: LocDict, chain: list[str]) -> LocDict | None:
@@ -320,10 +362,13 @@ class _Builder(ProblemLog):
             return raw
         if not isinstance(parent_id, str) or parent_id not in self.raw_rules:
             tail = did_you_mean(str(parent_id), list(self.raw_rules))
-            self.problem("E130", f"rule {rid!r} extends unknown rule {parent_id!r}{tail}", raw.where("extends"))
+            self.problem(V.unknown_parent.CHECK, f"rule {rid!r} extends unknown rule {parent_id!r}{tail}", raw.where("extends"))
+            return None
+        if len(chain) >= MAX_EXTENDS:
+            self.problem(V.extends_loop.CHECK, f"`extends` chain is deeper than {MAX_EXTENDS} rules", raw.where("extends"))
             return None
         if parent_id in chain or parent_id == rid:
-            self.problem("E131", f"`extends` loops: {' -> '.join([*chain, rid, parent_id])}", raw.where("extends"))
+            self.problem(V.extends_loop.CHECK, f"`extends` loops: {' -> '.join([*chain, rid, parent_id])}", raw.where("extends"))
             return None
         parent = self._resolve_extends(parent_id, self.raw_rules[parent_id][0], [*chain, rid])
         if parent is None:
@@ -361,35 +406,39 @@ class _Builder(ProblemLog):
             if f in raw:
                 v = raw[f]
                 if not isinstance(v, str) or not v:
-                    self.problem("E122", f"`{f}` must be a non-empty string", raw.where(f))
+                    self.problem(V.bad_field_value.CHECK, f"`{f}` must be a non-empty string", raw.where(f))
                 elif f == "kind" and v not in KINDS:
                     self.unknown(v, KINDS, raw.where(f), "kind")
                 else:
                     votes[f] = v
         if not votes and not any(f in raw for f in FIELDS):
-            self.problem("E125", f"rule {rid!r} votes for nothing: give `kind`, `layout` or `lineage`", raw.loc)
+            self.problem(V.votes_for_nothing.CHECK, f"rule {rid!r} votes for nothing: give `kind`, `layout` or `lineage`", raw.loc)
         weight = raw.get("weight", 1.0)
         if not _is_number(weight):
-            self.problem("E126", f"`weight` must be a number, got {weight!r}", raw.where("weight"))
+            self.problem(V.weight_not_a_number.CHECK, f"`weight` must be a number, got {weight!r}", raw.where("weight"))
             weight = 0.0
         status = raw.get("status", "experimental")
         if status not in STATUSES:
             self.unknown(status, STATUSES, raw.where("status"), "status")
         for key in ("description", "author", "family"):
             if key in raw and not isinstance(raw[key], str):
-                self.problem("E122", f"`{key}` must be a string", raw.where(key))
+                self.problem(V.bad_field_value.CHECK, f"`{key}` must be a string", raw.where(key))
         refs = raw.get("references", [])
         if not _str_list(refs):
-            self.problem("E122", "`references` must be a list of strings", raw.where("references"))
+            self.problem(V.bad_field_value.CHECK, "`references` must be a list of strings", raw.where("references"))
             refs = []
+        tags = raw.get("tags", [])
+        if not _str_list(tags):
+            self.problem(V.bad_field_value.CHECK, "`tags` must be a list of strings", raw.where("tags"))
+            tags = []
         related = raw.get("related", [])
         if not isinstance(related, list) or not all(isinstance(r, dict) and isinstance(r.get("id"), str) and r.get("type", "derived-from") in ("derived-from", "replaces") for r in related):
-            self.problem("E122", "`related` must list {id, type: derived-from | replaces}", raw.where("related"))
+            self.problem(V.bad_field_value.CHECK, "`related` must list {id, type: derived-from | replaces}", raw.where("related"))
             related = []
         match = raw.get("match")
         selections: dict[str, Selection] = {}
         if not isinstance(match, LocDict) or not match:
-            self.problem("E127", f"rule {rid!r} needs a `match:` mapping of named selections", raw.where("match") if "match" in raw else raw.loc)
+            self.problem(V.no_match.CHECK, f"rule {rid!r} needs a `match:` mapping of named selections", raw.where("match") if "match" in raw else raw.loc)
         else:
             for name, body in match.items():
                 sel = self._selection(str(name), body, match.where(name))
@@ -401,30 +450,31 @@ class _Builder(ProblemLog):
             tree = cond.And(tuple(cond.Sel(n) for n in selections)) if selections else None
             ctext = " and ".join(selections)
         elif not isinstance(ctext, str):
-            self.problem("E128", "`condition` must be a string", raw.where("condition"))
+            self.problem(V.bad_condition.CHECK, "`condition` must be a string", raw.where("condition"))
         else:
             cloc = raw.where("condition")
             try:
                 tree = cond.parse(ctext)
             except cond.ConditionError as e:
-                self.problem("E128", f"condition: {e}", Location(cloc.file, cloc.line, cloc.col + e.col))
+                self.problem(V.bad_condition.CHECK, f"condition: {e}", Location(cloc.file, cloc.line, cloc.col + e.col))
             if tree is not None and isinstance(match, LocDict):
                 used: set[str] = set()
                 for ref in cond.names(tree):
                     hit = cond.expand(ref, list(match))
                     if not hit:
                         tail = did_you_mean(ref, list(match))
-                        self.problem("E129", f"condition names selection {ref!r}, which `match` does not define{tail}", cloc)
+                        self.problem(V.undefined_selection.CHECK, f"condition names selection {ref!r}, which `match` does not define{tail}", cloc)
                     used.update(hit)
                 for name in match:
                     if name not in used:
-                        self.problem("W302", f"selection {name!r} is never used in the condition", match.key_locs[name], "warning")
+                        self.problem(V.unused_selection.CHECK, f"selection {name!r} is never used in the condition", match.key_locs[name])
         if len(self.rs.errors) > before:
             return None
         return Rule(
             id=rid, votes=votes, weight=float(weight), selections=selections, condition=tree, condition_text=ctext,
             loc=raw.where("id"), description=raw.get("description", ""), status=status, author=raw.get("author", ""),
             family=raw.get("family") or votes.get("lineage"), references=tuple(refs), related=tuple(dict(r) for r in related),
+            tags=tuple(tags), fires=cond.compile(tree, tuple(selections)) if tree is not None else None,
         )
 
     def _selection(self, name: str, body: Any, loc: Location) -> Selection | None:
@@ -433,7 +483,7 @@ class _Builder(ProblemLog):
         elif isinstance(body, LocList) and body:
             items, locs = list(body), body.item_locs
         else:
-            self.problem("E140", f"selection {name!r} must be a predicate or a non-empty list of predicates", loc)
+            self.problem(V.empty_selection.CHECK, f"selection {name!r} must be a predicate or a non-empty list of predicates", loc)
             return None
         preds: list[Predicate] = []
         for item, iloc in zip(items, locs, strict=False):
@@ -442,18 +492,18 @@ class _Builder(ProblemLog):
 
     def _predicates(self, item: Any, loc: Location, depth: int) -> list[Predicate]:
         if not isinstance(item, LocDict):
-            self.problem("E141", "a predicate must be a mapping such as `{fact: vocab_size, equals: 64000}`", loc)
+            self.problem(V.bad_predicate.CHECK, "a predicate must be a mapping such as `{fact: vocab_size, equals: 64000}`", loc)
             return []
         if "use" in item:
             ref = item["use"]
             if len(item) > 1:
-                self.problem("E141", "`use:` stands alone in its predicate", item.loc)
+                self.problem(V.bad_predicate.CHECK, "`use:` stands alone in its predicate", item.loc)
             if ref not in self.fragments:
                 tail = did_you_mean(str(ref), list(self.fragments))
-                self.problem("E142", f"unknown fragment {ref!r}{tail}", item.where("use"))
+                self.problem(V.unknown_fragment.CHECK, f"unknown fragment {ref!r}{tail}", item.where("use"))
                 return []
             if depth > 8:
-                self.problem("E143", "fragments nest too deeply (or loop)", item.where("use"))
+                self.problem(V.fragment_depth.CHECK, "fragments nest too deeply (or loop)", item.where("use"))
                 return []
             preds_list, _floc = self.fragments[ref]
             out: list[Predicate] = []
@@ -466,21 +516,21 @@ class _Builder(ProblemLog):
             if unknown:
                 self.unknown(unknown[0], SUBJECTS + VALUE_OPS + TENSOR_OPS, item.key_locs[unknown[0]], "predicate key")
             else:
-                self.problem("E144", f"a predicate names exactly one of {', '.join(SUBJECTS)} (found {len(subjects)})", item.loc)
+                self.problem(V.subject_count.CHECK, f"a predicate names exactly one of {', '.join(SUBJECTS)} (found {len(subjects)})", item.loc)
             return []
         subject = subjects[0]
         key = item[subject]
         if not isinstance(key, str) or not key:
-            self.problem("E145", f"`{subject}` must name something (a string)", item.where(subject))
+            self.problem(V.empty_subject.CHECK, f"`{subject}` must name something (a string)", item.where(subject))
             return []
         if subject == "fact" and key not in self.fact_names and self.rs.facts:
             tail = did_you_mean(key, sorted(self.fact_names))
-            self.problem("E146", f"unknown fact {key!r}{tail}", item.where(subject))
+            self.problem(V.unknown_fact.CHECK, f"unknown fact {key!r}{tail}", item.where(subject))
         if subject == "tensor":
             try:
                 compile_tensor_pattern(key)
             except PatternError as e:
-                self.problem("E147", str(e), item.where(subject))
+                self.problem(V.bad_tensor_pattern.CHECK, str(e), item.where(subject))
         allowed = OPS_BY_SUBJECT[subject]
         ops: dict[str, Any] = {}
         for k, v in item.items():
@@ -489,56 +539,22 @@ class _Builder(ProblemLog):
             if k not in allowed:
                 self.unknown(k, allowed, item.key_locs[k], f"operator for `{subject}`")
                 continue
-            err = _check_op(k, v)
+            err = OPERATORS[k].check(v)
             if err:
-                self.problem("E148", f"`{k}`: {err}", item.where(k))
+                self.problem(V.bad_operator_value.CHECK, f"`{k}`: {err}", item.where(k))
                 continue
             if k == "matches" and (hint := _nested_quantifier(v)):
                 # RE2 runs it in linear time anyway; other engines (and readers) may not.
-                self.problem("W303", f"`matches`: nested quantifier {hint!r} backtracks catastrophically outside RE2; "
-                             "write it without a repeated group", item.where(k), "warning")
+                self.problem(V.nested_quantifier.CHECK, f"`matches`: nested quantifier {hint!r} backtracks catastrophically outside RE2; "
+                             "write it without a repeated group", item.where(k))
             ops[k] = v
         if subject in ("tensor", "file") and not ops:
             ops["present"] = True
         if subject in ("fact", "config") and len(item) == 1:  # an unknown or broken operator is reported already
-            self.problem("E149", f"a `{subject}` predicate needs an operator ({', '.join(VALUE_OPS)})", item.loc)
+            self.problem(V.no_operator.CHECK, f"a `{subject}` predicate needs an operator ({', '.join(VALUE_OPS)})", item.loc)
             return []
-        return [Predicate(subject, key, ops, item.loc, _describe(subject, key, ops), item.where(subject))]
-
-
-def _check_op(op: str, v: Any) -> str | None:
-    if op in ("exists", "present"):
-        return None if isinstance(v, bool) else f"expected true/false, got {v!r}"
-    if op in ("gte", "gt", "lte", "lt"):
-        return None if _is_number(v) else f"expected a number, got {v!r}"
-    if op == "between":
-        return None if isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v) and v[0] <= v[1] else "expected [low, high] numbers"
-    if op in ("in", "not_in"):
-        return None if isinstance(v, list) and v else "expected a non-empty list"
-    if op == "matches":
-        if not isinstance(v, str):
-            return "expected a regex string"
-        try:
-            compile_regex(v)
-        except PatternError as e:
-            return str(e)
-        return None
-    if op == "layers":
-        return None if _is_number(v) and 0 < v <= 1 else "expected a fraction in (0, 1]"
-    if op in ("min_count", "max_count"):
-        return None if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else "expected a whole number >= 0"
-    if op == "shape":
-        if not isinstance(v, list) or not all(isinstance(d, int | str) and not isinstance(d, bool) for d in v):
-            return "expected a list of integers, fact names, expressions or '*'"
-        from .facts import check_dim_expr
-
-        for d in v:
-            if isinstance(d, str) and d != "*" and (msg := check_dim_expr(d)):
-                return msg
-        return None
-    if op == "dtype":
-        return None if _str_list(v) and v else "expected a list of dtype names"
-    return None
+        tests = tuple(OPERATORS[op].compile(arg) for op, arg in ops.items())
+        return [Predicate(subject, key, ops, item.loc, describe(subject, key, ops), item.where(subject), tests)]
 
 
 def _nested_quantifier(source: str) -> str | None:
@@ -570,18 +586,6 @@ def _nested_quantifier(source: str) -> str | None:
     return source if nested(tree) else None
 
 
-def _describe(subject: str, key: str, ops: dict[str, Any]) -> str:
-    parts = []
-    for op, v in ops.items():
-        if subject in ("tensor", "file") and op == "present":
-            parts.append("present" if v else "absent")
-        elif op == "layers":
-            parts.append(f"in >= {v:.0%} of layers")
-        else:
-            parts.append(f"{op.replace('_', ' ')} {v}")
-    return f"{key} {' and '.join(parts)}"
-
-
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
@@ -599,7 +603,7 @@ def load_ruleset(extra: list[Path] | None = None, *, shipped: bool = True, stric
     sources.extend((Path(p), False) for p in extra or [])
     for root, is_shipped in sources:
         if not root.exists():
-            b.problem("E100", "no such file or folder", Location(str(root), 1, 1))
+            b.problem(V.unreadable_path.CHECK, "no such file or folder", Location(str(root), 1, 1))
             continue
         base = root if root.is_dir() else root.parent
         # Two layers: shipped, then every extra path together, so an extra rule replaces a shipped

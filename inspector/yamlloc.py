@@ -7,14 +7,17 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 from yaml.events import AliasEvent
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, SequenceNode
 
+from . import validators as V
 from .errors import Location, RuleProblem
 
 MAX_RULE_FILE_BYTES = 5_000_000
@@ -77,7 +80,7 @@ def _compose_node(self: _Loader, parent: Node | None, index: Any) -> Node:
     if self.check_event(AliasEvent):
         ev = self.peek_event()
         raise YamlProblem(
-            RuleProblem("E103", "YAML aliases are not allowed here; share predicates with `fragments:`",
+            V.yaml_alias.CHECK("YAML aliases are not allowed here; share predicates with `fragments:`",
                         Location(self.file_name, ev.start_mark.line + 1, ev.start_mark.column + 1))
         )
     return yaml.SafeLoader.compose_node(self, parent, index)
@@ -95,10 +98,10 @@ def _construct_mapping(loader: _Loader, node: MappingNode) -> LocDict:
         try:
             hash(key)
         except TypeError:
-            raise YamlProblem(RuleProblem("E104", "a mapping key must be a plain value", _loc(loader, key_node))) from None
+            raise YamlProblem(V.complex_key.CHECK("a mapping key must be a plain value", _loc(loader, key_node))) from None
         if key in out:
             raise YamlProblem(
-                RuleProblem("E102", f"duplicate key {key!r} (first at line {out.key_locs[key].line})", _loc(loader, key_node))
+                V.duplicate_key.CHECK(f"duplicate key {key!r} (first at line {out.key_locs[key].line})", _loc(loader, key_node))
             )
         out[key] = loader.construct_object(value_node, deep=True)
         out.key_locs[key] = _loc(loader, key_node)
@@ -194,27 +197,38 @@ def load_text(text: str, file_name: str) -> Any:
         mark = e.problem_mark or e.context_mark
         loc = Location(file_name, mark.line + 1, mark.column + 1) if mark else Location(file_name, 1, 1)
         msg = " ".join(f"{e.context or ''} {e.problem or ''}".split()) or "invalid YAML"
-        raise YamlProblem(RuleProblem("E101", f"invalid YAML: {msg}", loc)) from None
+        raise YamlProblem(V.invalid_yaml.CHECK(f"invalid YAML: {msg}", loc)) from None
     except (yaml.YAMLError, RecursionError, ValueError) as e:
-        raise YamlProblem(RuleProblem("E101", f"invalid YAML: {str(e).splitlines()[0][:160]}", Location(file_name, 1, 1))) from None
+        raise YamlProblem(V.invalid_yaml.CHECK(f"invalid YAML: {str(e).splitlines()[0][:160]}", Location(file_name, 1, 1))) from None
     finally:
         if loader is not None:
             loader.dispose()
 
 
-def load_file(path: Path, display: str | None = None) -> Any:
+def read_capped(path: Path, display: str | None = None, limit: int = MAX_RULE_FILE_BYTES) -> str:
+    """A rule or fixture file's text. Only regular files are read (a FIFO would block, /dev/zero
+    never ends), and the size cap is enforced while reading, not only from stat."""
     name = display or str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_RULE_FILE_BYTES:
-            raise YamlProblem(RuleProblem("E105", f"file is {size} bytes (limit {MAX_RULE_FILE_BYTES})", Location(name, 1, 1)))
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise YamlProblem(RuleProblem("E101", "file is not UTF-8", Location(name, 1, 1))) from None
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then tells what was opened.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as e:
-        raise YamlProblem(RuleProblem("E100", f"cannot read: {e.strerror or e}", Location(name, 1, 1))) from None
-    return load_text(text, name)
+        raise YamlProblem(V.unreadable_path.CHECK(f"cannot read: {e.strerror or e}", Location(name, 1, 1))) from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise YamlProblem(V.unreadable_path.CHECK("not a regular file (a FIFO, device or socket is never read)", Location(name, 1, 1)))
+        try:
+            data = fh.read(limit + 1)
+        except OSError as e:
+            raise YamlProblem(V.unreadable_path.CHECK(f"cannot read: {e.strerror or e}", Location(name, 1, 1))) from None
+    if len(data) > limit:
+        raise YamlProblem(V.file_too_large.CHECK(f"file is larger than the limit of {limit} bytes", Location(name, 1, 1)))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise YamlProblem(V.invalid_yaml.CHECK("file is not UTF-8", Location(name, 1, 1))) from None
 
 
-def is_scalar_node(node: Node) -> bool:
-    return isinstance(node, ScalarNode)
+def load_file(path: Path, display: str | None = None) -> Any:
+    name = display or str(path)
+    return load_text(read_capped(path, name), name)

@@ -467,7 +467,7 @@ def test_the_schema_accepts_every_shipped_file_and_rejects_a_typo():
 
 
 def test_the_schema_lists_every_operator():
-    from inspector.ruleset import FILE_OPS, TENSOR_OPS, VALUE_OPS
+    from inspector.operators import FILE_OPS, TENSOR_OPS, VALUE_OPS
 
     preds = rules_schema()["$defs"]["predicate"]["oneOf"]
     ops = {k for p in preds for k in p["properties"]}

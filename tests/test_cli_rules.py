@@ -4,6 +4,7 @@ shipped rule set against the whole shipped fixture set (the CI gate)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 from conftest import SAMPLES
@@ -157,8 +158,174 @@ def test_schema_is_json_schema():
     assert {"rules", "fragments", "facts", "declared", "bases", "fixtures"} <= set(doc["properties"])
 
 
-def test_explain_names_the_rules_behind_winner_and_runner_up_and_unknown_rule_ids():
-    r = run("inspect", str(SAMPLES / "Qwen__Qwen-7B"), "--explain", "--rule", "qwen.tokenzer")
+def test_explain_names_the_rules_behind_winner_and_runner_up():
+    r = run("inspect", str(SAMPLES / "Qwen__Qwen-7B"), "--explain", "--rule", "qwen.tokenizer")
     assert r.exit_code == 0
     assert any(line.startswith("    qwen: qwen.") for line in r.output.splitlines())
-    assert "no rule 'qwen.tokenzer' was evaluated; did you mean 'qwen.tokenizer'?" in r.output
+    assert "qwen.tokenizer [lineage=qwen" in r.output
+
+
+LLAMAFIED = str(SAMPLES / "JosephusCheung__Qwen-LLaMAfied-7B-Chat__gpupoor-partial")
+
+
+def test_explain_shows_the_rules_that_held_then_the_runner_ups_near_misses():
+    lines = run("inspect", LLAMAFIED, "--explain").output.splitlines()
+    held = lines.index(next(x for x in lines if x.startswith("rules that held")))
+    near = lines.index("near misses for the lineage runner-up llama (closest first):")
+    rest = next(i for i, x in enumerate(lines) if x.endswith("other rules did not hold (--explain-all shows them, --rule ID one of them)"))
+    assert held < near < rest == len(lines) - 1
+    assert all(" HOLDS " in x for x in lines[held + 1:near] if x.startswith("rules/"))
+    assert all("[lineage=llama" in x and " fails " in x for x in lines[near + 1:rest] if x.startswith("rules/"))
+    everything = run("inspect", LLAMAFIED, "--explain-all").output
+    assert everything.count(" fails ") > lines.count(" fails ") and "every other rule (" in everything
+
+
+def test_explain_json_is_one_json_object_per_target():
+    r = run("inspect", LLAMAFIED, str(SAMPLES / "Qwen__Qwen-7B"), "--explain", "--json")
+    docs = [json.loads(line) for line in r.output.splitlines()]
+    assert len(docs) == 2 and docs[0]["verdict"]["lineage"] == docs[0]["fields"]["lineage"]["value"]
+    assert docs[0]["fields"]["lineage"]["runner_up"] == "llama"
+    assert all(rule["holds"] for rule in docs[0]["held"])
+    assert all(not rule["holds"] and rule["votes"]["lineage"] == "llama" for rule in docs[0]["near_misses"]["lineage"])
+    assert isinstance(docs[0]["others"], int)
+
+
+def test_rule_without_explain_and_unknown_rule_ids_are_usage_errors():
+    r = CliRunner().invoke(main, ["inspect", LLAMAFIED, "--rule", "qwen.tokenizer"])
+    assert r.exit_code == 2 and "add --explain" in r.output
+    r = CliRunner().invoke(main, ["inspect", LLAMAFIED, "--explain", "--rule", "qwen.tokenzer"])
+    assert r.exit_code == 2 and "no rule 'qwen.tokenzer'; did you mean 'qwen.tokenizer'?" in r.output
+
+
+# --- rules validate: the paths given, machine formats (issue 17) -------------------------------
+def test_validate_reports_only_on_the_paths_given(tmp_path):
+    (tmp_path / "w.yaml").write_text(WARN_ONLY)
+    r = run("rules", "validate", str(tmp_path / "w.yaml"))
+    problems = [x for x in r.output.splitlines() if "warning[" in x or "error[" in x]
+    assert problems and all(x.startswith(str(tmp_path / "w.yaml")) for x in problems)
+    assert r.output.splitlines()[-1] == "1 files, 1 rules, 0 fixtures: 0 errors, 1 warnings"
+
+
+def test_validating_the_shipped_folder_by_path_is_not_a_duplicate_of_itself():
+    from inspector.ruleset import shipped_rules_dir
+
+    doc = json.loads(run("rules", "validate", "--format", "json", str(shipped_rules_dir())).output)
+    assert doc["errors"] == 0 and not [p for p in doc["problems"] if p["code"] == "E201"]
+    assert doc["rules"] > 100 and doc == json.loads(run("rules", "validate", "--format", "json").output)
+
+
+def test_validate_github_annotations(tmp_path):
+    (tmp_path / "e.yaml").write_text(BROKEN)
+    r = run("rules", "validate", "--format", "github", str(tmp_path / "e.yaml"))
+    assert r.exit_code == 2
+    assert f"::error file={tmp_path / 'e.yaml'},line=4,col=5,title=inspector-rules (E111)::unknown rule key 'wieght'" in r.output
+
+
+def test_validate_sarif(tmp_path):
+    (tmp_path / "e.yaml").write_text(BROKEN)
+    doc = json.loads(run("rules", "validate", "--format", "sarif", str(tmp_path / "e.yaml")).output)
+    assert doc["version"] == "2.1.0"
+    result = doc["runs"][0]["results"][0]
+    assert result["ruleId"] == "E111" and result["level"] == "error"
+    assert result["locations"][0]["physicalLocation"]["region"] == {"startLine": 4, "startColumn": 5}
+    assert doc["runs"][0]["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "E111"
+
+
+def test_validate_junit(tmp_path):
+    from xml.etree import ElementTree as ET
+
+    (tmp_path / "w.yaml").write_text(WARN_ONLY)
+    lax = ET.fromstring(run("rules", "validate", "--format", "junit", str(tmp_path / "w.yaml")).output)
+    strict = ET.fromstring(run("rules", "validate", "--format", "junit", "--strict", str(tmp_path / "w.yaml")).output)
+    assert lax.find("testsuite").get("failures") == "0" and strict.find("testsuite").get("failures") == "1"
+    assert strict.find("testsuite/testcase/failure").get("type") == "W302"
+
+
+# --- rules test: summary last, table behind -v, -k, --junitxml, --update (issue 17) -------------
+FAILING_FIXTURE = """\
+fixtures:
+  - id: my-t5
+    expect: {kind: encoder-decoder, lineage: llama}
+    rules: {t5.declared: no-match}
+    files: [config.json]
+    config: {"model_type": "t5", "architectures": ["T5ForConditionalGeneration"], "vocab_size": 32128}
+    tensors: {}
+"""
+
+
+def test_rules_test_puts_the_failures_last_and_the_table_behind_v(tmp_path):
+    f = tmp_path / "tests" / "mine.yaml"
+    f.parent.mkdir()
+    f.write_text(FAILING_FIXTURE)
+    lines = run("rules", "test", str(f), "-k", "my-t5").output.splitlines()
+    head = lines.index("failures (2):")
+    assert lines[head + 1].startswith("FAIL my-t5") and lines[-1].endswith("2 failures (selected fixtures; coverage not checked)")
+    plain = run("rules", "test").output
+    assert "tp   fp   fn   tn" not in plain and "tp   fp   fn   tn" in run("rules", "test", "-v").output
+
+
+def test_rules_test_k_shows_only_the_rules_that_matter():
+    out = run("rules", "test", "-k", "t5").output
+    table = [x.split()[0] for x in out.splitlines() if x.startswith(("t5.", "qwen.", "llama.", "kind.", "layout."))]
+    assert "t5.declared" in table and "qwen.tokenizer" not in table
+
+
+def test_rules_test_junitxml(tmp_path):
+    from xml.etree import ElementTree as ET
+
+    f = tmp_path / "tests" / "mine.yaml"
+    f.parent.mkdir()
+    f.write_text(FAILING_FIXTURE)
+    run("rules", "test", str(f), "-k", "my-t5", "--junitxml", str(tmp_path / "r.xml"))
+    suite = ET.parse(tmp_path / "r.xml").getroot().find("testsuite")
+    case = next(c for c in suite.findall("testcase") if c.get("name") == "my-t5")
+    assert suite.get("failures") == "1" and len(case.findall("failure")) == 2
+
+
+def test_rules_test_update_accepts_the_observed_values(tmp_path):
+    f = tmp_path / "tests" / "mine.yaml"
+    f.parent.mkdir()
+    f.write_text(FAILING_FIXTURE)
+    r = run("rules", "test", str(f), "-k", "my-t5", "--update")
+    assert r.exit_code == 0, r.output
+    text = f.read_text()
+    assert "expect: {kind: encoder-decoder, lineage: t5}" in text and "rules: {t5.declared: match}" in text
+    assert text.replace("lineage: t5", "lineage: llama").replace("t5.declared: match", "t5.declared: no-match") == FAILING_FIXTURE
+
+
+# --- snapshot and new never overwrite what ships (issue 17) -------------------------------------
+def test_snapshot_refuses_a_shipped_fixture_id(tmp_path):
+    out = tmp_path / "tests" / "t5.yaml"
+    r = run("rules", "snapshot", str(SAMPLES / "google-t5__t5-small"), "-o", str(out))
+    assert r.exit_code == 2 and "is a shipped fixture (rules/tests/" in r.output and not out.exists()
+    r = run("rules", "snapshot", str(SAMPLES / "google-t5__t5-small"), "-o", str(out), "--replace-shipped")
+    assert r.exit_code == 0 and out.is_file()
+
+
+def test_new_writes_under_rules_in_the_working_directory_never_the_package(tmp_path, monkeypatch):
+    import inspector
+
+    monkeypatch.chdir(tmp_path)
+    r = run("rules", "new", "granite")
+    assert r.exit_code == 0 and (tmp_path / "rules" / "granite.yaml").is_file()
+    r = CliRunner().invoke(main, ["rules", "new", "granite", "--dir", str(Path(inspector.__file__).parent / "_rules")])
+    assert r.exit_code == 2 and "inside the installed package" in r.output
+
+
+def test_a_rule_with_a_3000_term_dimension_is_a_one_line_rule_error(tmp_path):
+    """Issue 12: exit 2 with the location, never an internal error."""
+    expr = " + ".join(["head_dim"] * 3000)
+    rules = tmp_path / "dim.yaml"
+    rules.write_text("rules:\n  - id: t.dim\n    lineage: llama\n    match:\n      t:\n"
+                     f"        - tensor: layers.{{N}}.self_attn.q_proj\n          shape: [\"{expr}\", \"*\"]\n")
+    r = CliRunner().invoke(main, ["inspect", str(SAMPLES / "google-t5__t5-small"), "--rules", str(rules)])
+    assert r.exit_code == 2, r.output
+    assert f"{rules}:7:18: error[E148]" in r.output and "internal error" not in r.output
+
+
+def test_a_fifo_among_the_rules_is_a_rule_error(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.yaml")
+    r = CliRunner().invoke(main, ["rules", "validate", str(tmp_path)])
+    assert r.exit_code == 2 and "pipe.yaml:1:1: error[E100] not a regular file" in r.output

@@ -17,7 +17,8 @@ from inspector.cli import main
 from inspector.engine import evaluate
 from inspector.facts import build_facts
 from inspector.fixtures import Fixture, load_fixtures
-from inspector.ruleset import FILE_OPS, TENSOR_OPS, VALUE_OPS, load_ruleset, shipped_rules_dir
+from inspector.operators import FILE_OPS, TENSOR_OPS, VALUE_OPS
+from inspector.ruleset import load_ruleset, shipped_rules_dir
 from inspector.yamlloc import load_text
 
 GUIDE = REPO / "rules" / "README.md"
@@ -177,3 +178,14 @@ def test_the_walk_through_runs_as_written(tmp_path, monkeypatch):
     stats = doc["rule_stats"]["minicpm.vocab"]
     assert stats["tp"] >= 2 and stats["fp"] == 0 and stats["tn"] > 50
     assert {"minicpm4-8b", "minicpm-2b-128k"} <= {x["id"] for x in doc["results"]}
+
+
+def test_the_readme_reference_is_the_generated_one():
+    """Operators, derived facts and problem codes are documented from their one definition;
+    `inspector rules reference --write rules/README.md` regenerates them."""
+    from inspector.reference import SECTIONS, blocks, render
+
+    shipped = blocks((shipped_rules_dir() / "README.md").read_text(encoding="utf-8"))
+    assert set(shipped) == set(SECTIONS)
+    for name in SECTIONS:
+        assert shipped[name] == render(name) + "\n", f"rules/README.md block {name!r} is stale: run inspector rules reference --write rules/README.md"

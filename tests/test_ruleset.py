@@ -104,3 +104,58 @@ def test_fragments_are_shared_across_files(tmp_path):
     (tmp_path / "b.yaml").write_text("rules:\n  - id: t.yi\n    lineage: yi\n    match:\n      v:\n        - use: f.vocab\n")
     rs = load_ruleset([tmp_path])
     assert rs.rule("t.yi").selections["v"].predicates[0].key == "vocab_size"
+
+
+def _computed_facts(snap, ruleset) -> set[str]:
+    """Facts that code computed: not a facts.yaml entry read from the config."""
+    from inspector.facts import build_facts
+
+    facts = build_facts(snap, ruleset.facts)
+    return {n for n in facts.values if n not in ruleset.facts or not facts.sources[n].startswith("config:")}
+
+
+def test_derived_facts_are_exactly_the_facts_code_computes(ruleset, insp):
+    """Issue 14: DERIVED_FACTS advertised facts nothing computed (a rule on them never held)."""
+    from conftest import SAMPLES
+
+    from inspector.fixtures import load_fixtures
+    from inspector.ruleset import DERIVED_FACTS
+    from inspector.snapshot import Snapshot, TensorInfo
+
+    # synthetic: a config without vocab_size / hidden_size, a card and a repo id (no real sample has all three).
+    synthetic = Snapshot(target="synthetic", source="fixture", repo_id="org/synthetic", files=["config.json"],
+                         config={"auto_map": {"AutoModel": "m.M"}, "num_attention_heads": 2},
+                         tensors={"model.embed_tokens.weight": TensorInfo("model.embed_tokens.weight", "BF16", (64, 8))},
+                         card={"base_model": "org/base"})
+    snaps = [synthetic] + [fx.snapshot() for fx in load_fixtures().fixtures]
+    snaps += [insp.snapshot(str(p)) for p in SAMPLES.iterdir() if p.is_dir()]
+    computed = set().union(*(_computed_facts(s, ruleset) for s in snaps))
+    assert computed == set(DERIVED_FACTS)
+
+
+def test_a_rule_on_a_fact_nothing_computes_is_refused(tmp_path):
+    found = problems(tmp_path, GOOD.replace("fact: vocab_size", "fact: declared_lineage"))
+    assert [(p.code, p.location.line) for p in found] == [("E146", 10)]
+
+
+def test_tags_are_kept_on_the_rule(tmp_path):
+    rs = load_ruleset([write_rules(tmp_path, GOOD.replace("    status: test\n", "    status: test\n    tags: [moe, vocab]\n"))])
+    assert rs.rule("t.qwen-vocab").tags == ("moe", "vocab")
+
+
+def test_tags_that_are_not_a_list_of_strings_are_refused(tmp_path):
+    found = problems(tmp_path, GOOD.replace("    status: test\n", "    status: test\n    tags: moe\n"))
+    assert [(p.code, p.location.line, p.location.col) for p in found] == [("E122", 6, 11)]
+
+
+@pytest.mark.parametrize("condition", ["(" * 3000 + "vocab" + ")" * 3000, "not " * 3000 + "vocab"])
+def test_a_condition_nested_too_deeply_is_a_rule_error_not_a_crash(tmp_path, condition):
+    """Issue 12: the condition parser recurses on `not` and parentheses; it stops at 32."""
+    found = problems(tmp_path, GOOD + f'    condition: "{condition}"\n')
+    assert [(p.code, p.location.line) for p in found] == [("E128", 12)] and "deeper than 32" in found[0].message
+
+
+def test_a_long_extends_chain_is_a_rule_error_not_a_crash(tmp_path):
+    chain = "".join(f"  - id: t.r{i}\n    extends: t.r{i + 1}\n" for i in range(3000))
+    found = problems(tmp_path, GOOD.replace("rules:\n", "rules:\n" + chain).replace("t.qwen-vocab", "t.r3000"))
+    assert found and {p.code for p in found} == {"E131"} and "deeper than 16" in found[0].message

@@ -47,3 +47,36 @@ def test_a_billion_laughs_is_refused_before_it_grows():
     with pytest.raises(YamlProblem) as e:
         load_text(bomb, "bomb.yaml")
     assert e.value.problem.code == "E103"
+
+
+# --- reading: only regular files, the cap enforced while reading (issue 12) ---------------------
+def _problem(path, display=None):
+    from inspector.yamlloc import load_file
+
+    with pytest.raises(YamlProblem) as e:
+        load_file(path, display)
+    return e.value.problem
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    import os
+
+    fifo = tmp_path / "rules.yaml"
+    os.mkfifo(fifo)
+    p = _problem(fifo)
+    assert (p.code, p.location.line, p.location.col) == ("E100", 1, 1) and "not a regular file" in p.message
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+def test_a_device_is_refused(device):
+    assert "not a regular file" in _problem(__import__("pathlib").Path(device)).message
+
+
+def test_the_size_cap_holds_while_reading(tmp_path, monkeypatch):
+    import inspector.yamlloc as yl
+
+    big = tmp_path / "big.yaml"
+    big.write_text("a: 1\n" * 100)
+    monkeypatch.setattr(yl, "MAX_RULE_FILE_BYTES", 64)
+    monkeypatch.setattr(yl.read_capped, "__defaults__", (None, 64))  # the cap is read at call time
+    assert _problem(big).code == "E105"

@@ -3,6 +3,7 @@ of the command modules. Errors are turned into messages once, in exits.py."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -46,13 +47,14 @@ DOC_SUFFIXES = {".md", ".txt", ".tsv", ".csv", ".rst", ".html"}
 @headers_option
 @click.option("--with-tokenizer", is_flag=True,
               help="Also read tokenizer_config.json (and the head of tokenizer.json if needed): special tokens as evidence.")
-@click.option("--explain", is_flag=True, help="Every rule and predicate with expected vs observed values.")
+@click.option("--explain", is_flag=True, help="Why: the scores, the rules that held, the runner-up's near misses (with --json: JSON).")
+@click.option("--explain-all", is_flag=True, help="--explain with every other rule too.")
 @click.option("--rule", "rule_ids", multiple=True, help="With --explain: only these rule ids.")
 @click.option("--evidence", type=click.Choice(["top", "all"]), default="top", show_default=True,
               help="top: the strongest items, one line each; all: every item with its rule, condition and values.")
 @color_option
-def inspect_cmd(targets, fmt, revision, token, rules_dirs, headers, with_tokenizer, explain, rule_ids, evidence,
-                color) -> None:
+def inspect_cmd(targets, fmt, revision, token, rules_dirs, headers, with_tokenizer, explain, explain_all, rule_ids,
+                evidence, color) -> None:
     """Inspect Hub repos (org/name[@rev]), model folders or .safetensors files.
 
     `-` reads more targets from standard input, one a line. A failed target is reported in its place
@@ -64,7 +66,14 @@ def inspect_cmd(targets, fmt, revision, token, rules_dirs, headers, with_tokeniz
     targets = with_stdin(targets)
     if not targets:
         raise UsageError("no targets: standard input (`-`) gave none")
+    explain = explain or explain_all
+    if rule_ids and not explain:
+        raise UsageError("--rule selects rules to explain: add --explain")
     insp = Inspector(extra_rules=list(rules_dirs), headers=headers, with_tokenizer=with_tokenizer, token=token)
+    if rule_ids:
+        from ..explain import check_rule_ids
+
+        check_rule_ids(set(rule_ids), [r.id for r in insp.rules.rules])
     failed = False
     paint = use_color(mode=color) and not as_json
     # A shell glob such as samples/* also brings a folder's README and tables along.
@@ -75,11 +84,17 @@ def inspect_cmd(targets, fmt, revision, token, rules_dirs, headers, with_tokeniz
     for i, target in enumerate(targets):
         if explain:
             from ..explain import explain as render
+            from ..explain import explain_dict
 
             verdict, evaluation = insp.examine(target, revision=revision)
-            out = to_text(verdict, all_evidence=True, rules=insp.rules, color=paint)
-            if evaluation is not None:
-                out += "\n\n" + render(verdict, evaluation, rule_ids=set(rule_ids) or None)
+            picked = {"rule_ids": set(rule_ids) or None, "show_all": explain_all}
+            if as_json:
+                doc = {"verdict": verdict.to_dict()} | (explain_dict(verdict, evaluation, **picked) if evaluation else {})
+                out = json.dumps(doc, ensure_ascii=False)
+            else:
+                out = to_text(verdict, all_evidence=True, rules=insp.rules, color=paint)
+                if evaluation is not None:
+                    out += "\n\n" + render(verdict, evaluation, **picked)
         else:
             verdict = insp.inspect(target, revision=revision)
             out = to_json(verdict) if as_json else to_text(verdict, all_evidence=evidence == "all", rules=insp.rules, color=paint)

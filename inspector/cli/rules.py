@@ -22,17 +22,29 @@ def command() -> None:
 
 @command.command("validate")
 @paths_argument
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif", "junit"]), default="text",
+              show_default=True, help="github: workflow annotations; sarif: SARIF 2.1.0; junit: JUnit XML (as ruff and yamllint).")
 @click.option("--strict", is_flag=True, help="Exit 1 when there are warnings (and no errors).")
 def validate_cmd(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
-    """Check the shipped rules and fixtures plus PATHS (rule or fixture files, rule folders).
+    """Check PATHS (rule or fixture files, rule folders), or the shipped rules and fixtures.
 
-    Every problem in one pass as file:line:col: severity[CODE] message. Exit 0 clean, 1 warnings
-    with --strict, 2 errors."""
+    PATHS are checked against the shipped set (fragments, extends, fact names, ids) and only their
+    problems are reported, each as file:line:col: severity[CODE] message. Exit 0 clean, 1 warnings
+    with --strict, 2 errors.
+
+    Examples: inspector rules validate pack/; inspector rules validate --format github pack/"""
+    from .. import rule_reports
     from ..authoring import caret, problem_dict, validate
 
     v = validate(list(paths))
-    if fmt == "json":
+    if fmt == "github":
+        if v.problems:
+            click.echo(rule_reports.github(v.problems))
+    elif fmt == "sarif":
+        click.echo(rule_reports.sarif(v.problems))
+    elif fmt == "junit":
+        click.echo(rule_reports.junit_validate(v.problems, v.files, strict=strict))
+    elif fmt == "json":
         click.echo(json.dumps({"ok": not v.errors, "errors": len(v.errors), "warnings": len(v.warnings),
                                "rules": v.rules, "fixtures": v.fixtures, "files": v.files,
                                "problems": [problem_dict(p) for p in v.problems]}, indent=2))
@@ -49,16 +61,34 @@ def validate_cmd(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
 @command.command("test")
 @paths_argument
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: failures, todo, per-rule counts.")
-@click.option("-v", "--verbose", is_flag=True, help="Every fixture, and the fixtures behind each false positive/negative.")
-@click.option("-k", "keywords", multiple=True, help="Only fixtures whose id or file contains this (repeatable).")
-def test_cmd(paths: tuple[Path, ...], as_json: bool, verbose: bool, keywords: tuple[str, ...]) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Every fixture, the per-rule table, and the fixtures behind each false positive/negative.")
+@click.option("-k", "keywords", multiple=True,
+              help="Only fixtures whose id or file contains this, or that expect a rule whose id, family, file or tags do "
+                   "(repeatable); the per-rule table shows only the rules that matter.")
+@click.option("--junitxml", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write a JUnit XML report here.")
+@click.option("--update", is_flag=True, help="Accept the observed values of failed expectations into their fixtures, then test again.")
+def test_cmd(paths: tuple[Path, ...], as_json: bool, verbose: bool, keywords: tuple[str, ...], junitxml: Path | None,
+             update: bool) -> None:
     """Run the whole rule set (shipped + PATHS) on the whole fixture set (rules/tests + PATHS).
 
-    A folder in PATHS is a rules folder: its *.yaml are rules, its tests/*.yaml fixtures. Exit 1 on
-    any failure; `todo` expectations are reported, never failed."""
-    from ..authoring import run_rule_tests
+    A folder in PATHS is a rules folder: its *.yaml are rules, its tests/*.yaml fixtures. Failures
+    are summarised last. Exit 1 on any failure; `todo` expectations are reported, never failed.
+
+    Examples: inspector rules test pack/ -k qwen; inspector rules test --junitxml report.xml"""
+    from .. import rule_reports
+    from ..authoring import accept_observed, run_rule_tests
 
     report = run_rule_tests(list(paths), list(keywords))
+    if update and not report.ok:
+        done, skipped = accept_observed(report)
+        for line in done:
+            click.echo(f"updated {line}")
+        for line in skipped:
+            click.echo(f"not updated: {line}", err=True)
+        if done:
+            report = run_rule_tests(list(paths), list(keywords))
+    if junitxml is not None:
+        junitxml.write_text(rule_reports.junit_tests(report), encoding="utf-8")
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
@@ -67,20 +97,18 @@ def test_cmd(paths: tuple[Path, ...], as_json: bool, verbose: bool, keywords: tu
 
 
 def render_report(report, *, verbose: bool) -> str:
+    """pytest's order: details first (per fixture and per rule with -v), the failures, then one
+    summary line."""
     out: list[str] = []
-    for r in report.results:
-        if verbose and not r.failures:
+    if verbose:
+        for r in report.results:
             obs = " ".join(f"{k}={v}" for k, v in r.observed.items())
-            out.append(f"ok   {r.id}  {obs}")
-        for f in r.failures:
-            out.append(f"FAIL {f.fixture} ({f.where}): {f.message}")
-    for f in report.coverage:
-        out.append(f"FAIL {f.where}: {f.message}")
-    counted = [s for s in report.rules if s.tp + s.fp + s.fn + s.tn]
-    if counted:
+            out.append(f"{'FAIL' if r.failures else 'ok  '} {r.id}  {obs}")
+    shown = [s for s in report.rules if s.tp + s.fp + s.fn + s.tn and (report.focus is None or s.id in report.focus)]
+    if shown and (verbose or report.focus is not None):
         out.append("")
         out.append(f"{'rule':<40} {'status':<12} {'fired':>5} {'tp':>4} {'fp':>4} {'fn':>4} {'tn':>4}")
-        for s in sorted(report.rules, key=lambda s: s.id):
+        for s in sorted(shown, key=lambda s: s.id):
             out.append(f"{s.id:<40} {s.status:<12} {s.fired:>5} {s.tp:>4} {s.fp:>4} {s.fn:>4} {s.tn:>4}")
             if verbose and s.fp_fixtures:
                 out.append(f"    false positives: {', '.join(s.fp_fixtures)}")
@@ -94,10 +122,18 @@ def render_report(report, *, verbose: bool) -> str:
         out.append("")
         out.append(f"todo ({len(todos)}):")
         out.extend(f"  {fid}: {msg}" for fid, msg in todos)
+    failures = [f"FAIL {f.fixture} ({f.where}): {f.message}" for r in report.results for f in r.failures]
+    failures += [f"FAIL {f.where}: {f.message}" for f in report.coverage]
+    if failures:
+        out.append("")
+        out.append(f"failures ({len(failures)}):")
+        out.extend(failures)
     out.append("")
     verdict = "ok" if report.ok else f"{len(report.failures)} failures"
     scope = " (selected fixtures; coverage not checked)" if report.selected else ""
     out.append(f"{len(report.results)} fixtures, {len(report.rules)} rules, {report.seconds:.2f}s: {verdict}{scope}")
+    while out and out[0] == "":
+        out.pop(0)
     return "\n".join(out)
 
 
@@ -111,14 +147,18 @@ def render_report(report, *, verbose: bool) -> str:
               help="Fill fields nobody gave from the current verdict, listed under `todo`.")
 @click.option("--id", "fid", help="Fixture id (one target only); default: the folder or org__name.")
 @click.option("--match", "matches", multiple=True, metavar="RULE", help="Expect this rule to fire (repeatable).")
-@rules_option
-@headers_option
-def snapshot_cmd(targets, output, expects, guess, fid, matches, rules_dirs, headers) -> None:
+@click.option("--rules", "rules_dirs", multiple=True, type=click.Path(path_type=Path), help="Extra rules for the current verdict.")
+@click.option("--headers", type=click.Choice(["default", "all", "none"]), default="default", show_default=True)
+@click.option("--replace-shipped", is_flag=True,
+              help="Allow an id that a shipped fixture has (yours then replaces it in `rules test`).")
+def snapshot_cmd(targets, output, expects, guess, fid, matches, rules_dirs, headers, replace_shipped) -> None:
     """Write a fixture from a Hub repo or a local folder (config and safetensors headers only).
 
-    A corpus or samples folder (with SOURCE.md) brings its provenance and labels along."""
+    A corpus or samples folder (with SOURCE.md) brings its provenance and labels along.
+
+    Example: inspector rules snapshot Qwen/Qwen2.5-7B -o pack/tests/qwen.yaml --expect lineage=qwen"""
     from ..api import Inspector
-    from ..authoring import make_fixture, parse_expect, write_fixtures
+    from ..authoring import make_fixture, parse_expect, refuse_shipped_ids, write_fixtures
 
     if fid and len(targets) > 1:
         raise UsageError("--id names one fixture: give one target")
@@ -127,6 +167,8 @@ def snapshot_cmd(targets, output, expects, guess, fid, matches, rules_dirs, head
     insp = Inspector(extra_rules=list(rules_dirs), headers=headers, with_tokenizer=True)
     items = [make_fixture(insp, t, fid=fid, expect=expect, guess=guess, rules=dict.fromkeys(matches, "match"))
              for t in targets]
+    if not replace_shipped:
+        refuse_shipped_ids(output, [it["id"] for it in items])
     write_fixtures(output, items)
     for it in items:
         exp = ", ".join(f"{k}={v}" for k, v in it["expect"].items())
@@ -136,15 +178,16 @@ def snapshot_cmd(targets, output, expects, guess, fid, matches, rules_dirs, head
 
 @command.command("new")
 @click.argument("name")
-@click.option("--dir", "folder", type=click.Path(path_type=Path), default=None,
-              help="Rules folder to write into (default: the shipped rules/).")
+@click.option("--dir", "folder", type=click.Path(path_type=Path), default=Path("rules"), show_default=True,
+              help="Rules folder to write into (never the installed package).")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
-def new_cmd(name: str, folder: Path | None, force: bool) -> None:
-    """Write NAME.yaml (a commented rule skeleton) and tests/NAME.yaml (a fixture stub)."""
-    from ..authoring import new_family
-    from ..ruleset import shipped_rules_dir
+def new_cmd(name: str, folder: Path, force: bool) -> None:
+    """Write NAME.yaml (a commented rule skeleton) and tests/NAME.yaml (a fixture stub).
 
-    for p in new_family(name, folder or shipped_rules_dir(), force=force):
+    Example: inspector rules new granite --dir pack; then inspector rules validate pack"""
+    from ..authoring import new_family
+
+    for p in new_family(name, folder, force=force):
         click.echo(f"wrote {p}")
 
 
@@ -154,3 +197,26 @@ def schema_cmd() -> None:
     from ..authoring import rules_schema
 
     click.echo(json.dumps(rules_schema(), indent=2))
+
+
+@command.command("reference")
+@click.option("--write", "readme", type=click.Path(path_type=Path), default=None,
+              help="Rewrite the generated blocks of this README (rules/README.md) instead of printing.")
+@click.option("--code", "code", default=None, metavar="CODE", help="One problem code: what it means, a failing and a passing example.")
+def reference_cmd(readme: Path | None, code: str | None) -> None:
+    """Print the rule reference (operators, derived facts, problem codes) generated from the code.
+
+    Examples: inspector rules reference --write rules/README.md; inspector rules reference --code W302"""
+    from ..reference import SECTIONS, explain_code, render, update
+
+    if code is not None:
+        click.echo(explain_code(code))
+        return
+    if readme is None:
+        click.echo("\n\n".join(render(name) for name in SECTIONS))
+        return
+    text = readme.read_text(encoding="utf-8")
+    new = update(text)
+    if new != text:
+        readme.write_text(new, encoding="utf-8")
+    click.echo(f"{readme}: {'updated' if new != text else 'up to date'}")

@@ -1,0 +1,28 @@
+"""E144: a predicate that names no subject or more than one (`fact`, `config`, `tensor`, `file`)."""
+
+from . import Check
+from .examples import RULES
+
+CHECK = Check(
+    code="E144",
+    severity="error",
+    title='a predicate that names no subject or more than one (`fact`, `config`, `tensor`, `file`)',
+    passing=RULES,
+    failing="""\
+facts:
+  vocab_size: [vocab_size]
+  hidden_size: [hidden_size]
+  num_layers: [num_hidden_layers]
+  num_heads: [num_attention_heads]
+rules:
+  - id: t.vocab
+    lineage: qwen
+    match:
+      vocab:
+        - fact: vocab_size
+          config: vocab_size
+          in: [151936]
+""",
+    at=(11, 11),
+    at_file='rules.yaml',
+)

@@ -1,0 +1,26 @@
+"""E125: a rule that votes for no field (`kind`, `layout` or `lineage`)."""
+
+from . import Check
+from .examples import RULES
+
+CHECK = Check(
+    code="E125",
+    severity="error",
+    title='a rule that votes for no field (`kind`, `layout` or `lineage`)',
+    passing=RULES,
+    failing="""\
+facts:
+  vocab_size: [vocab_size]
+  hidden_size: [hidden_size]
+  num_layers: [num_hidden_layers]
+  num_heads: [num_attention_heads]
+rules:
+  - id: t.vocab
+    match:
+      vocab:
+        - fact: vocab_size
+          in: [151936]
+""",
+    at=(7, 5),
+    at_file='rules.yaml',
+)

@@ -1,0 +1,28 @@
+"""E126: a `weight` that is not a number."""
+
+from . import Check
+from .examples import RULES
+
+CHECK = Check(
+    code="E126",
+    severity="error",
+    title='a `weight` that is not a number',
+    passing=RULES,
+    failing="""\
+facts:
+  vocab_size: [vocab_size]
+  hidden_size: [hidden_size]
+  num_layers: [num_hidden_layers]
+  num_heads: [num_attention_heads]
+rules:
+  - id: t.vocab
+    lineage: qwen
+    weight: heavy
+    match:
+      vocab:
+        - fact: vocab_size
+          in: [151936]
+""",
+    at=(9, 13),
+    at_file='rules.yaml',
+)
