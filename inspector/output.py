@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from .traits import traits_line
 from .verdict import Verdict
 
 TOP_EVIDENCE = 6
@@ -73,4 +74,6 @@ def to_text(v: Verdict, *, all_evidence: bool = False) -> str:
         params += " (exact)" if v.params_exact else " (estimate)"
     dt = ", ".join(f"{k} {n}" for k, n in sorted(v.dtypes.items(), key=lambda kv: -kv[1]))
     lines.append(f"  params     {params}" + (f" · dtypes {dt}" if dt else ""))
+    if line := traits_line(v.traits):
+        lines.append(f"  traits     {line}")
     return "\n".join(lines)

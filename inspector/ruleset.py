@@ -24,7 +24,7 @@ OPS_BY_SUBJECT = {"fact": VALUE_OPS, "config": VALUE_OPS, "tensor": TENSOR_OPS, 
 RULE_KEYS = ("id", "description", "status", "author", "references", "related", "family", "tags",
              "kind", "layout", "lineage", "weight", "match", "condition", "extends")
 BASE_KEYS = ("id", "lineage", "kind", "fingerprint", "references", "description")
-TOP_KEYS = ("rules", "fragments", "facts", "declared", "bases", "base_weight")
+TOP_KEYS = ("rules", "fragments", "facts", "declared", "bases", "base_weight", "traits", "layer_kinds", "lm_configs")
 # Facts computed in Python from the config, the tensors and the repo (see facts.py).
 DERIVED_FACTS = ("head_dim", "gqa_group", "tied_embeddings", "layer_count", "tensor_count", "quantization",
                  "repo_id", "base_model", "auto_map", "num_kv_heads", "declared_lineage", "declared_kind",
@@ -101,6 +101,7 @@ class RuleSet:
     declared_kinds: list[Claim] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     problems: list[RuleProblem] = field(default_factory=list)
+    traits: Any = None  # traits.TraitSet: architecture trait rules (`traits:`, `layer_kinds:`)
 
     @property
     def errors(self) -> list[RuleProblem]:
@@ -165,6 +166,7 @@ class _Builder(ProblemLog):
         self.raw_rules: dict[str, tuple[LocDict, int]] = {}  # id -> (mapping, layer)
         self.fragments: dict[str, tuple[LocList, Location]] = {}
         self.fact_names: set[str] = set(DERIVED_FACTS)
+        self.trait_docs: list[tuple[LocDict, int]] = []  # files with trait keys, read in finish()
 
     # --- files -------------------------------------------------------------------------------
     def add_file(self, path: Path, display: str, layer: int) -> None:
@@ -192,6 +194,8 @@ class _Builder(ProblemLog):
                 self.problem("E120", f"base_weight must be a number, got {w!r}", doc.where("base_weight"))
         if "fragments" in doc:
             self._fragments(doc["fragments"], doc.where("fragments"))
+        if any(k in doc for k in ("traits", "layer_kinds", "lm_configs")):
+            self.trait_docs.append((doc, layer))
         if "rules" in doc:
             rules = doc["rules"]
             if not isinstance(rules, LocList):
@@ -309,6 +313,9 @@ class _Builder(ProblemLog):
                 rule = self._rule(merged)
                 if rule is not None:
                     self.rs.rules.append(rule)
+        from .traits import build_traits  # trait rules share this builder's predicates and problem log
+
+        self.rs.traits = build_traits(self, self.trait_docs)
         for name in ("vocab_size", "hidden_size", "num_layers", "num_heads"):
             if self.rs.rules and name not in self.rs.facts:
                 self.problem("W301", f"fact {name!r} is not defined in any facts: file", None, "warning")

@@ -14,7 +14,7 @@ from .facts import Facts, TensorIndex
 from .safetensors_header import ITEMSIZE_BITS
 from .snapshot import Snapshot
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: `traits`
 FIELDS = ("kind", "layout", "lineage")
 STATUSES = ("ok", "not_found", "gated", "no_config", "no_weights_metadata", "invalid", "network_error")
 
@@ -52,6 +52,7 @@ class Verdict:
     dtypes: dict[str, int] = field(default_factory=dict)
     io: dict[str, int] = field(default_factory=dict)
     source: str | None = None
+    traits: dict[str, dict[str, Any]] = field(default_factory=dict)  # trait -> traits.Trait as a dict
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
