@@ -347,9 +347,11 @@ def trait_facts(facts: Facts, rules: RuleSet) -> Facts:
             if not kinds:
                 continue
             counted = [k for k in kinds if k != "none"]
+            # A map chosen by model type rests on a claim: its source says so (the trait is "declared").
+            claim = f", for model_type {model_type}" if m.model_types else ""
             for kind in sorted(set(counted)):
                 values[f"share_{kind}"] = round(counted.count(kind) / len(counted), 4)
-                sources[f"share_{kind}"] = f"config:{where} ({counted.count(kind)} of {len(counted)} layers)"
+                sources[f"share_{kind}"] = f"config:{where} ({counted.count(kind)} of {len(counted)} layers{claim})"
             if measure == "attention":
                 values["layer_map"], sources["layer_map"] = where, "layer_kinds"
                 values["layers_mapped"], sources["layers_mapped"] = len(counted), f"config:{where}"
@@ -483,8 +485,9 @@ def _trait(tr: TraitRule, o: RuleOutcome, tf: Facts, value: str) -> Trait:
         pred = p.predicate
         where = ""
         if pred.subject == "fact":
-            declared = declared or pred.key in DECLARED_FACTS
-            where = f" ({tf.sources[pred.key]})" if pred.key in tf.sources else ""
+            src = tf.sources.get(pred.key, "")
+            declared = declared or pred.key in DECLARED_FACTS or "model_type" in src
+            where = f" ({src})" if src else ""
         elif pred.subject == "config":
             declared = declared or pred.key.split(".")[-1] in ("model_type", "architectures")
         evidence.append(f"{pred.subject} {pred.text} -> {p.observed}{where}")
