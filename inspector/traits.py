@@ -268,6 +268,38 @@ def _layer_maps(b: Any, items: Any, loc: Location) -> list[LayerMap]:
     return out
 
 
+def trait_file_schema() -> dict[str, Any]:
+    """The JSON Schema of the trait keys of a rule file (merged into `inspector rules schema`)."""
+    kind = {"enum": list(LAYER_KINDS)}
+    kinds_map = {"type": "object", "additionalProperties": kind}
+    rule = {
+        "type": "object", "required": ["id", "trait", "value", "match"], "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string", "minLength": 1}, "trait": {"type": "string", "minLength": 1},
+            "value": {"oneOf": [{"type": ["string", "number"]},
+                                {"type": "object", "required": ["fact"], "additionalProperties": False, "properties": {"fact": {"type": "string"}}}],
+                      "description": "the value the trait takes, or {fact: NAME} for that fact's own value"},
+            "description": {"type": "string"}, "status": {"enum": list(STATUSES)}, "author": {"type": "string"},
+            "references": {"type": "array", "items": {"type": "string"}},
+            "priority": {"type": "number", "description": "higher is tried first; ties go by file order"},
+            "details": {"type": "object", "additionalProperties": {"type": "string"}, "description": "reported name -> fact name"},
+            "match": {"type": "object", "minProperties": 1, "additionalProperties": {"$ref": "#/$defs/selection"}},
+            "condition": {"type": "string"},
+        },
+    }
+    layer_map = {
+        "type": "object", "required": ["config"], "additionalProperties": False,
+        "properties": {"config": {"type": "string"}, "measure": {"enum": ["attention", "rope"]}, "values": kinds_map,
+                       "chars": kinds_map, "every": kind, "others": kind, "indices": kind, "base": {"type": "integer"},
+                       "alternate": {"type": "array", "minItems": 1, "items": kind},
+                       "model_types": {"type": "array", "items": {"type": "string"}}, "description": {"type": "string"}},
+    }
+    assert set(rule["properties"]) == set(TRAIT_KEYS) and set(layer_map["properties"]) == set(LAYER_MAP_KEYS)
+    return {"traits": {"type": "array", "items": rule},
+            "layer_kinds": {"type": "array", "items": layer_map},
+            "lm_configs": {"type": "array", "items": {"type": "string", "minLength": 1}}}
+
+
 # ---- computing ---------------------------------------------------------------------------------
 
 
