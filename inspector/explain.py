@@ -50,4 +50,7 @@ def explain(v: Verdict, evaluation: Evaluation, *, rule_ids: set[str] | None = N
                     more = f" +{p.count - len(p.names)} more" if p.count > len(p.names) else ""
                     names = f"  e.g. {', '.join(p.names[:3])}{more}"
                 lines.append(f"      {'ok  ' if p.holds else 'FAIL'} {p.predicate.subject} {p.predicate.text}  -> observed {p.observed}{names}  ({p.predicate.loc.line}:{p.predicate.loc.col})")
+    from .traits import explain_traits  # each trait's rule and evidence, from the verdict itself
+
+    lines.extend(["", *explain_traits(v.traits, rule_ids=rule_ids)] if v.traits else [])
     return "\n".join(lines)

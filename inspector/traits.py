@@ -184,7 +184,7 @@ def _trait_rule(b: Any, it: LocDict) -> TraitRule | None:
         return None
     rule = Rule(id=rid, votes={}, weight=0.0, selections=selections, condition=tree, condition_text=ctext,
                 loc=it.where("id"), description=it.get("description", ""), status=status, author=it.get("author", ""),
-                family=None, references=tuple(refs))
+                family=trait, references=tuple(refs))  # family: the trait, so explain can group its rules
     return TraitRule(rule, trait, value, value_fact, float(priority), details)
 
 
@@ -564,12 +564,30 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def explain_traits(traits: dict[str, Trait], evaluation: Evaluation) -> list[str]:
-    """`--explain` lines: per trait the value, the rule that decided it and its evidence; then the
-    trait rules that were tried and failed, with their failing predicates."""
+def explain_traits(traits: dict[str, Any], evaluation: Evaluation | None = None, *,
+                   rule_ids: set[str] | None = None) -> list[str]:
+    """`--explain` lines: per trait its value, the rule that decided it (file:line) and each piece of
+    evidence. `traits` may be Trait objects or the verdict's dicts. With the trait rules' evaluation
+    (compute_traits' second value), the rules that were tried and failed follow, with the first
+    predicate that failed: what a rule author changes. `rule_ids` keeps the traits those rules touch."""
     lines = []
+    failed: dict[str, list[RuleOutcome]] = {}
+    for o in evaluation.outcomes if evaluation else []:
+        if not o.holds and o.rule.family:
+            failed.setdefault(o.rule.family, []).append(o)
     for name, t in traits.items():
-        lines.append(f"trait {name}: {t.value}" + (f"  <- {t.rule} ({t.where})" if t.rule else "  (no trait rule held)")
-                     + (" [declared]" if t.basis == "declared" else ""))
-        lines.extend(f"    {e}" for e in t.evidence)
+        t = t if isinstance(t, dict) else dataclasses.asdict(t)
+        tried = failed.get(name, [])
+        if rule_ids and t.get("rule") not in rule_ids and not any(o.rule.id in rule_ids for o in tried):
+            continue
+        head = f"trait {name}: {t.get('value', UNKNOWN)}"
+        head += f"  <- {t['rule']} ({t.get('where')})" if t.get("rule") else "  (no trait rule held)"
+        lines.append(head + ("  [rests on a declared model type]" if t.get("basis") == "declared" else ""))
+        lines.extend(f"    {e}" for e in t.get("evidence") or [])
+        for o in tried:
+            if rule_ids and o.rule.id not in rule_ids and t.get("rule") not in rule_ids:
+                continue
+            miss = next((p for s in o.selections.values() for p in s.predicates if not p.holds), None)
+            why = f": {miss.predicate.subject} {miss.predicate.text} -> observed {miss.observed}" if miss else ""
+            lines.append(f"    not {o.rule.id} ({o.rule.loc}){why}")
     return lines

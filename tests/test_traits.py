@@ -224,6 +224,23 @@ def test_explain_lists_each_trait_with_its_rule_and_evidence(judged):
     text = "\n".join(explain_traits(traits, ev))
     assert "trait attention: MLA  <- trait.attention.mla (rules/traits.yaml:" in text
     assert "kv_lora_rank gt 0 -> 512" in text
+    # the rules tried before the winner, each with the predicate that failed
+    assert "    not trait.layers.sliding-hybrid (rules/traits.yaml:" in text and "share_sliding between" in text
+
+
+def test_explain_can_keep_only_the_traits_a_rule_touches(judged):
+    traits, ev, _ = judged["corpus/deepseek-ai__DeepSeek-R1"]
+    lines = explain_traits(traits, ev, rule_ids={"trait.moe.dense"})
+    assert lines[0].startswith("trait moe: MoE") and not any(x.startswith("trait attention") for x in lines)
+
+
+def test_inspect_explain_shows_the_traits_after_the_rules():
+    from click.testing import CliRunner
+
+    from inspector.cli import main
+
+    r = CliRunner().invoke(main, ["inspect", str(CORPUS / "deepseek-ai__DeepSeek-R1"), "--explain"], catch_exceptions=False)
+    assert "\ntrait attention: MLA  <- trait.attention.mla" in r.output
 
 
 def test_the_verdict_carries_traits_in_schema_version_2(insp):
