@@ -396,6 +396,10 @@ def trait_facts(facts: Facts, rules: RuleSet) -> Facts:
         sources["rope_base"] = sources.get("rope_theta", "config")
     if theta is not None:
         values["rope_base"] = int(theta) if theta.is_integer() else theta
+    if values.get("quantization") == "none":  # a wrapper may quantize only its language model
+        where, method = _lookup(config, "quantization_config.quant_method", ts.lm_configs)
+        if where and isinstance(method, str):
+            values["quantization"], sources["quantization"] = method.lower(), f"config:{where}"
     _params(values, sources, facts)
     return dataclasses.replace(facts, values=values, sources=sources)
 
@@ -407,30 +411,39 @@ def _is_routed_expert(name: str) -> bool:
 
 
 def _params(values: dict, sources: dict, facts: Facts) -> None:
-    """Total and active parameters: counted from headers where every shape was read, else estimated
-    from the config; `params_basis` always says which."""
+    """Total and active parameters, `params_basis` saying how they were had: "headers" (every tensor
+    shape read; active = the rest plus experts_per_token / experts of the routed-expert tensors),
+    "hub count" (the Hub's safetensors total; active scaled by the config estimate's ratio),
+    "config estimate" (from the config's dimensions), or "header estimate" (some headers read)."""
     from .verdict import params_of
 
+    snap = facts.snapshot
     experts, per_tok = _int(values.get("num_experts")), _int(values.get("moe_experts_per_token"))
     est = _estimate(values)
-    total, exact, _ = params_of(facts.snapshot, facts.tensors) if facts.snapshot.tensors else (None, False, {})
-    quantized = values.get("quantization") not in (None, "none")
-    if total and exact and not quantized and facts.snapshot.has_shapes:
-        active = total
+    total, exact, _ = params_of(snap, facts.tensors)
+    quantized = values.get("quantization") not in (None, "none")  # packed weights: numel is not a count
+    every_shape = bool(snap.tensors) and all(t.shape is not None for t in snap.tensors.values())
+    if total and exact and every_shape and not quantized:
+        active, src = total, "tensors: every shape"
         if experts and per_tok and experts > per_tok:
-            routed = sum(t.numel or 0 for t in facts.snapshot.tensors.values() if _is_routed_expert(t.name))
+            routed = sum(t.numel or 0 for t in snap.tensors.values() if _is_routed_expert(t.name))
             active = total - routed + routed * per_tok // experts
+            src = "tensors: routed-expert shapes x experts_per_token / experts"
         values.update(params_total=total, params_active=active, params_basis="headers")
-        sources.update(params_total="tensors: every shape", params_active="tensors: expert shapes x experts_per_token / experts",
-                       params_basis="tensors")
-        return
-    if est is not None:
+        sources.update(params_total="tensors: every shape", params_active=src, params_basis="tensors")
+    elif total and exact and snap.hub_params and not quantized:
+        active = total * est[1] // est[0] if est and est[0] else total
+        values.update(params_total=total, params_active=active, params_basis="hub count")
+        sources.update(params_total="hub: safetensors parameter count",
+                       params_active="hub count x the config estimate's active share", params_basis="hub")
+    elif est is not None:
         values.update(params_total=est[0], params_active=est[1], params_basis="config estimate")
         sources.update(params_total="estimated from config dimensions", params_active="estimated from config dimensions",
                        params_basis="config")
-    if facts.snapshot.hub_params and exact and total:
-        values["params_total"], sources["params_total"] = total, "hub: safetensors parameter count"
-        values.setdefault("params_basis", "hub count")
+    elif total and not quantized:
+        values.update(params_total=total, params_active=total, params_basis="header estimate")
+        sources.update(params_total="tensors: read headers, unread shards borrow their shapes", params_active="= total",
+                       params_basis="tensors")
 
 
 def _estimate(v: dict) -> tuple[int, int] | None:

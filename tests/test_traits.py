@@ -182,6 +182,27 @@ def test_parameters_counted_from_headers_say_so_and_split_experts_from_the_rest(
     assert 38e9 < d["active"] < 40e9  # 2 of 8 experts per token
 
 
+def test_the_hubs_own_count_is_used_when_no_headers_were_read(insp):
+    config = __import__("json").loads((CORPUS / "deepseek-ai__DeepSeek-R1" / "config.json").read_text())
+    config.pop("quantization_config")
+    snap = Snapshot(target="synthetic-hub-count", source="fixture", config=config, config_status="ok",
+                    hub_params={"BF16": 684_531_386_000, "total": 684_531_386_000})
+    d = insp.judge(snap)[0].traits["params"]["details"]
+    assert (d["basis"], d["total"]) == ("hub count", 684_531_386_000)
+    assert 37e9 < d["active"] < 39e9  # the config's active share of the Hub's total
+
+
+def test_a_wrapper_that_quantizes_only_its_language_model_says_so(insp):
+    # as Kimi-K2.5 (INT4) does: compressed-tensors under text_config, a vision tower beside it
+    config = {"vision_config": {"hidden_size": 1152}, "text_config": {
+        "hidden_size": 7168, "num_hidden_layers": 61, "num_attention_heads": 64, "vocab_size": 163840,
+        "quantization_config": {"quant_method": "compressed-tensors"}}}
+    snap = Snapshot(target="synthetic-wrapper-quantized-lm", source="fixture", config=config, config_status="ok")
+    traits = insp.judge(snap)[0].traits
+    assert traits["quantization"]["value"] == "compressed-tensors"
+    assert traits["towers"]["value"] == "vision"
+
+
 def test_a_dense_model_counted_from_headers_is_all_active(judged):
     d = judged["samples/Orenguteng__Lexi-Llama-3-8B-Uncensored"][0]["params"].details
     assert d["basis"] == "headers" and d["total"] == d["active"] == 8_030_261_248
