@@ -551,6 +551,7 @@ def traits_line(traits: dict[str, dict[str, Any]]) -> str:
     """One line for people: `attention GQA (group_size 4) · moe dense · ...`, each value with its first
     detail; unknown traits are left out."""
     parts = []
+    shown: set[tuple[str, str]] = set()  # a detail already printed (vocab_size) is not repeated
     for name, t in traits.items():
         value = t.get("value", UNKNOWN) if isinstance(t, dict) else UNKNOWN
         if value == UNKNOWN:
@@ -560,7 +561,10 @@ def traits_line(traits: dict[str, dict[str, Any]]) -> str:
             value = f"{_fmt(d['total'])}" + (f" total, {_fmt(d['active'])} active" if d.get("active") not in (None, d["total"]) else "")
             d = {"basis": d.get("basis")}
         first = next(iter(d.items()), None)
-        extra = f" ({first[0]} {_fmt(first[1])})" if first and first[1] is not None else ""
+        extra = ""
+        if first and first[1] is not None and (first[0], str(first[1])) not in shown:
+            shown.add((first[0], str(first[1])))
+            extra = f" ({first[0]} {_fmt(first[1])})"
         parts.append(f"{name} {value}{extra}")
     return " · ".join(parts)
 
