@@ -17,6 +17,7 @@ from . import condition as cond
 from .engine import Evaluation, RuleOutcome, evaluate
 from .errors import Location, did_you_mean
 from .facts import Facts, _number, config_get
+from .inert import inert, json_safe
 from .ruleset import STATUSES, Rule, RuleSet, Selection
 from .yamlloc import LocDict, LocList
 
@@ -513,7 +514,7 @@ def compute_traits(facts: Facts, rules: RuleSet) -> tuple[dict[str, Trait], Eval
             found, fv = tf.get(tr.value_fact)
             if not found:
                 continue
-            value = str(fv)
+            value = inert(fv, 60)  # a repo's string becomes a category: printable and short
         out[tr.trait] = _trait(tr, o, tf, value or UNKNOWN)
     return out, ev
 
@@ -524,7 +525,7 @@ def _trait(tr: TraitRule, o: RuleOutcome, tf: Facts, value: str) -> Trait:
     for name, fact in tr.details.items():
         found, v = tf.get(fact)
         if found and not isinstance(v, dict):
-            details[name] = v
+            details[name] = json_safe(v) if isinstance(v, str) else v
     declared = False
     for p in o.deciding():
         pred = p.predicate
@@ -539,7 +540,8 @@ def _trait(tr: TraitRule, o: RuleOutcome, tf: Facts, value: str) -> Trait:
     for name, fact in tr.details.items():
         if name in details and fact in tf.sources and not any(f" {fact} " in f" {e} " for e in evidence):
             evidence.append(f"{name} = {_short(details[name])} ({tf.sources[fact]})")
-    return Trait(value, details, tr.rule.id, str(tr.rule.loc), "declared" if declared else "evidence", evidence)
+    return Trait(value, details, tr.rule.id, str(tr.rule.loc), "declared" if declared else "evidence",
+                 [json_safe(e) for e in evidence])
 
 
 def _short(v: Any) -> str:
@@ -566,7 +568,7 @@ def traits_line(traits: dict[str, dict[str, Any]]) -> str:
             shown.add((first[0], str(first[1])))
             extra = f" ({first[0]} {_fmt(first[1])})"
         parts.append(f"{name} {value}{extra}")
-    return " · ".join(parts)
+    return inert(" · ".join(parts), None)
 
 
 def _fmt(v: Any) -> str:
@@ -607,4 +609,4 @@ def explain_traits(traits: dict[str, Any], evaluation: Evaluation | None = None,
             miss = next((p for s in o.selections.values() for p in s.predicates if not p.holds), None)
             why = f": {miss.predicate.subject} {miss.predicate.text} -> observed {miss.observed}" if miss else ""
             lines.append(f"    not {o.rule.id} ({o.rule.loc}){why}")
-    return lines
+    return [inert(line, 400) for line in lines]

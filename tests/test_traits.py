@@ -281,6 +281,20 @@ def test_text_output_shows_the_traits_on_one_line(insp):
     assert "params 140.6B total, 39.2B active (basis headers)" in line
 
 
+def test_a_hostile_config_string_reaches_neither_the_terminal_nor_json_raw(insp):
+    from inspector.inert import is_inert
+    from inspector.output import to_json, to_text
+
+    config = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 1000,
+              "rope_theta": 10000.0, "rope_scaling": {"type": "\x1b[2J\u202eyarn\ud800", "factor": 4.0}}
+    v = insp.judge(Snapshot(target="synthetic-hostile-rope", source="fixture", config=config, config_status="ok"))[0]
+    value = v.traits["rope_scaling"]["value"]
+    assert is_inert(value) and "\\x1b" in value
+    [line] = [x for x in to_text(v).splitlines() if "traits" in x]
+    assert is_inert(line)
+    to_json(v).encode("utf-8")  # no lone surrogate left to break the encoder
+
+
 def test_the_traits_line_leaves_unknown_traits_out():
     assert traits_line({"a": {"value": "unknown", "details": {}}, "b": {"value": "x", "details": {}}}) == "b x"
 
