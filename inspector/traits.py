@@ -549,6 +549,20 @@ def _short(v: Any) -> str:
     return s if len(s) <= 60 else s[:57] + "..."
 
 
+def flat_traits(traits: dict[str, Any]) -> dict[str, Any]:
+    """One column per trait and per detail, for tables and counting shares:
+    `{"attention": "GQA", "attention.group_size": 4, ..., "params.total": 8030261248}`. Lists become
+    comma-joined text; a verdict without traits (schema 1, or a failed target) gives {}."""
+    out: dict[str, Any] = {}
+    for name, t in (traits or {}).items():
+        if not isinstance(t, dict):
+            t = dataclasses.asdict(t)
+        out[name] = t.get("value", UNKNOWN)
+        for k, v in (t.get("details") or {}).items():
+            out[f"{name}.{k}"] = ", ".join(map(str, v)) if isinstance(v, list) else v
+    return out
+
+
 def traits_line(traits: dict[str, dict[str, Any]]) -> str:
     """One line for people: `attention GQA (group_size 4) · moe dense · ...`, each value with its first
     detail; unknown traits are left out."""

@@ -11,7 +11,7 @@ from conftest import REPO, SAMPLES
 
 from inspector.evaluation import retag
 from inspector.snapshot import Snapshot
-from inspector.traits import compute_traits, explain_traits, traits_line
+from inspector.traits import compute_traits, explain_traits, flat_traits, traits_line
 
 TRAIT_DATA = REPO / "tests" / "data" / "traits"
 CORPUS = REPO / "corpus"
@@ -293,6 +293,13 @@ def test_a_hostile_config_string_reaches_neither_the_terminal_nor_json_raw(insp)
     [line] = [x for x in to_text(v).splitlines() if "traits" in x]
     assert is_inert(line)
     to_json(v).encode("utf-8")  # no lone surrogate left to break the encoder
+
+
+def test_flat_traits_give_one_column_per_trait_and_detail(insp):
+    row = flat_traits(insp.inspect(str(SAMPLES / "microsoft__WizardLM-2-8x22B")).traits)
+    assert row["attention"] == "GQA" and row["attention.group_size"] == 6
+    assert row["moe"] == "MoE" and row["moe.experts"] == 8 and row["params.basis"] == "headers"
+    assert flat_traits({}) == {}
 
 
 def test_the_traits_line_leaves_unknown_traits_out():
