@@ -61,7 +61,7 @@ class Inspector:
         evaluation = evaluate(facts, self.rules, only, full=full)
         declared = declared_of(snap.config, snap.card, self.rules)
         verdict = decide(snap, facts, evaluation, declared, self.rules.bases, self.rules.base_weight)
-        verdict.traits = {name: asdict(t) for name, t in compute_traits(facts, self.rules)[0].items()}
+        verdict.traits = {name: asdict(t) for name, t in compute_traits(facts, self.rules, full=full)[0].items()}
         return verdict, facts, evaluation
 
     def examine(self, target: str, *, info=None, full: bool = True) -> tuple[Verdict, Evaluation | None]:

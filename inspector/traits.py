@@ -496,11 +496,12 @@ def _estimate(v: dict) -> tuple[int, int] | None:
     return emb + total_layers, emb + active_layers
 
 
-def compute_traits(facts: Facts, rules: RuleSet) -> tuple[dict[str, Trait], Evaluation]:
-    """Every trait the rule set knows, decided; and the trait rules' outcomes (for --explain)."""
+def compute_traits(facts: Facts, rules: RuleSet, *, full: bool = True) -> tuple[dict[str, Trait], Evaluation]:
+    """Every trait the rule set knows, decided; and the trait rules' outcomes (for --explain; with
+    `full=False` a rule that fails keeps no predicate outcomes, the traits are the same)."""
     ts: TraitSet = rules.traits or TraitSet()
     tf = trait_facts(facts, rules)
-    ev = evaluate(tf, ts.ruleset)
+    ev = evaluate(tf, ts.ruleset, full=full)
     by_id = {o.rule.id: o for o in ev.outcomes}
     out: dict[str, Trait] = {name: Trait(UNKNOWN, basis="none") for name in ts.names}
     order = sorted(range(len(ts.rules)), key=lambda i: (-ts.rules[i].priority, i))

@@ -222,6 +222,12 @@ def test_a_trait_that_rests_on_a_model_type_is_labelled_declared(judged):
     assert judged["samples/baichuan-inc__Baichuan2-13B-Chat"][0]["positions"].basis == "declared"
 
 
+def test_the_quick_evaluation_decides_the_same_traits(insp):
+    for folder in FOLDERS:
+        facts = insp.judge(insp.snapshot(str(folder)))[1]
+        assert compute_traits(facts, insp.rules, full=False)[0] == compute_traits(facts, insp.rules)[0], folder.name
+
+
 def test_every_trait_names_its_rule_where_it_is_written_and_its_evidence(judged):
     t = judged["corpus/deepseek-ai__DeepSeek-R1"][0]["attention"]
     assert t.rule == "trait.attention.mla" and t.where.startswith("rules/traits.yaml:")
