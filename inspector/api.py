@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 from .declared import declared_of
@@ -11,6 +12,7 @@ from .facts import Facts, build_facts
 from .ruleset import RuleSet, load_ruleset
 from .snapshot import Snapshot
 from .sources.plan import HEADERS_MODES
+from .traits import compute_traits
 from .verdict import Verdict, verdict_for
 
 
@@ -85,6 +87,7 @@ class Inspector:
         evaluation = evaluate(facts, self.rules, only, full=full)
         declared = declared_of(snap.config, snap.card, self.rules)
         verdict = verdict_for(snap, facts, evaluation, declared, self.rules.bases, self.rules.base_weight)
+        verdict.traits = {name: asdict(t) for name, t in compute_traits(facts, self.rules, full=full)[0].items()}
         return verdict, facts, evaluation
 
     def examine(self, target: str, *, info=None, full: bool = True,

@@ -877,6 +877,9 @@ def rules_schema() -> dict[str, Any]:
         "base_weight": {"type": "number"},
         "fixtures": {"type": ["array", "null"], "items": {"$ref": "#/$defs/fixture"}},
     }
+    from .traits import trait_file_schema  # traits:, layer_kinds:, lm_configs: (rules/traits.yaml)
+
+    top.update(trait_file_schema())
     assert set(top) == set(TOP_KEYS) | {"fixtures"}, "schema out of step with ruleset.TOP_KEYS"
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

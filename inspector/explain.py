@@ -109,7 +109,7 @@ def explain(v: Verdict, evaluation: Evaluation, *, rule_ids: set[str] | None = N
         for o in evaluation.outcomes:
             if o.rule.id in rule_ids:
                 lines += ["", *_rule_block(o)]
-        return "\n".join(lines)
+        return "\n".join(lines + _traits_block(v, rule_ids))
     held = evaluation.fired
     lines += ["", f"rules that held ({len(held)}):"]
     for o in held:
@@ -129,7 +129,14 @@ def explain(v: Verdict, evaluation: Evaluation, *, rule_ids: set[str] | None = N
             lines += _rule_block(o)
     elif rest:
         lines += ["", f"{len(rest)} other rules did not hold (--explain-all shows them, --rule ID one of them)"]
-    return "\n".join(lines)
+    return "\n".join(lines + _traits_block(v, rule_ids))
+
+
+def _traits_block(v: Verdict, rule_ids: set[str] | None) -> list[str]:
+    """Each trait's rule and evidence, from the verdict itself."""
+    from .traits import explain_traits
+
+    return ["", *explain_traits(v.traits, rule_ids=rule_ids)] if v.traits else []
 
 
 # --- JSON ---------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .inert import inert, json_safe
+from .traits import traits_line
 from .verdict import EvidenceItem, Verdict
 
 TOP_EVIDENCE = 6
@@ -304,6 +305,8 @@ def to_text(v: Verdict, *, all_evidence: bool = False, rules=None, width: int | 
         params += " (exact)" if v.params_exact else " (estimate)"
     dt = ", ".join(f"{inert(k)} {n}" for k, n in sorted(v.dtypes.items(), key=lambda kv: -kv[1]))
     row("params", _Seg(params), _Seg(f" · tensors by dtype: {dt}" if dt else ""))
+    if line := traits_line(v.traits):
+        row("traits", _Seg(inert(line, None)))
     return _finish(lines, width, color)
 
 

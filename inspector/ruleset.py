@@ -25,7 +25,7 @@ RULE_KEYS = ("id", "description", "status", "author", "references", "related", "
              "kind", "layout", "lineage", "weight", "match", "condition", "extends")
 BASE_KEYS = ("id", "lineage", "kind", "fingerprint", "references", "description")
 MAX_EXTENDS = 16  # `extends` is resolved recursively
-TOP_KEYS = ("rules", "fragments", "facts", "declared", "bases", "base_weight")
+TOP_KEYS = ("rules", "fragments", "facts", "declared", "bases", "base_weight", "traits", "layer_kinds", "lm_configs")
 # Facts that facts.py computes (from the config, the tensors, the tokenizer and the repo), with
 # what each is: rules may name them without a facts: entry. tests/test_ruleset.py checks that code
 # computes each one and nothing else.
@@ -143,6 +143,7 @@ class RuleSet:
     declared_kinds: list[Claim] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     problems: list[RuleProblem] = field(default_factory=list)
+    traits: Any = None  # traits.TraitSet: architecture trait rules (`traits:`, `layer_kinds:`)
 
     @property
     def errors(self) -> list[RuleProblem]:
@@ -207,6 +208,7 @@ class _Builder(ProblemLog):
         self.raw_rules: dict[str, tuple[LocDict, int]] = {}  # id -> (mapping, layer)
         self.fragments: dict[str, tuple[LocList, Location]] = {}
         self.fact_names: set[str] = set(DERIVED_FACTS)
+        self.trait_docs: list[tuple[LocDict, int]] = []  # files with trait keys, read in finish()
 
     # --- files -------------------------------------------------------------------------------
     def add_file(self, path: Path, display: str, layer: int) -> None:
@@ -234,6 +236,8 @@ class _Builder(ProblemLog):
                 self.problem(V.wrong_type.CHECK, f"base_weight must be a number, got {w!r}", doc.where("base_weight"))
         if "fragments" in doc:
             self._fragments(doc["fragments"], doc.where("fragments"))
+        if any(k in doc for k in ("traits", "layer_kinds", "lm_configs")):
+            self.trait_docs.append((doc, layer))
         if "rules" in doc:
             rules = doc["rules"]
             if not isinstance(rules, LocList):
@@ -351,6 +355,9 @@ class _Builder(ProblemLog):
                 rule = self._rule(merged)
                 if rule is not None:
                     self.rs.rules.append(rule)
+        from .traits import build_traits  # trait rules share this builder's predicates and problem log
+
+        self.rs.traits = build_traits(self, self.trait_docs)
         for name in ("vocab_size", "hidden_size", "num_layers", "num_heads"):
             if self.rs.rules and name not in self.rs.facts:
                 self.problem(V.core_fact_undefined.CHECK, f"fact {name!r} is not defined in any facts: file", None)

@@ -15,7 +15,7 @@ from .ruleset import BaseModel
 from .snapshot import Snapshot
 from .status import Status, is_usable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: `traits`
 FIELDS = ("kind", "layout", "lineage")
 STATUSES = tuple(s.value for s in Status)
 
@@ -53,6 +53,7 @@ class Verdict:
     dtypes: dict[str, int] = field(default_factory=dict)
     io: dict[str, int] = field(default_factory=dict)
     source: str | None = None
+    traits: dict[str, dict[str, Any]] = field(default_factory=dict)  # trait -> traits.Trait as a dict
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:

@@ -40,7 +40,7 @@ def test_the_results_table_is_the_contract(tmp_path):
     repo, status, lineage, mismatch, verdict = db.execute(
         "SELECT repo, status, lineage, mismatch, verdict FROM results").fetchone()
     assert (repo, status, lineage, mismatch) == ("org/a", "ok", "llama", 0)
-    assert json.loads(verdict)["schema_version"] == 1 and list(json.loads(verdict))[0] == "target"
+    assert json.loads(verdict)["schema_version"] == 2 and list(json.loads(verdict))[0] == "target"
 
 
 def test_same_repo_and_sha_is_one_row_and_a_sha_supersedes_a_shaless_failure(tmp_path):
