@@ -416,7 +416,7 @@ def _params(values: dict, sources: dict, facts: Facts) -> None:
     shape read; active = the rest plus experts_per_token / experts of the routed-expert tensors),
     "hub count" (the Hub's safetensors total; active scaled by the config estimate's ratio),
     "config estimate" (from the config's dimensions), or "header estimate" (some headers read)."""
-    from .verdict import params_of
+    from .facts import params_of
 
     snap = facts.snapshot
     experts, per_tok = _int(values.get("num_experts")), _int(values.get("moe_experts_per_token"))
