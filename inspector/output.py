@@ -306,7 +306,18 @@ def to_text(v: Verdict, *, all_evidence: bool = False, rules=None, width: int | 
     dt = ", ".join(f"{inert(k)} {n}" for k, n in sorted(v.dtypes.items(), key=lambda kv: -kv[1]))
     row("params", _Seg(params), _Seg(f" · tensors by dtype: {dt}" if dt else ""))
     if line := traits_line(v.traits):
-        row("traits", _Seg(inert(line, None)))
+        # One trait is never cut: the list continues on the next lines, aligned under the first.
+        room = max(20, (width or 10**6) - LABEL)
+        parts, cur = [], ""
+        for t in (inert(x, None) for x in line.split(" · ")):
+            if cur and len(cur) + 3 + len(t) > room:
+                parts.append(cur)
+                cur = t
+            else:
+                cur = f"{cur} · {t}" if cur else t
+        parts.append(cur)
+        for i, text in enumerate(parts):
+            row("traits" if i == 0 else "", _Seg(text))
     return _finish(lines, width, color)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import validators as V
 from .errors import Location, RuleProblem, UsageError
 from .yamlloc import LocDict, LocList, YamlProblem, load_file
 
@@ -85,27 +86,27 @@ def check_population(path: Path, display: str | None = None) -> tuple[Population
     name = display or str(path)
     problems: list[RuleProblem] = []
 
-    def bad(msg: str, loc: Location | None, code: str = "E120") -> None:
-        problems.append(RuleProblem(code, msg, loc or Location(name, 1, 1)))
+    def bad(msg: str, loc: Location | None, check: V.Check = V.wrong_type.CHECK) -> None:
+        problems.append(check(msg, loc or Location(name, 1, 1)))
 
     try:
         doc = load_file(path, name)
     except YamlProblem as e:
         return None, [e.problem]
     if not isinstance(doc, LocDict):
-        bad("a population file is a mapping with `population:` and `organisations:`", None, "E110")
+        bad("a population file is a mapping with `population:` and `organisations:`", None, V.not_a_mapping.CHECK)
         return None, problems
     for k in doc:
         if k not in ("population", "organisations"):
-            bad(f"unknown top-level key {k!r} (known: population, organisations)", doc.key_locs[k], "E111")
+            bad(f"unknown top-level key {k!r} (known: population, organisations)", doc.key_locs[k], V.unknown_key.CHECK)
     head = doc.get("population")
     if not isinstance(head, LocDict) or not isinstance(head.get("id"), str) or not head["id"]:
-        bad("`population:` needs an `id` (a name such as china)", doc.where("population") if "population" in doc else doc.loc, "E121")
+        bad("`population:` needs an `id` (a name such as china)", doc.where("population") if "population" in doc else doc.loc, V.rule_without_id.CHECK)
         head = LocDict()
         head.loc, head.key_locs, head.value_locs = doc.loc, {}, {}
     for k in head:
         if k not in POPULATION_KEYS:
-            bad(f"unknown population key {k!r} (known: {', '.join(POPULATION_KEYS)})", head.key_locs[k], "E111")
+            bad(f"unknown population key {k!r} (known: {', '.join(POPULATION_KEYS)})", head.key_locs[k], V.unknown_key.CHECK)
     pop = Population(id=str(head.get("id", "")), title=str(head.get("title") or head.get("id", "")),
                      description=str(head.get("description") or ""), as_of=_str_or_none(head.get("as_of")), file=name)
     items = doc.get("organisations")
@@ -119,28 +120,28 @@ def check_population(path: Path, display: str | None = None) -> tuple[Population
             continue
         for k in it:
             if k not in ORG_KEYS:
-                bad(f"unknown organisation key {k!r} (known: {', '.join(ORG_KEYS)})", it.key_locs[k], "E111")
+                bad(f"unknown organisation key {k!r} (known: {', '.join(ORG_KEYS)})", it.key_locs[k], V.unknown_key.CHECK)
         org = it.get("org")
         if not isinstance(org, str) or not _ORG.match(org):
-            bad(f"`org` must be a Hub namespace (letters, digits, - _ .), got {org!r}", it.where("org") if "org" in it else it.loc, "E122")
+            bad(f"`org` must be a Hub namespace (letters, digits, - _ .), got {org!r}", it.where("org") if "org" in it else it.loc, V.bad_field_value.CHECK)
             continue
         if org.lower() in seen:
-            bad(f"organisation {org!r} is listed twice (first at {seen[org.lower()]})", it.where("org"), "E201")
+            bad(f"organisation {org!r} is listed twice (first at {seen[org.lower()]})", it.where("org"), V.duplicate_id.CHECK)
             continue
         seen[org.lower()] = it.where("org")
         missing = [k for k in ("name", "source", "says", "how") if not isinstance(it.get(k), str) or not it[k].strip()]
         if missing:
-            bad(f"organisation {org!r} needs {', '.join(missing)}: every member says who it is and which public source says so", it.loc, "E123")
+            bad(f"organisation {org!r} needs {', '.join(missing)}: every member says who it is and which public source says so", it.loc, V.bad_base_model.CHECK)
             continue
         if not _URL.match(it["source"]):
-            bad(f"`source` of {org!r} must be a public http(s) URL, got {it['source']!r}", it.where("source"), "E122")
+            bad(f"`source` of {org!r} must be a public http(s) URL, got {it['source']!r}", it.where("source"), V.bad_field_value.CHECK)
             continue
         if it["how"] not in HOW:
-            bad(f"`how` of {org!r} must be one of {', '.join(HOW)}, got {it['how']!r}", it.where("how"), "E122")
+            bad(f"`how` of {org!r} must be one of {', '.join(HOW)}, got {it['how']!r}", it.where("how"), V.bad_field_value.CHECK)
             continue
         kind = it.get("kind", "company")
         if kind not in ORG_KINDS:
-            bad(f"`kind` of {org!r} must be one of {', '.join(ORG_KINDS)}, got {kind!r}", it.where("kind"), "E122")
+            bad(f"`kind` of {org!r} must be one of {', '.join(ORG_KINDS)}, got {kind!r}", it.where("kind"), V.bad_field_value.CHECK)
             continue
         pop.organisations.append(Organisation(org, it["name"].strip(), kind, it["source"], it["says"].strip(), it["how"], it.where("org")))
     return pop, problems

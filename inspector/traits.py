@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import condition as cond
+from . import validators as V
 from .engine import Evaluation, RuleOutcome, evaluate
 from .errors import Location, did_you_mean
 from .facts import Facts, _number, config_get
@@ -95,28 +96,28 @@ def build_traits(b: Any, docs: list[tuple[LocDict, int]]) -> TraitSet:
             if isinstance(paths, list) and all(isinstance(p, str) and p for p in paths):
                 ts.lm_configs.extend(p for p in paths if p not in ts.lm_configs)
             else:
-                b.problem("E120", "`lm_configs` must list config paths (strings)", doc.where("lm_configs"))
+                b.problem(V.wrong_type.CHECK, "`lm_configs` must list config paths (strings)", doc.where("lm_configs"))
         if "layer_kinds" in doc:
             ts.layer_maps.extend(_layer_maps(b, doc["layer_kinds"], doc.where("layer_kinds")))
         items = doc.get("traits")
         if items is None:
             continue
         if not isinstance(items, LocList):
-            b.problem("E120", "`traits` must be a list of trait rules", doc.where("traits"))
+            b.problem(V.wrong_type.CHECK, "`traits` must be a list of trait rules", doc.where("traits"))
             continue
         for i, it in enumerate(items):
             if not isinstance(it, LocDict):
-                b.problem("E120", "a trait rule must be a mapping", items.where(i))
+                b.problem(V.wrong_type.CHECK, "a trait rule must be a mapping", items.where(i))
                 continue
             rid = it.get("id")
             if not isinstance(rid, str) or not rid:
-                b.problem("E121", "a trait rule needs an `id` (a non-empty string)", it.loc)
+                b.problem(V.rule_without_id.CHECK, "a trait rule needs an `id` (a non-empty string)", it.loc)
                 continue
             if rid in raw and raw[rid][1] == layer:
-                b.problem("E201", f"duplicate trait rule id {rid!r} (first at {raw[rid][0].where('id')})", it.where("id"))
+                b.problem(V.duplicate_id.CHECK, f"duplicate trait rule id {rid!r} (first at {raw[rid][0].where('id')})", it.where("id"))
                 continue
             if rid in b.raw_rules:
-                b.problem("E201", f"trait rule id {rid!r} is also a rule id", it.where("id"))
+                b.problem(V.duplicate_id.CHECK, f"trait rule id {rid!r} is also a rule id", it.where("id"))
                 continue
             raw[rid] = (it, layer)
     for it, _layer in raw.values():
@@ -137,44 +138,44 @@ def _trait_rule(b: Any, it: LocDict) -> TraitRule | None:
             b.unknown(k, TRAIT_KEYS, it.key_locs[k], "trait rule key")
     trait = it.get("trait")
     if not isinstance(trait, str) or not trait:
-        b.problem("E122", f"trait rule {rid!r} needs `trait` (the trait it decides, a string)", it.where("trait") if "trait" in it else it.loc)
+        b.problem(V.bad_field_value.CHECK, f"trait rule {rid!r} needs `trait` (the trait it decides, a string)", it.where("trait") if "trait" in it else it.loc)
     value, value_fact = it.get("value"), None
     if isinstance(value, LocDict) and set(value) == {"fact"} and isinstance(value["fact"], str):
         value_fact, value = value["fact"], None
         if value_fact not in b.fact_names:
-            b.problem("E146", f"unknown fact {value_fact!r}{did_you_mean(value_fact, sorted(b.fact_names))}", it.where("value"))
+            b.problem(V.unknown_fact.CHECK, f"unknown fact {value_fact!r}{did_you_mean(value_fact, sorted(b.fact_names))}", it.where("value"))
     elif isinstance(value, bool) or not isinstance(value, str | int | float) or value == "":
-        b.problem("E122", "`value` must be a string or `{fact: NAME}`", it.where("value") if "value" in it else it.loc)
+        b.problem(V.bad_field_value.CHECK, "`value` must be a string or `{fact: NAME}`", it.where("value") if "value" in it else it.loc)
     else:
         value = str(value)
     priority = it.get("priority", 0)
     if isinstance(priority, bool) or not isinstance(priority, int | float):
-        b.problem("E126", f"`priority` must be a number, got {priority!r}", it.where("priority"))
+        b.problem(V.weight_not_a_number.CHECK, f"`priority` must be a number, got {priority!r}", it.where("priority"))
         priority = 0
     status = it.get("status", "experimental")
     if status not in STATUSES:
         b.unknown(status, STATUSES, it.where("status"), "status")
     refs = it.get("references", [])
     if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
-        b.problem("E122", "`references` must be a list of strings", it.where("references"))
+        b.problem(V.bad_field_value.CHECK, "`references` must be a list of strings", it.where("references"))
         refs = []
     details: dict[str, str] = {}
     raw_details = it.get("details")
     if raw_details is None:
         pass
     elif not isinstance(raw_details, LocDict):
-        b.problem("E120", "`details` must map reported names to fact names", it.where("details"))
+        b.problem(V.wrong_type.CHECK, "`details` must map reported names to fact names", it.where("details"))
     else:
         for name, fact in raw_details.items():
             if not isinstance(fact, str) or fact not in b.fact_names:
                 tail = did_you_mean(str(fact), sorted(b.fact_names))
-                b.problem("E146", f"detail {name!r}: unknown fact {fact!r}{tail}", raw_details.where(name))
+                b.problem(V.unknown_fact.CHECK, f"detail {name!r}: unknown fact {fact!r}{tail}", raw_details.where(name))
             else:
                 details[str(name)] = fact
     match = it.get("match")
     selections: dict[str, Selection] = {}
     if not isinstance(match, LocDict) or not match:
-        b.problem("E127", f"trait rule {rid!r} needs a `match:` mapping of named selections", it.where("match") if "match" in it else it.loc)
+        b.problem(V.no_match.CHECK, f"trait rule {rid!r} needs a `match:` mapping of named selections", it.where("match") if "match" in it else it.loc)
     else:
         for name, body in match.items():
             sel = b._selection(str(name), body, match.where(name))
@@ -185,7 +186,8 @@ def _trait_rule(b: Any, it: LocDict) -> TraitRule | None:
         return None
     rule = Rule(id=rid, votes={}, weight=0.0, selections=selections, condition=tree, condition_text=ctext,
                 loc=it.where("id"), description=it.get("description", ""), status=status, author=it.get("author", ""),
-                family=trait, references=tuple(refs))  # family: the trait, so explain can group its rules
+                family=trait, references=tuple(refs),  # family: the trait, so explain can group its rules
+                fires=cond.compile(tree, tuple(selections)) if tree is not None else None)
     return TraitRule(rule, trait, value, value_fact, float(priority), details)
 
 
@@ -194,30 +196,30 @@ def _condition(b: Any, it: LocDict, selections: dict[str, Selection]) -> tuple[o
     if ctext is None:
         return (cond.And(tuple(cond.Sel(n) for n in selections)) if selections else None), " and ".join(selections)
     if not isinstance(ctext, str):
-        b.problem("E128", "`condition` must be a string", it.where("condition"))
+        b.problem(V.bad_condition.CHECK, "`condition` must be a string", it.where("condition"))
         return None, ""
     cloc = it.where("condition")
     try:
         tree = cond.parse(ctext)
     except cond.ConditionError as e:
-        b.problem("E128", f"condition: {e}", Location(cloc.file, cloc.line, cloc.col + e.col))
+        b.problem(V.bad_condition.CHECK, f"condition: {e}", Location(cloc.file, cloc.line, cloc.col + e.col))
         return None, ctext
     used: set[str] = set()
     for ref in cond.names(tree):
         hit = cond.expand(ref, list(selections))
         if not hit:
-            b.problem("E129", f"condition names selection {ref!r}, which `match` does not define{did_you_mean(ref, list(selections))}", cloc)
+            b.problem(V.undefined_selection.CHECK, f"condition names selection {ref!r}, which `match` does not define{did_you_mean(ref, list(selections))}", cloc)
         used.update(hit)
     match = it.get("match")
     for name in selections:
         if name not in used and isinstance(match, LocDict):
-            b.problem("W302", f"selection {name!r} is never used in the condition", match.key_locs[name], "warning")
+            b.problem(V.unused_selection.CHECK, f"selection {name!r} is never used in the condition", match.key_locs[name])
     return tree, ctext
 
 
 def _kinds(b: Any, m: Any, key: str, loc: Location) -> dict[str, str] | None:
     if not isinstance(m, dict) or not all(v in LAYER_KINDS for v in m.values()):
-        b.problem("E122", f"`{key}` must map values to layer kinds ({', '.join(LAYER_KINDS)})", loc)
+        b.problem(V.bad_field_value.CHECK, f"`{key}` must map values to layer kinds ({', '.join(LAYER_KINDS)})", loc)
         return None
     return {str(k): v for k, v in m.items()}
 
@@ -225,18 +227,18 @@ def _kinds(b: Any, m: Any, key: str, loc: Location) -> dict[str, str] | None:
 def _layer_maps(b: Any, items: Any, loc: Location) -> list[LayerMap]:
     out: list[LayerMap] = []
     if not isinstance(items, LocList):
-        b.problem("E120", "`layer_kinds` must be a list", loc)
+        b.problem(V.wrong_type.CHECK, "`layer_kinds` must be a list", loc)
         return out
     for i, it in enumerate(items):
         if not isinstance(it, LocDict) or not isinstance(it.get("config"), str):
-            b.problem("E123", "a layer map needs `config` (the config path it reads)", items.where(i))
+            b.problem(V.bad_base_model.CHECK, "a layer map needs `config` (the config path it reads)", items.where(i))
             continue
         for k in it:
             if k not in LAYER_MAP_KEYS:
                 b.unknown(k, LAYER_MAP_KEYS, it.key_locs[k], "layer map key")
         shapes = [k for k in ("values", "chars", "every", "indices", "alternate") if k in it]
         if len(shapes) != 1:
-            b.problem("E123", "a layer map gives exactly one of values, chars, every, indices, alternate", it.loc)
+            b.problem(V.bad_base_model.CHECK, "a layer map gives exactly one of values, chars, every, indices, alternate", it.loc)
             continue
         kw: dict[str, Any] = {"config": it["config"], "loc": it.where("config")}
         measure = it.get("measure", "attention")
@@ -254,7 +256,7 @@ def _layer_maps(b: Any, items: Any, loc: Location) -> list[LayerMap]:
         if "alternate" in it:
             alt = it["alternate"]
             if not isinstance(alt, list) or not alt or not all(a in LAYER_KINDS for a in alt):
-                b.problem("E122", f"`alternate` must list layer kinds ({', '.join(LAYER_KINDS)})", it.where("alternate"))
+                b.problem(V.bad_field_value.CHECK, f"`alternate` must list layer kinds ({', '.join(LAYER_KINDS)})", it.where("alternate"))
             else:
                 kw["alternate"] = tuple(alt)
         if isinstance(it.get("base"), int):
@@ -263,7 +265,7 @@ def _layer_maps(b: Any, items: Any, loc: Location) -> list[LayerMap]:
         if isinstance(mts, list) and all(isinstance(x, str) for x in mts):
             kw["model_types"] = tuple(mts)
         if (kw.get("every") or kw.get("indices")) and not kw.get("others"):
-            b.problem("E123", "a layer map with `every` or `indices` needs `others`", it.loc)
+            b.problem(V.bad_base_model.CHECK, "a layer map with `every` or `indices` needs `others`", it.loc)
             continue
         out.append(LayerMap(**kw))
     return out

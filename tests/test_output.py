@@ -53,7 +53,8 @@ def test_the_base_fingerprint_prints_once(insp):
 
 
 def test_the_columns_line_up(insp):
-    ev = [line for line in to_text(insp.inspect(LLAMA70), rules=insp.rules, width=120).splitlines() if line.startswith("    ")]
+    ev = [line for line in to_text(insp.inspect(LLAMA70), rules=insp.rules, width=120).splitlines()
+          if re.match(r"    [+-]\d", line)]
     starts = {len(m.group(0)) for m in (re.match(r"\s+[+-]\d\.\d\d\s+\S+\s+\S+\s+", line) for line in ev)}
     assert len(starts) == 1
 

@@ -281,10 +281,20 @@ def test_the_verdict_carries_traits_in_schema_version_2(insp):
 def test_text_output_shows_the_traits_on_one_line(insp):
     from inspector.output import to_text
 
-    lines = to_text(insp.inspect(str(SAMPLES / "microsoft__WizardLM-2-8x22B"))).splitlines()
+    lines = to_text(insp.inspect(str(SAMPLES / "microsoft__WizardLM-2-8x22B")), width=400).splitlines()
     [line] = [x for x in lines if x.lstrip().startswith("traits")]
     assert "attention GQA (group_size 6)" in line and "moe MoE (experts 8)" in line
     assert "params 140.6B total, 39.2B active (basis headers)" in line
+
+
+def test_a_long_traits_line_continues_aligned_within_the_width(insp):
+    from inspector.output import to_text
+
+    lines = to_text(insp.inspect(str(SAMPLES / "microsoft__WizardLM-2-8x22B")), width=80).splitlines()
+    start = next(i for i, x in enumerate(lines) if x.lstrip().startswith("traits"))
+    block = [lines[start]] + [x for x in lines[start + 1:] if x.startswith(" " * 14) and x.strip()]
+    assert len(block) > 1 and all(len(x) <= 80 for x in block)
+    assert "moe MoE (experts 8)" in " ".join(block)
 
 
 def test_a_hostile_config_string_reaches_neither_the_terminal_nor_json_raw(insp):

@@ -19,7 +19,7 @@ SCHEMA = json.loads((REPO / "docs" / "schema" / "verdict-v2.json").read_text())
 def rows():
     targets = [str(SAMPLES / c["sample"]) for c in expected_samples()] + [str(REPO / "no-such-folder" / "model.safetensors")]
     r = CliRunner().invoke(main, ["inspect", *targets, "--json"], catch_exceptions=False)
-    return [json.loads(line) for line in r.output.splitlines() if line.strip()]
+    return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
 
 
 def test_the_schema_is_a_valid_json_schema():
