@@ -46,11 +46,14 @@ EXAMPLES: dict[str, list[str]] = {
         "inspector rules test my-rules/ -k yi",
         "inspector rules new mylineage --dir my-rules",
     ],
-    "rules validate": ["inspector rules validate", "inspector rules validate my-rules/ --strict"],
-    "rules test": ["inspector rules test", "inspector rules test my-rules/ -k yi -v"],
+    "rules validate": ["inspector rules validate", "inspector rules validate my-rules/ --strict",
+                       "inspector rules validate --format github my-rules/"],
+    "rules test": ["inspector rules test", "inspector rules test my-rules/ -k yi -v",
+                   "inspector rules test --junitxml report.xml"],
     "rules snapshot": ["inspector rules snapshot Qwen/Qwen2-7B -o my-rules/tests/qwen.yaml --expect lineage=qwen"],
     "rules new": ["inspector rules new mylineage --dir my-rules"],
     "rules schema": ["inspector rules schema > rules.schema.json"],
+    "rules reference": ["inspector rules reference --write rules/README.md", "inspector rules reference --code W302"],
 }
 
 

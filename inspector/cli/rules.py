@@ -30,9 +30,7 @@ def validate_cmd(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
 
     PATHS are checked against the shipped set (fragments, extends, fact names, ids) and only their
     problems are reported, each as file:line:col: severity[CODE] message. Exit 0 clean, 1 warnings
-    with --strict, 2 errors.
-
-    Examples: inspector rules validate pack/; inspector rules validate --format github pack/"""
+    with --strict, 2 errors."""
     from .. import rule_reports
     from ..authoring import caret, problem_dict, validate
 
@@ -72,9 +70,7 @@ def test_cmd(paths: tuple[Path, ...], as_json: bool, verbose: bool, keywords: tu
     """Run the whole rule set (shipped + PATHS) on the whole fixture set (rules/tests + PATHS).
 
     A folder in PATHS is a rules folder: its *.yaml are rules, its tests/*.yaml fixtures. Failures
-    are summarised last. Exit 1 on any failure; `todo` expectations are reported, never failed.
-
-    Examples: inspector rules test pack/ -k qwen; inspector rules test --junitxml report.xml"""
+    are summarised last. Exit 1 on any failure; `todo` expectations are reported, never failed."""
     from .. import rule_reports
     from ..authoring import accept_observed, run_rule_tests
 
@@ -204,9 +200,7 @@ def schema_cmd() -> None:
               help="Rewrite the generated blocks of this README (rules/README.md) instead of printing.")
 @click.option("--code", "code", default=None, metavar="CODE", help="One problem code: what it means, a failing and a passing example.")
 def reference_cmd(readme: Path | None, code: str | None) -> None:
-    """Print the rule reference (operators, derived facts, problem codes) generated from the code.
-
-    Examples: inspector rules reference --write rules/README.md; inspector rules reference --code W302"""
+    """Print the rule reference (operators, derived facts, problem codes) generated from the code."""
     from ..reference import SECTIONS, explain_code, render, update
 
     if code is not None:
