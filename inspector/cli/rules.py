@@ -143,8 +143,8 @@ def render_report(report, *, verbose: bool) -> str:
               help="Fill fields nobody gave from the current verdict, listed under `todo`.")
 @click.option("--id", "fid", help="Fixture id (one target only); default: the folder or org__name.")
 @click.option("--match", "matches", multiple=True, metavar="RULE", help="Expect this rule to fire (repeatable).")
-@click.option("--rules", "rules_dirs", multiple=True, type=click.Path(path_type=Path), help="Extra rules for the current verdict.")
-@click.option("--headers", type=click.Choice(["default", "all", "none"]), default="default", show_default=True)
+@rules_option
+@headers_option
 @click.option("--replace-shipped", is_flag=True,
               help="Allow an id that a shipped fixture has (yours then replaces it in `rules test`).")
 def snapshot_cmd(targets, output, expects, guess, fid, matches, rules_dirs, headers, replace_shipped) -> None:
