@@ -484,6 +484,11 @@ class Store:
                             "ON CONFLICT(repo) DO UPDATE SET pid = excluded.pid, attempts = attempts + 1, "
                             "started_at = excluded.started_at", (repo, os.getpid(), now_iso()))
 
+    def end(self, repo: str) -> None:
+        """`repo` was read to its end without a row to write (its sha was audited before)."""
+        with self._transaction():
+            self.db.execute("DELETE FROM inflight WHERE repo = ?", (repo,))
+
     def release(self) -> None:
         """This process stops on purpose (a signal, an error): what it had in flight was not the cause."""
         with self._transaction():
