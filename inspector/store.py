@@ -322,7 +322,11 @@ class Store:
                              where=str(path))
 
     def close(self) -> None:
-        self.db.close()
+        # Under the lock: a worker thread of an audit that stopped early may still be inside a write,
+        # and closing a connection under a running statement crashes SQLite; after this, its next
+        # write raises (ProgrammingError) instead.
+        with self.lock:
+            self.db.close()
         if self._claim_fd is not None:
             os.close(self._claim_fd)  # after SQLite's own descriptors: closing it drops our flock only
             self._claim_fd = None
