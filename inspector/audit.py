@@ -267,6 +267,8 @@ class Audit:
                     continue
                 if out.row is not None:
                     self.store.put(out.row)
+                else:
+                    self.store.end(out.repo)
                 self._report(out)
         except BaseException:
             # Stopped on purpose (a signal) or by the store (disk full): the repos in flight were not

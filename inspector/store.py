@@ -322,7 +322,11 @@ class Store:
                              where=str(path))
 
     def close(self) -> None:
-        self.db.close()
+        # Under the lock: a worker thread of an audit that stopped early may still be inside a write,
+        # and closing a connection under a running statement crashes SQLite; after this, its next
+        # write raises (ProgrammingError) instead.
+        with self.lock:
+            self.db.close()
         if self._claim_fd is not None:
             os.close(self._claim_fd)  # after SQLite's own descriptors: closing it drops our flock only
             self._claim_fd = None
@@ -483,6 +487,11 @@ class Store:
             self.db.execute("INSERT INTO inflight(repo, pid, attempts, started_at) VALUES (?, ?, 1, ?) "
                             "ON CONFLICT(repo) DO UPDATE SET pid = excluded.pid, attempts = attempts + 1, "
                             "started_at = excluded.started_at", (repo, os.getpid(), now_iso()))
+
+    def end(self, repo: str) -> None:
+        """`repo` was read to its end without a row to write (its sha was audited before)."""
+        with self._transaction():
+            self.db.execute("DELETE FROM inflight WHERE repo = ?", (repo,))
 
     def release(self) -> None:
         """This process stops on purpose (a signal, an error): what it had in flight was not the cause."""

@@ -84,9 +84,12 @@ def test_a_list_without_shas_costs_one_info_call_per_unchanged_repo(hub, audit_o
     lst.write_text("# audit list\norg/m0\norg/m1  # trailing comment\n\norg/m2\n")
     audit_of().run(read_list(lst))
     hub.reset_stats()
-    stats = audit_of().run(read_list(lst))
+    audit = audit_of()
+    stats = audit.run(read_list(lst))
     assert (stats.done, stats.skipped) == (0, 3)
     assert hub.stats.total == hub.stats.by_kind["api"] == 3
+    # Read to the end: nothing is left in the journal of repos in flight.
+    assert audit.store.db.execute("SELECT count(*) FROM inflight").fetchone()[0] == 0
 
 
 def test_gated_missing_and_invalid_repos_are_recorded_and_the_run_goes_on(hub, audit_of, tmp_path):

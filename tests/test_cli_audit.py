@@ -523,3 +523,13 @@ def test_a_full_disk_mid_audit_is_one_line_and_resume_finishes(tmp_path, monkeyp
     n = sum(1 for p in SAMPLES.iterdir() if p.is_dir())
     with sqlite3.connect(db) as con:
         assert con.execute("SELECT count(*), count(DISTINCT repo) FROM results").fetchone() == (n, n)
+
+
+def test_isolate_survives_a_crash_in_a_single_process_run(tmp_path):
+    root, crasher = crash_dir(tmp_path)
+    db = tmp_path / "a.sqlite"
+    r = audit_proc(["--dir", root, "--db", db, "--workers", "2", "--processes", "1", "--isolate"])
+    assert r.returncode == 1, r.stderr  # one invocation: the repo failed, the run went on
+    got = statuses(db)
+    assert len(got) == 5 and [k for k, v in got.items() if not is_usable(v[0])] == [crasher]
+    assert "5 repos: 4 done, 1 failed" in r.stdout

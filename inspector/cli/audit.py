@@ -40,6 +40,9 @@ MIN_WORKERS_PER_PROCESS = 4
                    f"for {AUTO_MIN_REPOS} repos or more, else 1. One Python process runs its rules and HTTP on one core.")
 @click.option("--part", hidden=True, help="K/N: the slice of the recorded list this child process audits.")
 @click.option("--follow", is_flag=True, hidden=True, help="A child of --processes: also audit what the parent's listing still records.")
+@click.option("--isolate", is_flag=True,
+              help="Read repos in child processes only, restarted after a crash: a parser that takes down the "
+                   "interpreter costs one row, never the run (default: this process audits a part itself).")
 @click.option("--suspects-only", is_flag=True, hidden=True,
               help="A child of the audit: read only the repos a dead process left in flight, one at a time.")
 @click.option("--fail-on", default="any", show_default=True,
@@ -48,7 +51,8 @@ MIN_WORKERS_PER_PROCESS = 4
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 @click.pass_context
 def command(ctx: click.Context, from_file, authors, search, filters, sort, limit, local_dir, db, workers, resume,
-            refresh, max_rps, shard, headers, rules_dirs, processes_opt, part, follow, suspects_only, fail_on, quiet) -> None:
+            refresh, max_rps, shard, headers, rules_dirs, processes_opt, part, follow, isolate, suspects_only, fail_on,
+            quiet) -> None:
     """Audit many repos into SQLite; resumable. Subcommands: export, merge."""
     if ctx.invoked_subcommand is not None:
         return
@@ -127,10 +131,10 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
                 processes = auto_processes(pending + listed_so_far, workers)
             if bar:
                 bar.start(len(todo) + (lister.count if lister else 0))
-            if processes > 1:
+            if processes > 1 or (isolate and not part_k_n):
                 stats = _run_children(db, todo, processes, workers, resume=resume, refresh=refresh, max_rps=max_rps,
                                       headers=headers, rules_dirs=rules_dirs, store=store, bar=bar, lister=lister,
-                                      audit=audit, client=client)
+                                      audit=audit, client=client, isolate=isolate)
             else:
                 more = None
                 if lister is not None:
@@ -332,7 +336,7 @@ def auto_processes(repos: int, workers: int) -> int:
 
 
 def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool, refresh: bool, max_rps, headers: str,
-                  rules_dirs, store, bar, audit, client, lister=None):
+                  rules_dirs, store, bar, audit, client, lister=None, isolate: bool = False):
     """Audit the recorded list as `processes` parts: this process audits the first, N-1 child
     processes the others, all writing to --db.
 
@@ -362,8 +366,10 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
         done = sum(n for k, n in new.items() if k in USABLE)
         return done, sum(new.values()) - done
 
-    commands = {k: [*args, "--part", f"{k}/{processes}"] for k in range(2, processes + 1)}
-    children = dict(zip(commands, _spawn(list(commands.values()), first_part=2), strict=True))
+    # --isolate: this process only lists, watches and restarts; every part is a child's.
+    first = 1 if isolate else 2
+    commands = {k: [*args, "--part", f"{k}/{processes}"] for k in range(first, processes + 1)}
+    children = dict(zip(commands, _spawn(list(commands.values()), first_part=first), strict=True))
     restarts = dict.fromkeys(commands, 0)
     pending = [c.sentinel for c in children.values()]
     finished = threading.Event()
@@ -393,9 +399,10 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
             if client.pacer.max_rps:
                 client.pacer.max_rps /= processes
         audit.workers, audit.progress = per, None
-        mine = [it for it in todo if in_shard(it.repo, 1, processes)]
-        more = audit.follow((1, processes), alive=lister.alive) if lister is not None else None
-        audit.execute(mine, more)
+        if not isolate:
+            mine = [it for it in todo if in_shard(it.repo, 1, processes)]
+            more = audit.follow((1, processes), alive=lister.alive) if lister is not None else None
+            audit.execute(mine, more)
         while True:
             # A child killed by a signal it did not get from us (a parser that crashed the
             # interpreter): started again on the rest of its part, whose journal names the repo.
