@@ -117,7 +117,7 @@ def _read_hub(target: str, repo_id: str, revision: str | None, client: HubClient
             and client.use_sharded_metadata()):
         # One API call carries every shard's header (the Hub reads them): no index, no shard reads.
         fut = client.submit(_read_config, client, snap) if "config.json" in snap.files else None
-        done = _read_sharded_metadata(client, snap, index)
+        done = _read_sharded_metadata(client, snap, index, headers)
         if fut is not None:
             fut.result()
         else:
@@ -126,7 +126,8 @@ def _read_hub(target: str, repo_id: str, revision: str | None, client: HubClient
             return _finish(client, snap, with_tokenizer, probes)
         # not served (a mirror, a gone index): the ranged route below, the config already read
         return _finish(client, snap, with_tokenizer, probes, plan=plan, headers=headers)
-    likely = likely_evidence_files(snap.files, plan) if headers != "none" else []
+    frugal = client.pacer.left("resolvers") is not None
+    likely = likely_evidence_files(snap.files, plan, frugal=frugal) if headers != "none" else []
     if (index or likely) and "config.json" in snap.files and not snap.gated:
         # Neither the index nor the likely evidence shards depend on the config: while it is read,
         # fetch the index and probe those shards' 8-byte prefixes (which also resolves their CDN
@@ -166,7 +167,7 @@ def _finish(client: HubClient, snap: Snapshot, with_tokenizer: bool, probes: dic
     return snap
 
 
-def _read_sharded_metadata(client: HubClient, snap: Snapshot, index: str) -> bool:
+def _read_sharded_metadata(client: HubClient, snap: Snapshot, index: str, headers: str = "default") -> bool:
     """Every shard's header through `/api/models/{repo}/safetensors-metadata/{index}` (main only).
     False when the endpoint does not serve it, or serves another commit than the pinned one: the
     caller reads the index and headers itself. A malformed answer is the weights' own error."""
@@ -186,21 +187,36 @@ def _read_sharded_metadata(client: HubClient, snap: Snapshot, index: str) -> boo
     if commit is not None and commit != snap.revision:
         return False  # main moved since the listing: read the pinned commit the other way
     try:
-        doc = loads_strict(resp.body, "sharded safetensors metadata", where)
+        # The Hub's own JSON, re-serialised by it: parsed plainly (the strict parse of every tensor
+        # entry cost more than the rest of the read); each evidence header is still parsed strictly.
+        try:
+            doc = json.loads(resp.body)
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidData("sharded safetensors metadata is not valid JSON", where=where) from None
         if not isinstance(doc, dict) or not isinstance(doc.get("headers"), dict):
             raise InvalidData("sharded safetensors metadata has no `headers` object", where=where)
         meta = doc.get("index", {}).get("metadata") if isinstance(doc.get("index"), dict) else None
         total = meta.get("total_size") if isinstance(meta, dict) else None
         if isinstance(total, int | float) and not isinstance(total, bool) and 0 <= total < 2**60:
             snap.total_size = int(total)
-        snap.tensors = {}
+        # As the ranged route: the evidence shards' headers in full, the other tensors by name (as an
+        # index lists them), so both routes give the same facts, at the same CPU cost.
+        wm: dict[str, str] = {}
         for shard, header in doc["headers"].items():
             name = safe_shard_name(shard, where)
-            raw = json.dumps(header, separators=(",", ":")).encode()
-            found = parse_header(raw, f"{snap.repo_id}/{name}", file=name)
-            snap.tensors.update(found)
+            if not isinstance(header, dict):
+                raise InvalidData(f"the header of {name[:80]!r} is not an object", where=where)
+            for tensor in header:
+                if tensor != "__metadata__":
+                    wm[tensor] = name
+        picked = sorted(set(wm.values())) if headers == "all" else evidence_shards(wm)[:MAX_SHARD_READS]
+        snap.tensors = {t: TensorInfo(t, file=shard) for t, shard in wm.items()}
+        for name in picked:
+            raw = json.dumps(doc["headers"][name], separators=(",", ":")).encode()
+            snap.tensors.update(parse_header(raw, f"{snap.repo_id}/{name}", file=name))
         snap.weights_format = "safetensors"
-        snap.shards_total = snap.shards_read = len(doc["headers"])
+        snap.shards_total = len(doc["headers"])
+        snap.shards_read = len(picked)
     except InvalidData as e:
         snap.weights_invalid, snap.weights_error = True, e.one_line()
     except RecursionError:
@@ -228,9 +244,11 @@ class Probe:
     used: bool = False
 
 
-def likely_evidence_files(files: list[str], plan: WeightsPlan) -> list[str]:
+def likely_evidence_files(files: list[str], plan: WeightsPlan, *, frugal: bool = False) -> list[str]:
     """Before the index arrives: the single weights file, or the first and last shard by name
-    (where the embedding, the first layer and the output head sit in HF's sharding)."""
+    (where the embedding, the first layer and the output head sit in HF's sharding). `frugal` (the
+    Hub reports a resolver quota): the first shard only, as the head is not always in the last one
+    and a wrong guess spends a resolver call; the index then says where the head is."""
     if plan.singles:
         return list(plan.singles[:1])
     if plan.index != "model.safetensors.index.json":
@@ -238,7 +256,7 @@ def likely_evidence_files(files: list[str], plan: WeightsPlan) -> list[str]:
     shards = sorted(f for f in files if "/" not in f and _SHARD_NAME.match(f))
     if not shards:
         return []
-    return list(dict.fromkeys([shards[0], shards[-1]]))
+    return [shards[0]] if frugal else list(dict.fromkeys([shards[0], shards[-1]]))
 
 
 def _probe(client: HubClient, snap: Snapshot, filename: str, url_only: bool = False) -> Probe:
