@@ -397,3 +397,15 @@ def test_inspect_with_a_stale_token_exits_in_one_line(hub, monkeypatch, ruleset)
     assert r.exit_code == 2, r.output
     assert len(r.output.strip().splitlines()) == 1 and "HF_TOKEN" in r.output and "hf_Stale" not in r.output
     assert hub.stats.total == 1
+
+
+@pytest.mark.parametrize("form", ["{endpoint}/org/q", "{endpoint}/org/q/tree/{sha}", "https://huggingface.co/org/q/tree/main"])
+def test_a_pasted_hub_url_is_inspected(hub, insp, qwen, form):
+    v = judged(inspect(insp, client_for(hub), form.format(endpoint=hub.endpoint, sha=qwen)), "ok")
+    assert v.lineage == "qwen" and v.revision == qwen
+
+
+def test_a_repo_id_without_namespace_is_inspected(hub, insp):
+    sha = hub.add_folder("gpt2", QWEN3)
+    v = judged(inspect(insp, client_for(hub), "gpt2"), "ok")
+    assert v.revision == sha

@@ -97,7 +97,8 @@ def snapshot_from_info(target: str, repo_id: str, info: ModelInfo) -> Snapshot:
 def read_hub(target: str, client: HubClient, *, headers: str = "default", info: ModelInfo | None = None,
              with_tokenizer: bool = False) -> Snapshot:
     """`info` may come from a listing (audit) so that no metadata call is needed."""
-    repo_id, revision = parse_repo_target(target)
+    ref = RepoRef.parse(target, endpoint=client.endpoint)  # a pasted URL of this endpoint counts too
+    repo_id, revision = ref.repo_id, ref.revision
     with client.inspection():
         return _read_hub(target, repo_id, revision, client, headers, info, with_tokenizer)
 
