@@ -409,3 +409,22 @@ def test_a_repo_id_without_namespace_is_inspected(hub, insp):
     sha = hub.add_folder("gpt2", QWEN3)
     v = judged(inspect(insp, client_for(hub), "gpt2"), "ok")
     assert v.revision == sha
+
+
+def test_a_mirror_without_resolve_cache_falls_back_to_resolve_and_stops_asking(hub, insp):
+    hub.serve_resolve_cache = False
+    hub.serve_sharded_metadata = False
+    for i in range(5):
+        hub.add_folder(f"org/m{i}", QWEN3)
+    client = client_for(hub, sharded_metadata=True)
+    verdicts = [Inspector(insp.rules, client=client).inspect(f"org/m{i}") for i in range(5)]
+    assert all(v.status == "ok" and v.lineage == "qwen" for v in verdicts)
+    assert client.direct_cache is False
+    assert not hub.stats.entries(kind="cache", repo_id="org/m4")  # learnt: /resolve/ only
+
+
+def test_a_cdn_429_slows_the_next_cdn_reads(hub, insp, qwen):
+    hub.throttle_next(1, "/cdn/", retry_after="9")
+    client = client_for(hub)
+    judged(inspect(insp, client), "ok")
+    assert 9 in client.sleep.calls and client.pacer.blocked_until.get("_cdn", 0) > 0
