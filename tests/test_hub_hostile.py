@@ -303,9 +303,8 @@ def test_an_expired_signed_cdn_url_is_resolved_again_once(hub, qwen):
 
 def test_a_cdn_400_says_so_plainly_and_is_not_invalid_weights(hub, insp, qwen):
     hub.respond_next(1, "/cdn/", 400, b"<Error>Bad Request</Error>")
-    v = judged(inspect(insp, client_for(hub, retries=0)), "network_error", "ok")
-    if v.status == "network_error":
-        assert "50 GB" in v.error
+    v = judged(inspect(insp, client_for(hub, retries=0)), "no_weights_metadata")
+    assert "50 GB" in v.error and v.lineage == "qwen"  # the config's verdict stands
 
 
 def test_a_stale_token_is_one_clear_error_not_a_gated_repo(hub, insp, qwen):

@@ -542,8 +542,12 @@ class HubClient:
         if r.status_code in (401, 403, 451) and _DISABLED in message:
             raise TargetNotFound("repository disabled on the Hub (access to this resource is disabled)", where=what)
         if r.status_code == 400 and bucket is None:
-            raise NetworkError("the CDN refused the read (HTTP 400; files over 50 GB may not be served by range)", where=what)
+            raise CdnRefused("the CDN refused the read (HTTP 400; files over 50 GB may not be served by range)", where=what)
         _raise_for(r, hdrs, body, what)
+
+
+class CdnRefused(NetworkError):
+    """A CDN's 400 on a ranged read (files over 50 GB): the weights are unread, not invalid."""
 
 
 class _Expired(Exception):

@@ -20,7 +20,7 @@ from ..safetensors_header import (
 )
 from ..snapshot import IOStats, Snapshot, TensorInfo
 from .gguf import fill_gguf
-from .http import FileMissing, HubClient
+from .http import CdnRefused, FileMissing, HubClient
 from .plan import (
     MAX_CONFIG_BYTES,
     MAX_INDEX_BYTES,
@@ -160,6 +160,8 @@ def _finish(client: HubClient, snap: Snapshot, with_tokenizer: bool, probes: dic
         except FileMissing as e:
             # Listed, then 404: the weights metadata is missing, the config's verdict still stands.
             snap.tensors, snap.weights_error = {}, f"{e.one_line()} (listed in the repo)"
+        except CdnRefused as e:  # unread, not invalid: the config's verdict still stands
+            snap.tensors, snap.weights_error = {}, e.one_line()
     for probe in probes.values():  # probes no evidence needed still cost their requests
         if not probe.used:
             snap.io.add(probe.io)
