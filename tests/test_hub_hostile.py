@@ -20,8 +20,7 @@ from inspector.api import Inspector
 from inspector.errors import NetworkError, TokenRejected
 from inspector.listing import list_hub
 from inspector.sources.http import MAX_WAIT, Pacer, parse_ratelimit, parse_retry_after
-from inspector.sources.hub import MAX_SHARD_READS
-from inspector.sources.plan import MAX_CONFIG_BYTES
+from inspector.sources.plan import MAX_CONFIG_BYTES, MAX_EVIDENCE_SHARDS, evidence_shards
 
 QWEN3 = SAMPLES / "Qwen__Qwen3-4B__sophgo-copy"
 TOKEN = "hf_ValidTokenForTheFakeHub0123456789"
@@ -253,7 +252,7 @@ def test_evidence_scattered_over_a_thousand_shards_costs_a_bounded_number_of_rea
     client = client_for(hub)
     v = judged(inspect(insp, client, "org/scatter"), "ok", "invalid", "no_weights_metadata")
     reads = hub.stats.by_kind["resolve"] + hub.stats.by_kind["cdn"]
-    assert reads <= 2 * MAX_SHARD_READS + 4, reads
+    assert reads <= 2 * MAX_EVIDENCE_SHARDS + 4, reads
     assert v.io["requests"] < 30
 
 
@@ -364,7 +363,10 @@ def test_content_length_of_an_encoded_body_is_not_the_file_size(hub, kind):
     assert f.size() == (None if kind == "gzip" else 100)
 
 
-def test_cap_of_config_reads_is_the_decoded_size(hub, insp):
+def test_evidence_shards_are_bounded_for_every_format():
+    """The one choice of shards (safetensors and .bin alike) stops at MAX_EVIDENCE_SHARDS."""
+    wm = {f"model.embed_tokens.{i}.weight": f"pytorch_model-{i:05d}-of-01000.bin" for i in range(1000)}
+    assert evidence_shards(wm) == [f"pytorch_model-{i:05d}-of-01000.bin" for i in range(MAX_EVIDENCE_SHARDS)]
     assert MAX_CONFIG_BYTES < 64_000_000
 
 

@@ -45,9 +45,6 @@ EXPAND = ("sha", "siblings", "gated", "cardData", "tags", "safetensors", "privat
 SLACK = 1.01
 SLACK_BYTES = 64
 SHARD_WORKERS = 4
-# An index may scatter its evidence tensors over any number of shards: at most this many headers are
-# read per repo (the first ones in the index's order: embedding, first layer, head come early).
-MAX_SHARD_READS = 8
 MAX_INFO_BYTES = 16_000_000  # a model_info of 10,000 files is about 1 MB
 
 
@@ -212,7 +209,7 @@ def _read_sharded_metadata(client: HubClient, snap: Snapshot, index: str, header
             for tensor in header:
                 if tensor != "__metadata__":
                     wm[tensor] = name
-        picked = sorted(set(wm.values())) if headers == "all" else evidence_shards(wm)[:MAX_SHARD_READS]
+        picked = sorted(set(wm.values())) if headers == "all" else evidence_shards(wm)
         snap.tensors = {t: TensorInfo(t, file=shard) for t, shard in wm.items()}
         for name in picked:
             raw = json.dumps(doc["headers"][name], separators=(",", ":")).encode()
@@ -354,8 +351,6 @@ def _read_weights(client: HubClient, snap: Snapshot, headers: str, plan: Weights
             return
         shards = sorted(by_shard) if headers == "all" else evidence_shards(wm)
         shards = [s for s in shards if s in snap.files] or shards
-        if headers != "all":
-            shards = shards[:MAX_SHARD_READS]
         per_shard = snap.total_size // len(by_shard) if snap.total_size else None
         jobs = [(s, estimate_header_length(by_shard.get(s, []), per_shard)) for s in shards]
         _read_headers(client, snap, jobs, probes)
