@@ -12,6 +12,7 @@ from huggingface_hub.hf_api import ModelInfo
 from ..errors import InvalidData
 from ..repoid import RepoRef, is_sha, valid_repo_id
 from ..safetensors_header import (
+    MAX_TENSORS,
     estimate_header_from_config,
     estimate_header_length,
     header_length,
@@ -209,6 +210,8 @@ def _read_sharded_metadata(client: HubClient, snap: Snapshot, index: str, header
             for tensor in header:
                 if tensor != "__metadata__":
                     wm[tensor] = name
+            if len(wm) > MAX_TENSORS:  # the work per repo is bounded, not only its bytes
+                raise InvalidData(f"sharded safetensors metadata lists over {MAX_TENSORS} tensors", where=where)
         picked = sorted(set(wm.values())) if headers == "all" else evidence_shards(wm)
         snap.tensors = {t: TensorInfo(t, file=shard) for t, shard in wm.items()}
         for name in picked:
