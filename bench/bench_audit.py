@@ -6,11 +6,18 @@ Repos are renamed copies of the samples/ folders that have safetensors headers (
 header sizes), plus single-file variants (the shards of the small ones merged into one
 model.safetensors). Phases, all against one in-process FakeHub with injected latency:
 
-  audit     inspector's runner, --workers N, repos from a Hub listing (listing calls included)
-  baseline  huggingface_hub as a careful user: hf_hub_download(config.json) + get_safetensors_metadata,
-            a thread pool of N
+  audit     inspector's runner, --workers N, repos from a Hub listing (listing calls included); once
+            as it runs (the planner: sharded repos through the sharded-metadata call while no quota is
+            reported), once with ranged reads only (the other route the planner mixes in under quotas)
+  baseline  huggingface_hub's best path as a careful user: hf_hub_download(config.json) +
+            HfApi.get_sharded_safetensors_metadata (get_safetensors_metadata when the repo has no
+            index), a thread pool of N
+  quota     requests per repo by bucket (api, resolvers = /resolve/ + /api/resolve-cache/, cdn) and
+            the repos each 5-minute quota lets through: anonymous 500 api + 3000 resolvers, free 1000 +
+            5000, PRO 2500 + 12000 (ours: the best mix of its two routes, which the planner reaches by
+            spending the bucket with the larger share left)
   ratelimit the free budget scaled down (1000 api + 5000 resolvers per 300 s -> per --rl-window s):
-            must end with zero 429
+            must end with zero 429, and its pace gives repos per 5 minutes
   faults    5% 5xx, 2% dropped connections, 429s with Retry-After: every repo accounted for
   kill      `inspector audit` in a subprocess killed with SIGKILL halfway, then --resume: one row per repo
 """
@@ -37,6 +44,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 from fakehub import FakeHub, from_folder, safetensors_file, use_endpoint  # noqa: E402
 
 FREE_API, FREE_RESOLVERS, FREE_WINDOW = 1000, 5000, 300
+QUOTAS = {"anonymous": (500, 3000), "free": (1000, 5000), "PRO": (2500, 12000)}
+BUCKET = {"api": "api", "stmeta": "api", "list": "api", "meta": "api", "resolve": "resolvers", "cache": "resolvers",
+          "cdn": "cdn"}
 RULES: list = []
 
 
@@ -89,15 +99,36 @@ def reads_only_inspector(rules, client):
     from inspector.verdict import Verdict
 
     class ReadsOnly(Inspector):
-        def judge(self, snap, only=None):
+        def judge(self, snap, only=None, *, full=True):
             io = {"requests": snap.io.requests, "bytes": snap.io.bytes, "retries": snap.io.retries}
             return Verdict(target=snap.target, revision=snap.revision, io=io), None, None
 
     return ReadsOnly(rules, client=client)
 
 
-def run_audit(hub: FakeHub, org: str, workers: int, db: Path, *, retries: int = 5, reads_only: bool = False):
-    from huggingface_hub import HfApi
+def buckets(hub: FakeHub, n: int) -> dict[str, float]:
+    """Requests per repo by the Hub's rate-limit bucket (CDN reads are not counted by the Hub)."""
+    out: Counter = Counter()
+    for kind, k in hub.stats.by_kind.items():
+        out[BUCKET.get(kind, "other")] += k
+    return {b: out[b] / n for b in ("api", "resolvers", "cdn")}
+
+
+def quota_bound(costs: list[dict[str, float]], api_q: int, res_q: int) -> float:
+    """Repos a window's quota covers with the best mix of the given routes (two at most)."""
+    best = 0.0
+    a = costs[0]
+    b = costs[-1]
+    for i in range(101):
+        x = i / 100
+        api = x * a["api"] + (1 - x) * b["api"]
+        res = x * a["resolvers"] + (1 - x) * b["resolvers"]
+        best = max(best, min(api_q / api if api else float("inf"), res_q / res if res else float("inf")))
+    return best
+
+
+def run_audit(hub: FakeHub, org: str, workers: int, db: Path, *, retries: int = 5, reads_only: bool = False,
+              sharded_metadata: bool = True):
 
     from inspector.api import Inspector
     from inspector.audit import Audit
@@ -109,11 +140,11 @@ def run_audit(hub: FakeHub, org: str, workers: int, db: Path, *, retries: int = 
         from inspector.ruleset import load_ruleset
 
         RULES.append(load_ruleset())
-    client = HubClient(endpoint=hub.endpoint, token=False, retries=retries)
+    client = HubClient(endpoint=hub.endpoint, token=False, retries=retries, sharded_metadata=sharded_metadata)
     # Rules are loaded once, before the clock starts: a start-up cost, not a per-repo one.
     insp = reads_only_inspector(RULES[0], client) if reads_only else Inspector(RULES[0], client=client)
     t0 = time.monotonic()
-    items = list(list_hub(authors=[org], api=HfApi(endpoint=hub.endpoint, token=False)))
+    items = list(list_hub(authors=[org], client=client))
     with Store(db) as store:
         stats = Audit(insp, store, workers=workers).run(items)
         statuses = Counter(r["status"] for r in store.rows())
@@ -122,14 +153,19 @@ def run_audit(hub: FakeHub, org: str, workers: int, db: Path, *, retries: int = 
 
 
 def run_baseline(hub: FakeHub, repos: list[str], workers: int) -> tuple[float, Counter]:
-    from huggingface_hub import get_safetensors_metadata, hf_hub_download
+    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
 
     outcomes: Counter = Counter()
+    api = HfApi(endpoint=hub.endpoint, token=False)
 
     def one(repo: str) -> str:
         try:
             json.loads(Path(hf_hub_download(repo, "config.json")).read_text())
-            get_safetensors_metadata(repo)
+            try:
+                api.get_sharded_safetensors_metadata(repo)
+            except EntryNotFoundError:  # no index: a single file
+                api.get_safetensors_metadata(repo)
             return "ok"
         except Exception as e:  # a careful user records the failure and goes on
             return type(e).__name__
@@ -145,12 +181,17 @@ BASELINE_SCRIPT = """
 import json, sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from huggingface_hub import get_safetensors_metadata, hf_hub_download
+from huggingface_hub import HfApi, hf_hub_download
+from huggingface_hub.errors import EntryNotFoundError
 repos = Path(sys.argv[1]).read_text().split()
+api = HfApi()
 def one(repo):
     try:
         json.loads(Path(hf_hub_download(repo, "config.json")).read_text())
-        get_safetensors_metadata(repo)
+        try:
+            api.get_sharded_safetensors_metadata(repo)
+        except EntryNotFoundError:
+            api.get_safetensors_metadata(repo)
         return "ok"
     except Exception as e:
         return type(e).__name__
@@ -160,22 +201,29 @@ print(json.dumps({k: out.count(k) for k in set(out)}))
 """
 
 
-def run_separately(hub: FakeHub, tmp: Path, org: str, repos: list[str], workers: int) -> dict[str, float]:
-    """Each client in its own process, as in real use: the fake Hub's threads are not in its GIL."""
+def run_separately(hub: FakeHub, tmp: Path, org: str, repos: list[str], workers: int) -> dict[str, tuple[float, float]]:
+    """Each client in its own process, as in real use: the fake Hub's threads are not in its GIL.
+    Returns label -> (wall seconds, CPU seconds of the client's processes)."""
+    import resource
+
     env = {**os.environ, **hub.env(tmp / "hf-sub"), "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
     times = {}
+
+    def timed(cmd: list[str]) -> tuple[float, float]:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.monotonic()
+        subprocess.run(cmd, env=env, check=True, capture_output=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.monotonic() - t0, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
     # The command as an auditor types it (--processes auto: one per core here), then pinned to one process.
     for label, extra in (("inspector audit", []), ("--processes 1", ["--processes", "1"])):
         db = tmp / f"sub-audit-{len(times)}.sqlite"
-        t0 = time.monotonic()
-        subprocess.run([sys.executable, "-m", "inspector", "audit", "--author", org, "--workers", str(workers),
-                        *extra, "--db", str(db), "-q"], env=env, check=True, capture_output=True)
-        times[label] = time.monotonic() - t0
+        times[label] = timed([sys.executable, "-m", "inspector", "audit", "--author", org, "--workers", str(workers),
+                              *extra, "--db", str(db), "-q"])
     lst = tmp / "repos.txt"
     lst.write_text("\n".join(repos))
-    t0 = time.monotonic()
-    subprocess.run([sys.executable, "-c", BASELINE_SCRIPT, str(lst), str(workers)], env=env, check=True, capture_output=True)
-    times["baseline"] = time.monotonic() - t0
+    times["baseline"] = timed([sys.executable, "-c", BASELINE_SCRIPT, str(lst), str(workers)])
     return times
 
 
@@ -192,7 +240,7 @@ def main() -> None:
     ap.add_argument("--rl-window", type=float, default=10.0, help="the 300 s window scaled to this")
     ap.add_argument("--fault-repos", type=int, default=300)
     ap.add_argument("--kill-repos", type=int, default=300)
-    ap.add_argument("--skip", action="append", default=[], choices=["baseline", "ratelimit", "faults", "kill"])
+    ap.add_argument("--skip", action="append", default=[], choices=["baseline", "processes", "ratelimit", "faults", "kill"])
     args = ap.parse_args()
 
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -206,33 +254,42 @@ def main() -> None:
         hub.set_faults(latency=args.latency)
 
         # ---- audit vs baseline, same repos, same hub
+        n = len(shards)
+        res: dict[str, dict] = {}
+
+        def record(name: str, t: float) -> None:
+            reqs, nbytes = per_repo(hub)
+            res[name] = {"t": t, "total": hub.stats.total, "bytes": hub.stats.bytes_sent, "reqs": reqs,
+                         "nbytes": nbytes, "buckets": buckets(hub, n), "429": hub.stats.served_429}
+
         hub.reset_stats()
         t, stats, statuses, rows, client = run_audit(hub, "bench", args.workers, tmp / "audit.sqlite")
-        ours_req, ours_bytes = per_repo(hub)
-        ours_total = hub.stats.total
         print(f"audit: {t:.1f}s {dict(statuses)} rows={rows} 429={hub.stats.served_429}", flush=True)
-        res = {"audit": (t, ours_total, hub.stats.bytes_sent, ours_req, ours_bytes)}
-        kinds = {"audit": Counter(hub.stats.by_kind)}
+        record("audit", t)
+        hub.reset_stats()
+        t, stats, statuses, rows, client = run_audit(hub, "bench", args.workers, tmp / "ranges.sqlite",
+                                                     sharded_metadata=False)
+        print(f"audit, ranged reads only: {t:.1f}s {dict(statuses)} rows={rows}", flush=True)
+        record("ranges", t)
         hub.reset_stats()
         t, *_ = run_audit(hub, "bench", args.workers, tmp / "reads.sqlite", reads_only=True)
         print(f"audit, reads only (no rule evaluation): {t:.1f}s", flush=True)
-        res["reads-only"] = (t, hub.stats.total, hub.stats.bytes_sent, None, None)
+        record("reads-only", t)
         if "baseline" not in args.skip:
             hub.reset_stats()
             tb, outcomes = run_baseline(hub, list(shards), args.workers)
-            b_req, b_bytes = per_repo(hub)
             print(f"baseline: {tb:.1f}s {dict(outcomes)}", flush=True)
-            res["baseline"] = (tb, hub.stats.total, hub.stats.bytes_sent, b_req, b_bytes)
-            kinds["baseline"] = Counter(hub.stats.by_kind)
+            record("baseline", tb)
 
-        n = len(shards)
-        print(f"\n{'run':<10}{'repos/s':>9}{'req/repo':>10}{'KB/repo':>10}{'total s':>9}")
-        for name, (tt, tot, by, _r, _b) in res.items():
-            print(f"{name:<10}{n / tt:>9.1f}{tot / n:>10.1f}{by / n / 1024:>10.1f}{tt:>9.1f}")
+        print(f"\n{'run':<11}{'repos/s':>9}{'req/repo':>10}{'api':>7}{'resolvers':>10}{'cdn':>6}{'KB/repo':>9}{'429':>5}")
+        for name, r in res.items():
+            b = r["buckets"]
+            print(f"{name:<11}{n / r['t']:>9.1f}{r['total'] / n:>10.2f}{b['api']:>7.2f}{b['resolvers']:>10.2f}"
+                  f"{b['cdn']:>6.2f}{r['bytes'] / n / 1024:>9.1f}{r['429']:>5}")
         if "baseline" in res:
-            print(f"speed-up {res['baseline'][0] / res['audit'][0]:.2f}x (reads only: "
-                  f"{res['baseline'][0] / res['reads-only'][0]:.2f}x)\n")
-            print(f"{'shards':<8}{'repos':>6}{'audit req':>10}{'base req':>10}{'ratio':>7}{'audit KB':>10}{'base KB':>10}{'ratio':>7}")
+            print(f"speed-up {res['baseline']['t'] / res['audit']['t']:.2f}x at {args.workers} in flight, "
+                  f"{args.latency * 1000:g} ms (reads only: {res['baseline']['t'] / res['reads-only']['t']:.2f}x)\n")
+            print(f"{'shards':<12}{'repos':>6}{'audit req':>10}{'base req':>10}{'ratio':>7}{'audit KB':>10}{'base KB':>10}{'ratio':>7}")
             groups = defaultdict(list)
             for repo, k in shards.items():
                 groups[bucket(k)].append(repo)
@@ -241,28 +298,31 @@ def main() -> None:
                 rs = groups.get(g)
                 if not rs:
                     continue
-                a_r = sum(ours_req[r] for r in rs) / len(rs)
-                b_r = sum(res["baseline"][3][r] for r in rs) / len(rs)
-                a_b = sum(ours_bytes[r] for r in rs) / len(rs) / 1024
-                b_b = sum(res["baseline"][4][r] for r in rs) / len(rs) / 1024
-                print(f"{g:<8}{len(rs):>6}{a_r:>10.1f}{b_r:>10.1f}{a_r / b_r:>7.2f}{a_b:>10.1f}{b_b:>10.1f}{a_b / b_b:>7.3f}")
+                a_r = sum(res["audit"]["reqs"][r] for r in rs) / len(rs)
+                b_r = sum(res["baseline"]["reqs"][r] for r in rs) / len(rs)
+                a_b = sum(res["audit"]["nbytes"][r] for r in rs) / len(rs) / 1024
+                b_b = sum(res["baseline"]["nbytes"][r] for r in rs) / len(rs) / 1024
+                print(f"{g:<12}{len(rs):>6}{a_r:>10.1f}{b_r:>10.1f}{a_r / b_r:>7.2f}{a_b:>10.1f}{b_b:>10.1f}{a_b / b_b:>7.3f}")
 
-        # ---- what a free account's quota lets through: the Hub counts resolves and API calls, not CDN reads
-        print(f"\n{'run':<10}{'resolves/repo':>14}{'api/repo':>10}{'repos per free 5-min quota':>28}")
-        for name, k in kinds.items():
-            r, a = k["resolve"] / n, (k["api"] + k["list"] + k["meta"]) / n
-            per_window = min(FREE_RESOLVERS / r if r else float("inf"), FREE_API / a if a else float("inf"))
-            print(f"{name:<10}{r:>14.2f}{a:>10.2f}{per_window:>28.0f}")
+            # ---- what each 5-minute quota lets through: the Hub counts api and resolver calls, not CDN reads
+            print(f"\nrepos per 5-minute quota (api + resolvers): {'':<3}" + "".join(
+                f"{k} {a}+{r}".rjust(20) for k, (a, r) in QUOTAS.items()))
+            ours = [res["audit"]["buckets"], res["ranges"]["buckets"]]
+            for name, costs in (("audit (planner's best mix)", ours), ("audit, one call route only", ours[:1]),
+                                ("audit, ranged reads only", ours[1:]), ("baseline", [res["baseline"]["buckets"]])):
+                print(f"{name:<46}" + "".join(f"{quota_bound(costs, a, r):>20.0f}" for a, r in QUOTAS.values()))
+            free = QUOTAS["free"]
+            print(f"free quota ratio {quota_bound(ours, *free) / quota_bound([res['baseline']['buckets']], *free):.2f}x")
 
-        # ---- the same comparison with each client in its own process (the figures that count)
-        if "baseline" not in args.skip:
+        # ---- the same comparison with each client in its own process
+        if "baseline" not in args.skip and "processes" not in args.skip:
             times = run_separately(hub, tmp, "bench", list(shards), args.workers)
             print("\neach client in its own process (as in real use), same --workers:")
-            for name, tt in times.items():
-                print(f"  {name:<20}{n / tt:>7.1f} repos/s" + ("" if name == "baseline" else f"  speed-up {times['baseline'] / tt:.2f}x"),
-                      flush=True)
+            for name, (tt, cpu) in times.items():
+                print(f"  {name:<20}{n / tt:>7.1f} repos/s {cpu / n * 1000:>6.1f} ms CPU/repo" +
+                      ("" if name == "baseline" else f"  speed-up {times['baseline'][0] / tt:.2f}x"), flush=True)
 
-        # ---- the free budget, scaled down: no 429
+        # ---- the free budget, scaled down: no 429, and the pace it allows
         if "ratelimit" not in args.skip:
             populate(hub, "rl", args.rl_repos, tpls)
             scale = args.rl_window / FREE_WINDOW
@@ -271,10 +331,12 @@ def main() -> None:
             hub.set_rate_limit(api=api, resolvers=resolvers, window=args.rl_window)
             t, stats, statuses, rows, client = run_audit(hub, "rl", args.workers, tmp / "rl.sqlite")
             hub.disable_rate_limit()
-            res_n = hub.stats.by_kind["resolve"]
-            print(f"\nratelimit: quota api={api} resolvers={resolvers} per {args.rl_window:g}s; {rows} repos in {t:.1f}s "
-                  f"{dict(statuses)}; resolver calls {res_n} ({res_n / t:.1f}/s, quota {resolvers / args.rl_window:.1f}/s); "
-                  f"429 served: {hub.stats.served_429}; client waited {client.pacer.waited:.1f}s")
+            b = buckets(hub, rows)
+            print(f"\nratelimit: free quota scaled to api={api} resolvers={resolvers} per {args.rl_window:g}s; {rows} repos "
+                  f"in {t:.1f}s {dict(statuses)}; per repo api {b['api']:.2f} resolvers {b['resolvers']:.2f}; "
+                  f"429 served: {hub.stats.served_429}; client waited {client.pacer.waited:.1f}s; "
+                  f"= {rows / t * args.rl_window * FREE_API / api:.0f} repos per 5-minute free quota (the full quota is "
+                  f"{FREE_API / api:.1f}x this window's)")
 
         # ---- faults: every repo accounted for
         if "faults" not in args.skip:

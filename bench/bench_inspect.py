@@ -7,7 +7,8 @@ Repos (header-only files; the fake Hub serves zeros past each header):
 - 15-shard: samples/meta-llama__Llama-2-70b-chat-hf as shipped
 - 30-shard: the same real tensors re-split into 30 shards (constructed)
 - 59-shard: samples/microsoft__WizardLM-2-8x22B as shipped
-Baseline: hf_hub_download("config.json") + HfApi.get_safetensors_metadata, as a careful user would.
+Baseline: hf_hub_download("config.json") + HfApi.get_sharded_safetensors_metadata (get_safetensors_metadata
+for a single file), huggingface_hub's best path, as a careful user would.
 "needed" = config + index + the safetensors headers the method reads (8-byte prefix + header).
 """
 
@@ -97,8 +98,14 @@ def run_hf(hub, repo: str, cache: Path):
 
     hub.reset_stats()
     t = time.perf_counter()
+    from huggingface_hub.errors import EntryNotFoundError
+
     hf_hub_download(repo, "config.json", cache_dir=cache)
-    HfApi(endpoint=hub.endpoint, token=False).get_safetensors_metadata(repo)
+    api = HfApi(endpoint=hub.endpoint, token=False)
+    try:  # the best path: one API call for every shard's header (main only, Hub only)
+        api.get_sharded_safetensors_metadata(repo)
+    except EntryNotFoundError:  # no index: a single file
+        api.get_safetensors_metadata(repo)
     dt = time.perf_counter() - t
     read = {f for (r, f), off in hub.stats.max_offset.items() if r == repo and f.endswith(".safetensors") and off}
     return hub.stats.total, hub.stats.bytes_sent, read, dt

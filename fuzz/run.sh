@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every atheris target for a bounded time:  fuzz/run.sh [SECONDS_EACH=150] [TARGET...]
-# Targets: header index judge rules binreaders pickle listing ratelimit store. Corpora live in fuzz/corpus-<target>/ (git-ignored), seeded
+# Targets: header index judge rules binreaders pickle listing ratelimit store hubwire. Corpora live in fuzz/corpus-<target>/ (git-ignored), seeded
 # from samples/ and rules/ on first use; crashes, OOMs and timeouts are written to
 # fuzz/corpus-findings/<target>/ with the log of the last run. Memory is capped at 2 GB, one input
 # at 10 s (60 s for pickle). Exit status 1 when any target left a finding.
@@ -10,7 +10,7 @@ repo="$(dirname "$here")"
 secs="${1:-150}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(header index judge rules binreaders pickle listing ratelimit store)
+[ ${#targets[@]} -gt 0 ] || targets=(header index judge rules binreaders pickle listing ratelimit store hubwire)
 py="${PYTHON:-$repo/.venv/bin/python}"
 [ -x "$py" ] || py="$(command -v python3)"
 
@@ -25,6 +25,14 @@ seed() {  # seed <target> <dir>: copy real inputs as the starting corpus
         done || true
         printf '\003{"version": "1.0", "added_tokens": [{"id": 0, "content": "<s>", "special": true}], "model": {"type": "BPE"}}' >"$d/tok"
         printf '\004{"bos_token": "<s>", "added_tokens_decoder": {"0": {"content": "<s>"}}, "chat_template": "{{ x }}"}' >"$d/tokcfg"
+        return 0
+    fi
+    if [ "$t" = hubwire ]; then  # first byte: 0 listing page, 1 RateLimit, 2 Retry-After, 3 Link, 4 target
+        printf '\000[{"id": "org/a", "sha": "%040d", "siblings": [{"rfilename": "config.json"}]}, null, "x"]' 0 >"$d/page"
+        printf '\001"api";r=999;t=120' >"$d/ratelimit"
+        printf '\002Wed, 21 Oct 2099 07:28:00 GMT' >"$d/retry"
+        printf '\003<http://127.0.0.1:1/api/models?cursor=2>; rel="next"' >"$d/link"
+        printf '\004https://huggingface.co/org/name/tree/refs%%2Fpr%%2F1' >"$d/target"
         return 0
     fi
     case "$t" in

@@ -520,6 +520,7 @@ class FakeHub:
         self.compress_text = True  # gzip JSON/text answers (errors too) when the client accepts gzip
         self.cdn_gzip_ignores_range = False  # a CDN answering a ranged read that accepts gzip with 200 + all
         self.serve_sharded_metadata = True  # False: a mirror without /api/models/{repo}/safetensors-metadata
+        self.serve_resolve_cache = True  # False: a mirror whose /resolve/ answers small files itself
         self.charge_resolve_cache = True  # the /api/resolve-cache/ hop counts against "resolvers" too
         self.page_link_base: str | None = None  # listing Link: rel="next" on another base (hostile)
         self.extra_headers: dict[str, str] = {}  # sent on every answer (hostile RateLimit values...)
@@ -1111,7 +1112,7 @@ class FakeHub:
             return _json(200, {"type": "user", "name": "fakehub-user", "auth": {"type": "access_token"}})
         if route.kind == "list":
             return self._list_models(params, token)
-        if route.kind == "other":
+        if route.kind == "other" or (route.kind == "cache" and not self.serve_resolve_cache):
             return _error(404, None, "Sorry, we can't find the page you are looking for.")
 
         with self._lock:
@@ -1173,6 +1174,10 @@ class FakeHub:
                 "X-Linked-Etag": f'"{entry.sha256}"',
             })  # fmt: skip
             return _Resp(302, headers, f"Found. Redirecting to {location}".encode())
+        if not self.serve_resolve_cache:
+            resp = self._file_response(entry, (repo.repo_id, route.file or ""), None, Faults())
+            resp.headers.update({"X-Repo-Commit": sha, "ETag": headers["ETag"]})
+            return resp
         location = f"/api/resolve-cache/models/{repo.repo_id}/{sha}/{qfile}?etag={quote(headers['ETag'])}"
         headers["Location"] = location
         return _Resp(307, headers, f"Temporary Redirect. Redirecting to {location}".encode())

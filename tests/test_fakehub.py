@@ -441,9 +441,8 @@ def test_drop_stall_and_latency(hub: FakeHub):
     t = time.monotonic()
     httpx2.get(url)
     assert time.monotonic() - t >= 0.15
-    t = time.monotonic()
-    httpx2.get(f"{hub.endpoint}/api/models/org/d")
-    assert time.monotonic() - t < 0.15  # other kinds are not slowed down
+    # Other kinds are not slowed down: no wall-clock upper bound here (loaded machines), the rule itself.
+    assert hub.faults.kinds == frozenset({"cache"})
 
 
 def test_random_faults_are_deterministic_per_seed():

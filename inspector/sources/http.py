@@ -6,8 +6,9 @@ so a shard's CDN URL is reused for its second range read and the token never lea
 Bounds (see the README's Security section): each request has a total deadline (`deadline`, default
 120 s) enforced inside every socket read, not only between reads, so a server dripping a byte at a time
 or stalling mid-header is cut; a whole inspection has one too (`inspection_deadline`, default 600 s).
-Waits asked by the server (`Retry-After`, a `RateLimit` reset) are capped at MAX_WAIT (600 s). Bodies
-are decoded here, with the cap applied to the *decoded* size while decoding.
+Waits asked by the server (`Retry-After`, a `RateLimit` reset) are capped at MAX_WAIT (600 s) each, and
+like the pacing that keeps a run inside its quota, they are not counted against the deadlines (which
+bound time on the network). Bodies are decoded here, with the cap applied to the *decoded* size.
 """
 
 from __future__ import annotations
@@ -70,10 +71,36 @@ _DIGITS = re.compile(r"[0-9]{1,12}", re.ASCII)
 _DENIED_TOKEN = ("invalid credentials", "invalid username or password", "invalid user token")
 _DISABLED = "access to this resource is disabled"
 
+def _now() -> float:
+    return time.monotonic()
+
+
 # The deadline of the request the current thread is making, read by the socket wrapper below.
 _local = threading.local()
-# The deadline of the inspection the current context belongs to (copied into its helper threads).
-_inspection_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("inspection_deadline", default=None)
+# The deadline of the inspection the current context belongs to (copied into its helper threads); a
+# one-item list, pushed back by every wait we choose (pacing, backoff, Retry-After).
+_inspection_deadline: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar("inspection_deadline", default=None)
+
+
+class _Budget:
+    """The deadline of one request: time on the network only. Waits we choose (pacing to stay inside
+    a quota, backoff, a Retry-After) push it back, each capped at MAX_WAIT on its own."""
+
+    def __init__(self, seconds: float) -> None:
+        self.until = _now() + seconds
+        self.overall = _inspection_deadline.get()
+
+    def at(self) -> float:
+        return self.until if self.overall is None else min(self.until, self.overall[0])
+
+    def passed(self) -> bool:
+        return _now() >= self.at()
+
+    def waited(self, seconds: float) -> None:
+        if seconds > 0:
+            self.until += seconds
+            if self.overall is not None:
+                self.overall[0] += seconds
 
 
 def bucket_of(url: str, hub_origin: tuple[str, str]) -> str | None:
@@ -151,7 +178,7 @@ class Pacer:
                 return None
             return r / q if q else None
 
-    def acquire(self, bucket: str | None) -> None:
+    def acquire(self, bucket: str | None) -> float:
         with self.lock:
             now = self.clock()
             slot = now
@@ -174,6 +201,7 @@ class Pacer:
         if delay > 0:
             self.waited += delay
             self.sleep(delay)
+        return max(delay, 0.0)
 
     def update(self, bucket: str | None, headers) -> None:
         parsed = parse_ratelimit(headers.get("ratelimit"))
@@ -220,7 +248,7 @@ class _DeadlineStream:
         deadline = getattr(_local, "deadline", None)
         if deadline is None:
             return timeout
-        left = max(deadline - time.monotonic(), 1e-4)
+        left = max(deadline - _now(), 1e-4)
         return left if timeout is None else min(timeout, left)
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
@@ -368,7 +396,7 @@ class HubClient:
         if _inspection_deadline.get() is not None:
             yield
             return
-        tok = _inspection_deadline.set(time.monotonic() + self.inspection_deadline)
+        tok = _inspection_deadline.set([_now() + self.inspection_deadline])
         try:
             yield
         finally:
@@ -414,21 +442,19 @@ class HubClient:
             raise NetworkError("offline mode is on (HF_HUB_OFFLINE); only local targets can be inspected", where=what)
         if self.token_error is not None:
             raise self.token_error
-        now = time.monotonic()
-        overall = _inspection_deadline.get()
-        deadline = now + self.deadline if overall is None else min(now + self.deadline, overall)
+        budget = _Budget(self.deadline)
         last = ""
         refreshed = False
         for attempt in range(self.retries + 1):
-            if time.monotonic() >= deadline:
+            if budget.passed():
                 last = "deadline passed"
                 break
             try:
                 resp = self._follow(url, what=what, io=io, byte_range=byte_range, cap=cap, extra_headers=extra_headers,
-                                    stop_off_hub=stop_off_hub, deadline=deadline, same_origin=same_origin,
+                                    stop_off_hub=stop_off_hub, budget=budget, same_origin=same_origin,
                                     unsupported_ok=unsupported_ok)
             except TRANSPORT_ERRORS as e:
-                last = "deadline passed" if time.monotonic() >= deadline else _describe_transport(e)
+                last = "deadline passed" if budget.passed() else _describe_transport(e)
                 retry_after, headers = None, None
             except RuntimeError as e:
                 # huggingface_hub closes its shared session after some connect errors; the next
@@ -455,7 +481,9 @@ class HubClient:
             if attempt == self.retries:
                 break
             self._count(io, retries=1)
-            self.sleep(min(self._delay(attempt, retry_after, headers), max(0.0, deadline - time.monotonic())))
+            wait = self._delay(attempt, retry_after, headers)
+            self.sleep(wait)
+            budget.waited(wait)
         raise NetworkError(f"{last} after {self.retries} retries" if last != "deadline passed" else
                            f"no answer within the deadline ({self.deadline:g} s per request)", where=what)
 
@@ -475,7 +503,7 @@ class HubClient:
         return headers
 
     def _follow(self, url: str, *, what: str, io: IOStats, byte_range: tuple[int, int] | None, cap: int,
-                extra_headers: dict[str, str] | None, stop_off_hub: bool, deadline: float, same_origin: bool,
+                extra_headers: dict[str, str] | None, stop_off_hub: bool, budget: _Budget, same_origin: bool,
                 unsupported_ok: bool = False) -> Response:
         session = _bound_session(get_session())
         for _hop in range(MAX_REDIRECTS + 1):
@@ -483,8 +511,9 @@ class HubClient:
             if same_origin and bucket is None:
                 raise InvalidData("the Hub pointed outside its own host; not followed", where=what)
             headers = self._headers(bucket, byte_range, extra_headers)
-            self.pacer.acquire(bucket)
+            budget.waited(self.pacer.acquire(bucket))
             self._count(io, requests=1)
+            deadline = budget.at()
             _local.deadline = deadline
             try:
                 with session.stream("GET", url, headers=headers, follow_redirects=False, timeout=self.timeout) as r:
@@ -527,7 +556,7 @@ class HubClient:
             buf += decoder.decode(raw, limit + 1 - len(buf))
             if len(buf) > limit:
                 break
-            if time.monotonic() >= deadline:
+            if _now() >= deadline:
                 raise _httpx.ReadTimeout("deadline passed")
         del buf[limit:]
         return bytes(buf)
@@ -542,8 +571,12 @@ class HubClient:
         if r.status_code in (401, 403, 451) and _DISABLED in message:
             raise TargetNotFound("repository disabled on the Hub (access to this resource is disabled)", where=what)
         if r.status_code == 400 and bucket is None:
-            raise NetworkError("the CDN refused the read (HTTP 400; files over 50 GB may not be served by range)", where=what)
+            raise CdnRefused("the CDN refused the read (HTTP 400; files over 50 GB may not be served by range)", where=what)
         _raise_for(r, hdrs, body, what)
+
+
+class CdnRefused(NetworkError):
+    """A CDN's 400 on a ranged read (files over 50 GB): the weights are unread, not invalid."""
 
 
 class _Expired(Exception):

@@ -12,6 +12,7 @@ from huggingface_hub.hf_api import ModelInfo
 from ..errors import InvalidData
 from ..repoid import RepoRef, is_sha, valid_repo_id
 from ..safetensors_header import (
+    MAX_TENSORS,
     estimate_header_from_config,
     estimate_header_length,
     header_length,
@@ -20,7 +21,7 @@ from ..safetensors_header import (
 )
 from ..snapshot import IOStats, Snapshot, TensorInfo
 from .gguf import fill_gguf
-from .http import FileMissing, HubClient
+from .http import CdnRefused, FileMissing, HubClient
 from .plan import (
     MAX_CONFIG_BYTES,
     MAX_INDEX_BYTES,
@@ -45,9 +46,6 @@ EXPAND = ("sha", "siblings", "gated", "cardData", "tags", "safetensors", "privat
 SLACK = 1.01
 SLACK_BYTES = 64
 SHARD_WORKERS = 4
-# An index may scatter its evidence tensors over any number of shards: at most this many headers are
-# read per repo (the first ones in the index's order: embedding, first layer, head come early).
-MAX_SHARD_READS = 8
 MAX_INFO_BYTES = 16_000_000  # a model_info of 10,000 files is about 1 MB
 
 
@@ -97,7 +95,8 @@ def snapshot_from_info(target: str, repo_id: str, info: ModelInfo) -> Snapshot:
 def read_hub(target: str, client: HubClient, *, headers: str = "default", info: ModelInfo | None = None,
              with_tokenizer: bool = False) -> Snapshot:
     """`info` may come from a listing (audit) so that no metadata call is needed."""
-    repo_id, revision = parse_repo_target(target)
+    ref = RepoRef.parse(target, endpoint=client.endpoint)  # a pasted URL of this endpoint counts too
+    repo_id, revision = ref.repo_id, ref.revision
     with client.inspection():
         return _read_hub(target, repo_id, revision, client, headers, info, with_tokenizer)
 
@@ -117,7 +116,7 @@ def _read_hub(target: str, repo_id: str, revision: str | None, client: HubClient
             and client.use_sharded_metadata()):
         # One API call carries every shard's header (the Hub reads them): no index, no shard reads.
         fut = client.submit(_read_config, client, snap) if "config.json" in snap.files else None
-        done = _read_sharded_metadata(client, snap, index)
+        done = _read_sharded_metadata(client, snap, index, headers)
         if fut is not None:
             fut.result()
         else:
@@ -126,7 +125,8 @@ def _read_hub(target: str, repo_id: str, revision: str | None, client: HubClient
             return _finish(client, snap, with_tokenizer, probes)
         # not served (a mirror, a gone index): the ranged route below, the config already read
         return _finish(client, snap, with_tokenizer, probes, plan=plan, headers=headers)
-    likely = likely_evidence_files(snap.files, plan) if headers != "none" else []
+    frugal = client.pacer.left("resolvers") is not None
+    likely = likely_evidence_files(snap.files, plan, frugal=frugal) if headers != "none" else []
     if (index or likely) and "config.json" in snap.files and not snap.gated:
         # Neither the index nor the likely evidence shards depend on the config: while it is read,
         # fetch the index and probe those shards' 8-byte prefixes (which also resolves their CDN
@@ -158,6 +158,8 @@ def _finish(client: HubClient, snap: Snapshot, with_tokenizer: bool, probes: dic
         except FileMissing as e:
             # Listed, then 404: the weights metadata is missing, the config's verdict still stands.
             snap.tensors, snap.weights_error = {}, f"{e.one_line()} (listed in the repo)"
+        except CdnRefused as e:  # unread, not invalid: the config's verdict still stands
+            snap.tensors, snap.weights_error = {}, e.one_line()
     for probe in probes.values():  # probes no evidence needed still cost their requests
         if not probe.used:
             snap.io.add(probe.io)
@@ -166,7 +168,7 @@ def _finish(client: HubClient, snap: Snapshot, with_tokenizer: bool, probes: dic
     return snap
 
 
-def _read_sharded_metadata(client: HubClient, snap: Snapshot, index: str) -> bool:
+def _read_sharded_metadata(client: HubClient, snap: Snapshot, index: str, headers: str = "default") -> bool:
     """Every shard's header through `/api/models/{repo}/safetensors-metadata/{index}` (main only).
     False when the endpoint does not serve it, or serves another commit than the pinned one: the
     caller reads the index and headers itself. A malformed answer is the weights' own error."""
@@ -186,21 +188,38 @@ def _read_sharded_metadata(client: HubClient, snap: Snapshot, index: str) -> boo
     if commit is not None and commit != snap.revision:
         return False  # main moved since the listing: read the pinned commit the other way
     try:
-        doc = loads_strict(resp.body, "sharded safetensors metadata", where)
+        # The Hub's own JSON, re-serialised by it: parsed plainly (the strict parse of every tensor
+        # entry cost more than the rest of the read); each evidence header is still parsed strictly.
+        try:
+            doc = json.loads(resp.body)
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidData("sharded safetensors metadata is not valid JSON", where=where) from None
         if not isinstance(doc, dict) or not isinstance(doc.get("headers"), dict):
             raise InvalidData("sharded safetensors metadata has no `headers` object", where=where)
         meta = doc.get("index", {}).get("metadata") if isinstance(doc.get("index"), dict) else None
         total = meta.get("total_size") if isinstance(meta, dict) else None
         if isinstance(total, int | float) and not isinstance(total, bool) and 0 <= total < 2**60:
             snap.total_size = int(total)
-        snap.tensors = {}
+        # As the ranged route: the evidence shards' headers in full, the other tensors by name (as an
+        # index lists them), so both routes give the same facts, at the same CPU cost.
+        wm: dict[str, str] = {}
         for shard, header in doc["headers"].items():
             name = safe_shard_name(shard, where)
-            raw = json.dumps(header, separators=(",", ":")).encode()
-            found = parse_header(raw, f"{snap.repo_id}/{name}", file=name)
-            snap.tensors.update(found)
+            if not isinstance(header, dict):
+                raise InvalidData(f"the header of {name[:80]!r} is not an object", where=where)
+            for tensor in header:
+                if tensor != "__metadata__":
+                    wm[tensor] = name
+            if len(wm) > MAX_TENSORS:  # the work per repo is bounded, not only its bytes
+                raise InvalidData(f"sharded safetensors metadata lists over {MAX_TENSORS} tensors", where=where)
+        picked = sorted(set(wm.values())) if headers == "all" else evidence_shards(wm)
+        snap.tensors = {t: TensorInfo(t, file=shard) for t, shard in wm.items()}
+        for name in picked:
+            raw = json.dumps(doc["headers"][name], separators=(",", ":")).encode()
+            snap.tensors.update(parse_header(raw, f"{snap.repo_id}/{name}", file=name))
         snap.weights_format = "safetensors"
-        snap.shards_total = snap.shards_read = len(doc["headers"])
+        snap.shards_total = len(doc["headers"])
+        snap.shards_read = len(picked)
     except InvalidData as e:
         snap.weights_invalid, snap.weights_error = True, e.one_line()
     except RecursionError:
@@ -228,9 +247,11 @@ class Probe:
     used: bool = False
 
 
-def likely_evidence_files(files: list[str], plan: WeightsPlan) -> list[str]:
+def likely_evidence_files(files: list[str], plan: WeightsPlan, *, frugal: bool = False) -> list[str]:
     """Before the index arrives: the single weights file, or the first and last shard by name
-    (where the embedding, the first layer and the output head sit in HF's sharding)."""
+    (where the embedding, the first layer and the output head sit in HF's sharding). `frugal` (the
+    Hub reports a resolver quota): the first shard only, as the head is not always in the last one
+    and a wrong guess spends a resolver call; the index then says where the head is."""
     if plan.singles:
         return list(plan.singles[:1])
     if plan.index != "model.safetensors.index.json":
@@ -238,7 +259,7 @@ def likely_evidence_files(files: list[str], plan: WeightsPlan) -> list[str]:
     shards = sorted(f for f in files if "/" not in f and _SHARD_NAME.match(f))
     if not shards:
         return []
-    return list(dict.fromkeys([shards[0], shards[-1]]))
+    return [shards[0]] if frugal else list(dict.fromkeys([shards[0], shards[-1]]))
 
 
 def _probe(client: HubClient, snap: Snapshot, filename: str, url_only: bool = False) -> Probe:
@@ -333,8 +354,6 @@ def _read_weights(client: HubClient, snap: Snapshot, headers: str, plan: Weights
             return
         shards = sorted(by_shard) if headers == "all" else evidence_shards(wm)
         shards = [s for s in shards if s in snap.files] or shards
-        if headers != "all":
-            shards = shards[:MAX_SHARD_READS]
         per_shard = snap.total_size // len(by_shard) if snap.total_size else None
         jobs = [(s, estimate_header_length(by_shard.get(s, []), per_shard)) for s in shards]
         _read_headers(client, snap, jobs, probes)

@@ -13,6 +13,7 @@ from ..safetensors_header import MAX_NAME_CHARS, MAX_TENSORS, loads_strict
 HEADERS_MODES = ("default", "all", "none")
 MAX_INDEX_BYTES = 64_000_000
 MAX_CONFIG_BYTES = 8_000_000
+MAX_EVIDENCE_SHARDS = 8
 # The first layer, the embedding or the output head.
 _EVIDENCE = re.compile(r"(?:^|\.)(?:layers|h|layer|blocks|block)\.0\.|embed|wte|wpe|word_embeddings|lm_head|(?:^|\.)output\."
                        r"|embed_out|(?:^|\.)(?:norm|ln_f|final_layernorm)\.")
@@ -113,11 +114,15 @@ def _is_evidence(name: str) -> bool:
 
 
 def evidence_shards(weight_map: dict[str, str]) -> list[str]:
-    """The shards holding the embedding, the first layer and the output head: enough to judge."""
+    """The shards holding the embedding, the first layer and the output head: enough to judge. At most
+    MAX_EVIDENCE_SHARDS, in the index's order: an index scattering its evidence over a thousand shards
+    must not cost a thousand reads."""
     chosen: dict[str, None] = {}
     for tensor, shard in weight_map.items():
         if shard not in chosen and _is_evidence(tensor):
             chosen[shard] = None
+            if len(chosen) >= MAX_EVIDENCE_SHARDS:
+                break
     if not chosen and weight_map:
         chosen.setdefault(sorted(set(weight_map.values()))[0])
     return list(chosen)
