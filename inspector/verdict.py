@@ -172,7 +172,7 @@ def _ruled_out_item(resembled: str, layout: str, fired: list[RuleOutcome], facts
     return EvidenceItem(
         "lineage:unknown", "lineage", "unknown",
         f"resembles {resembled} (layout {layout}; {', '.join(why) or 'base fingerprint'})",
-        f"ruled out: vocabulary {vocab} is no known family's tokenizer", 0.0)
+        f"ruled out: no family's tokenizer rule and no base accounts for vocabulary {vocab}", 0.0)
 
 
 def disagreements(declared: dict[str, Any], detected: dict[str, str], tokenizer_ruled_out: bool = False) -> dict[str, tuple[str, str]]:
