@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .catalogue import MIN_SCORE, VOTE_MIN_SCORE, BaseMatch, match_bases
+from .catalogue import CORE, MIN_SCORE, VOTE_MIN_SCORE, BaseMatch, match_bases
 from .declared import Declared, nothing_declared
 from .engine import Evaluation, RuleOutcome
 from .facts import Facts
@@ -125,8 +125,9 @@ def tokenizer_stated(facts: Facts) -> bool:
 # A fine-tune that grew its vocabulary keeps every structural dimension of its base: LLaMA's 32000
 # SentencePiece grown to 39k..65k (Chinese-LLaMA, Atom, TigerBot, EEVE), a byte-level BPE grown by a
 # quarter, a 100k+ one by up to half again (Orpheus: Llama-3 + audio codes; TAIDE: + Traditional
-# Chinese, 188256). Beyond that it is another tokenizer on a copied shape (granite-docling's 100352
-# on SmolLM2-135M's), an own pretrain.
+# Chinese, 188256), and a BPE only on the base's whole shape. Beyond that it is another tokenizer on
+# a copied shape (granite-docling's 100352 on SmolLM2-135M's, LLaDA's 126464 on OLMo-2's), an own
+# pretrain.
 SENTENCEPIECE_VOCAB = 32_100
 MAX_SENTENCEPIECE_EXTENSION = 2.1
 MAX_BPE_EXTENSION = 1.25
@@ -145,6 +146,8 @@ def _extends_base_vocab(base: BaseMatch, facts: Facts) -> bool:
         return False
     if want <= SENTENCEPIECE_VOCAB:
         return have <= want * MAX_SENTENCEPIECE_EXTENSION
+    if any(k in base.base.fingerprint and k not in base.matched for k in CORE):
+        return False  # a grown BPE needs the base's whole shape, not the dims a config happens to state (LLaDA on OLMo-2's)
     if want < BPE_VOCAB:
         return have <= want * MAX_BPE_EXTENSION
     # a large BPE grown further: only with the base's other settings
@@ -179,7 +182,7 @@ def _ruled_out_item(resembled: str, layout: str, fired: list[RuleOutcome], facts
     return EvidenceItem(
         "lineage:unknown", "lineage", "unknown",
         f"resembles {resembled} (layout {layout}; {', '.join(why) or 'base fingerprint'})",
-        f"ruled out: vocabulary {vocab} is no known family's tokenizer", 0.0)
+        f"ruled out: no family's tokenizer rule and no base accounts for vocabulary {vocab}", 0.0)
 
 
 def disagreements(declared: dict[str, Any], detected: dict[str, str], tokenizer_ruled_out: bool = False) -> dict[str, tuple[str, str]]:
