@@ -474,7 +474,7 @@ class _Builder(ProblemLog):
             id=rid, votes=votes, weight=float(weight), selections=selections, condition=tree, condition_text=ctext,
             loc=raw.where("id"), description=raw.get("description", ""), status=status, author=raw.get("author", ""),
             family=raw.get("family") or votes.get("lineage"), references=tuple(refs), related=tuple(dict(r) for r in related),
-            tags=tuple(tags), fires=cond.compile(tree, tuple(selections)) if tree is not None else None,
+            tags=tuple(tags), fires=cond.to_closure(tree, tuple(selections)) if tree is not None else None,
         )
 
     def _selection(self, name: str, body: Any, loc: Location) -> Selection | None:
