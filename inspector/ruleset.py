@@ -105,7 +105,7 @@ class Rule:
     references: tuple[str, ...] = ()
     related: tuple[dict, ...] = ()
     tags: tuple[str, ...] = ()
-    # The condition compiled over selection truths (condition.compile); None when it has none.
+    # The condition compiled over selection truths (condition.to_closure); None when it has none.
     fires: Callable[[cond.Truth], bool] | None = field(default=None, compare=False, repr=False)
 
     @property
