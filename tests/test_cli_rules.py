@@ -339,3 +339,11 @@ def test_reference_prints_the_generated_tables_and_one_code_with_its_examples():
     assert "fails (rules.yaml, reported at line 13, column 7 of rules.yaml):" in code
     r = CliRunner().invoke(main, ["rules", "reference", "--code", "E11"])
     assert r.exit_code == 2 and "no problem code 'E11'" in r.output
+
+
+def test_rules_test_on_the_shipped_folder_by_path_runs_each_fixture_once():
+    from inspector.authoring import run_rule_tests
+    from inspector.ruleset import shipped_rules_dir
+
+    by_path = run_rule_tests([shipped_rules_dir()])
+    assert by_path.ok and [r.id for r in by_path.results] == [r.id for r in run_rule_tests([]).results]
