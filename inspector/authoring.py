@@ -17,9 +17,7 @@ from . import validators as V
 from .errors import InspectorError, Location, RuleError, RuleProblem, UsageError, did_you_mean
 from .fixtures import (
     EXPECT_FIELDS,
-    FIXTURE_KEYS,
-    RULE_EXPECTATIONS,
-    SOURCE_KEYS,
+    FIXTURE_FIELDS,
     Fixture,
     FixtureSet,
     check_rule_ids,
@@ -34,8 +32,7 @@ from .patterns import skeleton
 from .ruleset import (
     FIELDS,
     KINDS,
-    RULE_KEYS,
-    STATUSES,
+    RULE_FIELDS,
     TOP_KEYS,
     RuleSet,
     load_ruleset,
@@ -817,49 +814,11 @@ def rules_schema() -> dict[str, Any]:
     ]
     predicates.append({"type": "object", "required": ["use"], "additionalProperties": False,
                        "properties": {"use": {"type": "string", "description": "a fragment id"}}})
-    rule_props: dict[str, Any] = {
-        "id": {"type": "string", "minLength": 1}, "description": {"type": "string"},
-        "status": {"enum": list(STATUSES)}, "author": {"type": "string"},
-        "references": {"type": "array", "items": {"type": "string"}},
-        "related": {"type": "array", "items": {"type": "object", "required": ["id"], "additionalProperties": False,
-                                               "properties": {"id": {"type": "string"}, "type": {"enum": ["derived-from", "replaces"]}}}},
-        "family": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}},
-        "kind": {"enum": list(KINDS)}, "layout": {"type": "string", "minLength": 1}, "lineage": {"type": "string", "minLength": 1},
-        "weight": {"type": "number", "description": "added to each voted value's score when the rule holds; negative = evidence against"},
-        "match": {"type": "object", "minProperties": 1, "additionalProperties": {"$ref": "#/$defs/selection"}},
-        "condition": {"type": "string", "description": "selection names with and / or / not, ( ), `1 of x*`, `all of x*`"},
-        "extends": {"type": "string", "description": "id of a rule to copy; keys given here override"},
-    }
-    assert set(rule_props) == set(RULE_KEYS), "schema out of step with ruleset.RULE_KEYS"
     def claim(f: str, values: dict[str, Any]) -> dict[str, Any]:
         return {"type": "object", "required": [f], "additionalProperties": False,
                 "properties": {f: values, "model_types": {"type": "array", "items": {"type": "string"}},
                                "architectures": {"type": "array", "items": {"type": "string"}}}}
 
-    any_of_strings = {"oneOf": [{"type": "string", "minLength": 1}, {"type": "array", "minItems": 1, "items": {"type": "string"}}]}
-    tensor_value = {"oneOf": [{"type": "null"}, {"type": "array", "minItems": 1, "maxItems": 2,
-                                                  "prefixItems": [{"type": ["string", "null"]},
-                                                                  {"type": ["array", "null"], "items": {"type": "integer", "minimum": 0}}]}]}
-    fixture = {
-        "type": "object", "required": ["id"], "additionalProperties": False,
-        "properties": {
-            "id": {"type": "string", "minLength": 1}, "description": {"type": "string"}, "repo_id": {"type": ["string", "null"]},
-            "source": {"type": "object", "additionalProperties": False, "properties": {k: {"type": "string"} for k in SOURCE_KEYS}},
-            "card": {"type": "object"}, "config": {"type": ["object", "null"]},
-            "tokenizer": {"type": ["object", "null"], "description": "tokenizer evidence: special_tokens, base_vocab, tokenizer_class, ..."},
-            "weights_format": {"type": ["string", "null"]},
-            "tensors": {"type": "object", "additionalProperties": tensor_value,
-                        "description": "name -> [DTYPE, [shape]] or null; a component {0-31} stands for each number"},
-            "files": {"type": "array", "items": {"type": "string"}},
-            "expect": {"type": "object", "additionalProperties": False,
-                       "properties": {"kind": {"enum": [*KINDS, "unknown"]}, "layout": any_of_strings,
-                                      "lineage": any_of_strings, "base": {"oneOf": [{"type": "null"}, any_of_strings]}},
-                       "description": "a list means any of them is right"},
-            "todo": {"oneOf": [{"type": "boolean"}, {"type": "array", "items": {"enum": list(EXPECT_FIELDS)}}]},
-            "rules": {"type": "object", "additionalProperties": {"enum": list(RULE_EXPECTATIONS)}},
-        },
-    }
-    assert set(fixture["properties"]) == set(FIXTURE_KEYS), "schema out of step with fixtures.FIXTURE_KEYS"
     top = {
         "rules": {"type": "array", "items": {"$ref": "#/$defs/rule"}},
         "fragments": {"type": "array", "items": {"type": "object", "required": ["id", "predicates"], "additionalProperties": False,
@@ -890,9 +849,9 @@ def rules_schema() -> dict[str, Any]:
         "$defs": {
             "predicate": {"oneOf": predicates},
             "selection": {"oneOf": [{"$ref": "#/$defs/predicate"}, {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/predicate"}}]},
-            "rule": {"type": "object", "required": ["id"], "additionalProperties": False, "properties": rule_props,
+            "rule": {"type": "object", "required": ["id"], "additionalProperties": False, "properties": RULE_FIELDS,
                      "anyOf": [{"required": ["match"]}, {"required": ["extends"]}]},
-            "fixture": fixture,
+            "fixture": {"type": "object", "required": ["id"], "additionalProperties": False, "properties": FIXTURE_FIELDS},
         },
     }
 

@@ -159,7 +159,7 @@ def expand(ref: str, available: list[str]) -> list[str]:
 Truth = Callable[[str], bool]  # a selection's name -> whether it holds
 
 
-def compile(tree: object, names: tuple[str, ...]) -> Callable[[Truth], bool]:  # noqa: A001 - the language's compile step
+def to_closure(tree: object, names: tuple[str, ...]) -> Callable[[Truth], bool]:
     """A condition as a closure over selection truths, asking for each only when needed (the engine
     computes a selection only if the condition reaches it). Compiled once when rules load."""
     if isinstance(tree, Sel):
@@ -168,10 +168,10 @@ def compile(tree: object, names: tuple[str, ...]) -> Callable[[Truth], bool]:  #
             return lambda t: False
         return lambda t: t(name)
     if isinstance(tree, Not):
-        inner = compile(tree.arg, names)
+        inner = to_closure(tree.arg, names)
         return lambda t: not inner(t)
     if isinstance(tree, And | Or):
-        parts = tuple(compile(a, names) for a in tree.args)
+        parts = tuple(to_closure(a, names) for a in tree.args)
         if isinstance(tree, And):
             return lambda t: all(f(t) for f in parts)
         return lambda t: any(f(t) for f in parts)
@@ -196,4 +196,4 @@ def compile(tree: object, names: tuple[str, ...]) -> Callable[[Truth], bool]:  #
 
 def evaluate(tree: object, values: Mapping[str, bool]) -> bool:
     """The condition's value for known selection truths (the compiled form, run once)."""
-    return compile(tree, tuple(values))(lambda n: bool(values[n]))
+    return to_closure(tree, tuple(values))(lambda n: bool(values[n]))

@@ -13,7 +13,7 @@ MAX_TERMS = 16  # names and integers; real rules use two or three
 MAX_DEPTH = 8  # nested parentheses
 MAX_VALUE = 1 << 62  # no tensor dimension is larger; bigger intermediate values mean no answer
 
-_TOKEN = re.compile(r"\s*(?:(?P<num>[0-9][0-9_]*)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>//|[-+*()]))")
+_TOKEN = re.compile(r"\s*(?:(?P<num>[0-9]+(?:_[0-9]+)*)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>//|[-+*()]))")
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "//": 2, "neg": 3}
 
 

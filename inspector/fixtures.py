@@ -28,9 +28,28 @@ from .yamlloc import LocDict, LocList, YamlProblem, read_capped
 
 EXPECT_FIELDS = (*FIELDS, "base")
 RULE_EXPECTATIONS = ("match", "no-match", "todo")
-FIXTURE_KEYS = ("id", "description", "source", "repo_id", "card", "config", "tokenizer", "weights_format", "tensors", "files",
-                "expect", "todo", "rules")
 SOURCE_KEYS = ("model", "provenance", "revision", "family", "confidence")
+_ANY_OF_STRINGS = {"oneOf": [{"type": "string", "minLength": 1}, {"type": "array", "minItems": 1, "items": {"type": "string"}}]}
+# A fixture's keys with their JSON Schema (`rules schema`); the reader checks each below.
+FIXTURE_FIELDS: dict[str, dict[str, Any]] = {
+    "id": {"type": "string", "minLength": 1}, "description": {"type": "string"},
+    "source": {"type": "object", "additionalProperties": False, "properties": {k: {"type": "string"} for k in SOURCE_KEYS}},
+    "repo_id": {"type": ["string", "null"]},
+    "card": {"type": "object"}, "config": {"type": ["object", "null"]},
+    "tokenizer": {"type": ["object", "null"], "description": "tokenizer evidence: special_tokens, base_vocab, tokenizer_class, ..."},
+    "weights_format": {"type": ["string", "null"]},
+    "tensors": {"type": "object", "description": "name -> [DTYPE, [shape]] or null; a component {0-31} stands for each number",
+                "additionalProperties": {"oneOf": [{"type": "null"}, {
+                    "type": "array", "minItems": 1, "maxItems": 2,
+                    "prefixItems": [{"type": ["string", "null"]}, {"type": ["array", "null"], "items": {"type": "integer", "minimum": 0}}]}]}},
+    "files": {"type": "array", "items": {"type": "string"}},
+    "expect": {"type": "object", "additionalProperties": False, "description": "a list means any of them is right",
+               "properties": {"kind": {"enum": [*KINDS, "unknown"]}, "layout": _ANY_OF_STRINGS,
+                              "lineage": _ANY_OF_STRINGS, "base": {"oneOf": [{"type": "null"}, _ANY_OF_STRINGS]}}},
+    "todo": {"oneOf": [{"type": "boolean"}, {"type": "array", "items": {"enum": list(EXPECT_FIELDS)}}]},
+    "rules": {"type": "object", "additionalProperties": {"enum": list(RULE_EXPECTATIONS)}},
+}
+FIXTURE_KEYS = tuple(FIXTURE_FIELDS)
 MAX_EXPANDED = 2_000_000  # tensors per fixture after range expansion: a typo like {0-99999999} must not hang
 
 _RANGE_COMPONENT = re.compile(r"^\{(\d+(?:-\d+)?(?:,\d+(?:-\d+)?)*)\}$")

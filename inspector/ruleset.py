@@ -21,8 +21,21 @@ FIELDS = ("kind", "layout", "lineage")
 KINDS = ("decoder", "encoder", "encoder-decoder")
 STATUSES = ("experimental", "test", "stable", "deprecated")
 SUBJECTS = tuple(SUBJECT_DOCS)
-RULE_KEYS = ("id", "description", "status", "author", "references", "related", "family", "tags",
-             "kind", "layout", "lineage", "weight", "match", "condition", "extends")
+# A rule's keys with their JSON Schema (`rules schema`); the loader checks each below.
+RULE_FIELDS: dict[str, dict[str, Any]] = {
+    "id": {"type": "string", "minLength": 1}, "description": {"type": "string"},
+    "status": {"enum": list(STATUSES)}, "author": {"type": "string"},
+    "references": {"type": "array", "items": {"type": "string"}},
+    "related": {"type": "array", "items": {"type": "object", "required": ["id"], "additionalProperties": False,
+                                           "properties": {"id": {"type": "string"}, "type": {"enum": ["derived-from", "replaces"]}}}},
+    "family": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}},
+    "kind": {"enum": list(KINDS)}, "layout": {"type": "string", "minLength": 1}, "lineage": {"type": "string", "minLength": 1},
+    "weight": {"type": "number", "description": "added to each voted value's score when the rule holds; negative = evidence against"},
+    "match": {"type": "object", "minProperties": 1, "additionalProperties": {"$ref": "#/$defs/selection"}},
+    "condition": {"type": "string", "description": "selection names with and / or / not, ( ), `1 of x*`, `all of x*`"},
+    "extends": {"type": "string", "description": "id of a rule to copy; keys given here override"},
+}
+RULE_KEYS = tuple(RULE_FIELDS)
 BASE_KEYS = ("id", "lineage", "kind", "fingerprint", "references", "description")
 MAX_EXTENDS = 16  # `extends` is resolved recursively
 TOP_KEYS = ("rules", "fragments", "facts", "declared", "bases", "base_weight", "traits", "layer_kinds", "lm_configs")
@@ -105,7 +118,7 @@ class Rule:
     references: tuple[str, ...] = ()
     related: tuple[dict, ...] = ()
     tags: tuple[str, ...] = ()
-    # The condition compiled over selection truths (condition.compile); None when it has none.
+    # The condition compiled over selection truths (condition.to_closure); None when it has none.
     fires: Callable[[cond.Truth], bool] | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -481,7 +494,7 @@ class _Builder(ProblemLog):
             id=rid, votes=votes, weight=float(weight), selections=selections, condition=tree, condition_text=ctext,
             loc=raw.where("id"), description=raw.get("description", ""), status=status, author=raw.get("author", ""),
             family=raw.get("family") or votes.get("lineage"), references=tuple(refs), related=tuple(dict(r) for r in related),
-            tags=tuple(tags), fires=cond.compile(tree, tuple(selections)) if tree is not None else None,
+            tags=tuple(tags), fires=cond.to_closure(tree, tuple(selections)) if tree is not None else None,
         )
 
     def _selection(self, name: str, body: Any, loc: Location) -> Selection | None:

@@ -198,7 +198,9 @@ def load_text(text: str, file_name: str) -> Any:
         loc = Location(file_name, mark.line + 1, mark.column + 1) if mark else Location(file_name, 1, 1)
         msg = " ".join(f"{e.context or ''} {e.problem or ''}".split()) or "invalid YAML"
         raise YamlProblem(V.invalid_yaml.CHECK(f"invalid YAML: {msg}", loc)) from None
-    except (yaml.YAMLError, RecursionError, ValueError) as e:
+    except RecursionError:
+        raise YamlProblem(V.invalid_yaml.CHECK("invalid YAML: collections nest too deeply", Location(file_name, 1, 1))) from None
+    except (yaml.YAMLError, ValueError) as e:
         raise YamlProblem(V.invalid_yaml.CHECK(f"invalid YAML: {str(e).splitlines()[0][:160]}", Location(file_name, 1, 1))) from None
     finally:
         if loader is not None:

@@ -329,3 +329,21 @@ def test_a_fifo_among_the_rules_is_a_rule_error(tmp_path):
     os.mkfifo(tmp_path / "pipe.yaml")
     r = CliRunner().invoke(main, ["rules", "validate", str(tmp_path)])
     assert r.exit_code == 2 and "pipe.yaml:1:1: error[E100] not a regular file" in r.output
+
+
+def test_reference_prints_the_generated_tables_and_one_code_with_its_examples():
+    out = run("rules", "reference").output
+    assert "| `matches: REGEX` |" in out and "| W302 | warning |" in out and "- `head_dim`:" in out
+    code = run("rules", "reference", "--code", "w302").output
+    assert code.startswith("W302 (warning): a selection that the condition never uses")
+    assert "fails (rules.yaml, reported at line 13, column 7 of rules.yaml):" in code
+    r = CliRunner().invoke(main, ["rules", "reference", "--code", "E11"])
+    assert r.exit_code == 2 and "no problem code 'E11'" in r.output
+
+
+def test_rules_test_on_the_shipped_folder_by_path_runs_each_fixture_once():
+    from inspector.authoring import run_rule_tests
+    from inspector.ruleset import shipped_rules_dir
+
+    by_path = run_rule_tests([shipped_rules_dir()])
+    assert by_path.ok and [r.id for r in by_path.results] == [r.id for r in run_rule_tests([]).results]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inspector.dimexpr import MAX_TERMS, DimError, parse
 
@@ -36,3 +38,15 @@ def test_no_value_when_a_fact_is_missing_not_an_integer_zero_or_huge(text):
 def test_bad_or_oversized_expressions_are_refused(text, message):
     with pytest.raises(DimError, match=message.replace("(", r"\(")):
         parse(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab_0123456789 +-*/()x.", max_size=80))
+def test_any_text_parses_or_is_refused_with_our_error(text):
+    try:
+        expr = parse(text)
+    except DimError as e:
+        assert "\n" not in str(e)
+        return
+    value = expr.value({"a": 3, "b": 0, "ab": 7, "x": 2, "_": 1}.get)
+    assert value is None or isinstance(value, int)

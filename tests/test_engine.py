@@ -66,7 +66,7 @@ def test_a_compiled_condition_agrees_with_the_condition_language(bits, ruleset):
     cases = _conditions(ruleset) + [(c, ("a", "b", "c", "x1", "x2")) for c in extra]
     for tree, names in cases:
         values = {n: bits[i % len(bits)] for i, n in enumerate(names)}
-        assert cond.compile(tree, names)(values.__getitem__) == _oracle(tree, values)
+        assert cond.to_closure(tree, names)(values.__getitem__) == _oracle(tree, values)
 
 
 def test_every_rule_is_compiled_when_the_rules_load(ruleset):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inspector.patterns import PatternError, compile_tensor_pattern, glob_match
 
@@ -53,3 +55,14 @@ def test_malformed_patterns_are_refused(pattern):
 def test_file_globs_do_not_cross_folders():
     assert glob_match("*.py", "sub/modeling.py") and not glob_match("sub*.py", "sub/x.py")
     assert glob_match("sub/*.py", "sub/x.py")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab.*{}N^#0123456789", max_size=40), st.text(alphabet="ab.0123456789", max_size=200))
+def test_any_pattern_compiles_or_is_refused_and_then_matches_any_name(pattern, name):
+    try:
+        skel, real, _lit = compile_tensor_pattern(pattern)
+    except PatternError:
+        return
+    skel.search(name)
+    real.search(name)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from conftest import write_rules
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inspector.errors import RuleError
 from inspector.ruleset import load_ruleset
@@ -159,3 +161,15 @@ def test_a_long_extends_chain_is_a_rule_error_not_a_crash(tmp_path):
     chain = "".join(f"  - id: t.r{i}\n    extends: t.r{i + 1}\n" for i in range(3000))
     found = problems(tmp_path, GOOD.replace("rules:\n", "rules:\n" + chain).replace("t.qwen-vocab", "t.r3000"))
     assert found and {p.code for p in found} == {"E131"} and "deeper than 16" in found[0].message
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=" ()abx*01", max_size=60).map(lambda s: s.replace("a", " and ").replace("b", " or ").replace("x", " not ")))
+def test_any_condition_text_parses_or_is_a_condition_error(text):
+    from inspector import condition as cond
+
+    try:
+        tree = cond.parse(text)
+    except cond.ConditionError:
+        return
+    assert cond.evaluate(tree, {"s1": True}) in (True, False)

@@ -80,3 +80,9 @@ def test_the_size_cap_holds_while_reading(tmp_path, monkeypatch):
     monkeypatch.setattr(yl, "MAX_RULE_FILE_BYTES", 64)
     monkeypatch.setattr(yl.read_capped, "__defaults__", (None, 64))  # the cap is read at call time
     assert _problem(big).code == "E105"
+
+
+def test_collections_nested_too_deeply_are_invalid_yaml_not_a_crash():
+    with pytest.raises(YamlProblem) as e:
+        load_text("rules: " + "[" * 100_000 + "]" * 100_000, "f.yaml")
+    assert e.value.problem.code == "E101" and "nest too deeply" in e.value.problem.message
