@@ -187,7 +187,7 @@ def _trait_rule(b: Any, it: LocDict) -> TraitRule | None:
     rule = Rule(id=rid, votes={}, weight=0.0, selections=selections, condition=tree, condition_text=ctext,
                 loc=it.where("id"), description=it.get("description", ""), status=status, author=it.get("author", ""),
                 family=trait, references=tuple(refs),  # family: the trait, so explain can group its rules
-                fires=cond.compile(tree, tuple(selections)) if tree is not None else None)
+                fires=cond.to_closure(tree, tuple(selections)) if tree is not None else None)
     return TraitRule(rule, trait, value, value_fact, float(priority), details)
 
 
