@@ -1,4 +1,7 @@
-"""Read a model folder or a single .safetensors file from disk: headers only, never the data."""
+"""Read a model folder, or one weights file a user names, from disk: headers only, never the data.
+
+Files are opened through `localfs` (inside the folder, regular files, caps while reading) and read
+by the formats of `formats.py`; this module lists the folder and supplies the opener."""
 
 from __future__ import annotations
 
