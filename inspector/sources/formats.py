@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from ..errors import InvalidData
-from ..safetensors_header import check_tensor_count, header_length, parse_header
+from ..safetensors_header import (
+    MAX_HEADER_BYTES,
+    check_tensor_count,
+    estimate_header_from_config,
+    estimate_header_length,
+    header_length,
+    parse_header,
+)
 from ..snapshot import Snapshot, TensorInfo
 from .gguf import fill_gguf
 from .plan import (
@@ -26,7 +33,7 @@ from .plan import (
     plan_weights,
 )
 from .ranged import RangeFile
-from .torchzip import fill_bin
+from .torchzip import config_layers, fill_bin
 
 T = TypeVar("T")
 
@@ -57,7 +64,7 @@ def read_header(src: RangeFile, file: str | None = None, predicted: int = 0) -> 
     """A safetensors header by ranged reads: the prefix and `predicted` header bytes in one read,
     the rest in a second one only when the header is longer. A file cut short after its header (a
     metadata-only copy) is fine; a file with data is checked against it."""
-    head = src.read(0, 8 + max(predicted, 0))
+    head = src.read(0, 8 + min(max(predicted, 0), MAX_HEADER_BYTES))  # a guess from names may be hostile
     size = src.size()
     n = header_length(head[:8], src.where, file_size=size)
     raw = head[8: 8 + n]
@@ -112,19 +119,27 @@ class Safetensors:
             if headers == "default" and not opener.every_shard:
                 shards = evidence_shards(wm)
             picked = [s for s in shards if opener.has(s)]
+            # One read a shard when the guess holds: the header's size predicted from the names it holds.
+            by_shard: dict[str, list[str]] = {}
+            for name, shard in wm.items():
+                by_shard.setdefault(shard, []).append(name)
+            per_shard = snap.total_size // len(by_shard) if snap.total_size and by_shard else None
+            predicted = {s: estimate_header_length(by_shard.get(s, []), per_shard) for s in picked}
         else:
             snap.weights_format = "safetensors"
             snap.shards_total = len(sel.files)
             if headers == "none":
                 return
             picked = list(sel.files) if headers == "all" or opener.every_shard else list(sel.files[:1])
-        self._headers(snap, picked, opener)
+            guess = estimate_header_from_config(config_layers(snap.config))
+            predicted = dict.fromkeys(picked, guess)
+        self._headers(snap, picked, predicted, opener)
 
     @staticmethod
-    def _headers(snap: Snapshot, picked: list[str], opener: Opener) -> None:
+    def _headers(snap: Snapshot, picked: list[str], predicted: dict[str, int], opener: Opener) -> None:
         def one(name: str) -> tuple[dict[str, TensorInfo], Any]:
             src = opener.open(name)
-            return read_header(src, name.rsplit("/", 1)[-1]), src
+            return read_header(src, name.rsplit("/", 1)[-1], predicted.get(name, 0)), src
 
         # Lazily on a sequential opener: the tensor limit stops the reads at the shard that passes it.
         for found, src in opener.map(one, picked):
