@@ -63,7 +63,3 @@ class Snapshot:
     io: IOStats = field(default_factory=IOStats)
     # special tokens, class, base vocabulary, chat-template digest (--with-tokenizer, or a GGUF's own)
     tokenizer: dict[str, Any] | None = None
-
-    @property
-    def has_shapes(self) -> bool:
-        return any(t.shape is not None for t in self.tensors.values())

@@ -284,3 +284,45 @@ def test_numbers_written_as_strings_are_read_strictly():
     assert facts.get("vocab_size") == (True, "9\x1c") and facts.get("hidden_size") == (True, 4096)
     assert facts.get("num_attention_heads") == (False, None) and facts.get("intermediate_size") == (True, "\u0664")
     INSP.judge(snap)
+
+
+# --- the JSON nesting guard ---------------------------------------------------------------------
+
+_bracket_text = st.text(alphabet='[]{}"\\ab,:', max_size=12)  # strings full of brackets and escapes
+nested_json = st.recursive(
+    st.one_of(st.integers(), _bracket_text, st.none()),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_bracket_text, inner, max_size=3)),
+    max_leaves=40,
+)
+
+
+def _depth(doc) -> int:
+    if isinstance(doc, list):
+        return 1 + max((_depth(x) for x in doc), default=0)
+    if isinstance(doc, dict):
+        return 1 + max((_depth(x) for x in doc.values()), default=0)
+    return 0
+
+
+@FAST
+@given(nested_json, st.integers(min_value=0, max_value=8), st.booleans())
+def test_the_nesting_guard_never_underestimates_and_errs_only_near_the_limit(doc, limit, ascii_only):
+    from inspector.safetensors_header import json_too_deep
+
+    raw = json.dumps(doc, ensure_ascii=ascii_only).encode()
+    depth = _depth(doc)
+    if depth > limit:
+        assert json_too_deep(raw, limit)
+    elif depth + 3 <= limit:  # empty pairs removed first make it conservative within 3 levels
+        assert not json_too_deep(raw, limit)
+
+
+@FAST
+@given(st.binary(max_size=300), st.integers(min_value=0, max_value=6))
+def test_the_nesting_guard_never_underestimates_what_the_parser_would_enter(raw, limit):
+    from inspector.safetensors_header import json_too_deep
+
+    # Any prefix json.loads could nest into: the guard says "too deep" or the depth is within the limit.
+    if not json_too_deep(raw, limit):
+        with contextlib.suppress(ValueError, UnicodeDecodeError):
+            assert _depth(json.loads(raw)) <= limit

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from inspector.errors import InvalidData
 from inspector.safetensors_header import estimate_header_length, header_length, parse_header
-from inspector.sources.local import read_safetensors_header
+from inspector.sources.formats import read_header
 from inspector.sources.ranged import LocalRangeFile
 
 
@@ -80,7 +80,7 @@ def test_a_hundred_thousand_tensors_parse():
 
 def test_header_only_sample_files_read_without_their_data():
     shard = next(SAMPLES.glob("*/model*.safetensors"))
-    tensors = read_safetensors_header(LocalRangeFile(shard))
+    tensors = read_header(LocalRangeFile(shard))
     assert tensors and all(t.shape is not None for t in tensors.values())
 
 

@@ -1,29 +1,25 @@
-"""Read a model folder or a single .safetensors file from disk: headers only, never the data."""
+"""Read a model folder, or one weights file a user names, from disk: headers only, never the data.
+
+Files are opened through `localfs` (inside the folder, regular files, caps while reading) and read
+by the formats of `formats.py`; this module lists the folder and supplies the opener."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from ..errors import InvalidData, TargetNotFound
 from ..inert import json_safe
-from ..safetensors_header import check_tensor_count, header_length, parse_header
-from ..snapshot import Snapshot, TensorInfo
-from .gguf import fill_gguf
+from ..snapshot import Snapshot
+from .formats import Selection, format_of_file, read_weights
 from .localfs import LocalFolder
-from .plan import (
-    MAX_CONFIG_BYTES,
-    MAX_INDEX_BYTES,
-    bin_files,
-    other_index,
-    parse_config,
-    parse_index,
-    pick_gguf,
-    plan_weights,
-)
+from .plan import MAX_CONFIG_BYTES, parse_config
 from .ranged import LocalRangeFile
 from .tokenizer import fill_tokenizer
-from .torchzip import fill_bin
+
+T = TypeVar("T")
 
 # A folder's top level is listed in full (the weights are there) up to this many entries, then
 # refused; its subfolders (two levels, for GGUF quants and the like) up to MAX_LISTED_FILES files,
@@ -31,19 +27,6 @@ from .torchzip import fill_bin
 MAX_ROOT_ENTRIES = 200_000
 MAX_LISTED_FILES = 10_000
 MAX_SCANNED_ENTRIES = 100_000
-
-
-def read_safetensors_header(src: LocalRangeFile, file: str | None = None) -> dict[str, TensorInfo]:
-    """Header of a local file. A file cut short after its header (a metadata-only copy) is fine."""
-    size = src.size() or 0
-    n = header_length(src.read(0, 8), src.where, file_size=size)
-    raw = src.read(8, n)
-    if len(raw) < n:
-        raise InvalidData(f"safetensors header is cut short ({len(raw)} of {n} bytes)", where=src.where)
-    # The data section may be absent on purpose (metadata-only copies end right after the header):
-    # offsets are then checked for consistency and overlap only. A file with data is checked in full.
-    data_size = size - 8 - n if size > 8 + n else None
-    return parse_header(raw, src.where, data_size=data_size, file=file or Path(src.where).name)
 
 
 def _name(name: str) -> str:
@@ -120,11 +103,11 @@ def read_local(target: str, *, headers: str = "default", with_tokenizer: bool = 
     else:
         snap.config_error = f"{target}: no config.json"
     try:
-        _read_weights(folder, snap, headers)
+        read_weights(snap, LocalOpener(folder), headers)
     except InvalidData as e:
         snap.weights_invalid, snap.weights_error = True, e.one_line()
     if with_tokenizer:
-        fill_tokenizer(snap, folder.read, lambda f: LocalRangeFile(folder.path(f), folder.where(f)), count_io=False)
+        fill_tokenizer(snap, folder.read, LocalOpener(folder).open, count_io=False)
     return snap
 
 
@@ -132,72 +115,59 @@ def _read_single(path: Path, target: str, headers: str) -> Snapshot:
     # The user named this file: a symlink is followed, yet only to a regular file.
     snap = Snapshot(target=target, source="local", files=[_name(path.name)])
     snap.config_error = "no config.json (a single weights file)"
-    if path.suffix not in (".bin", ".gguf", ".safetensors"):
+    fmt = format_of_file(path.name)
+    if fmt is None:
         raise InvalidData("a single file must be a .safetensors, .bin or .gguf file (or give the model folder)", where=target)
     try:
-        src = LocalRangeFile(path, target)
-        if path.suffix == ".gguf":
-            fill_gguf(snap, path.name, src, count_io=False)
-        elif path.suffix == ".bin":
-            fill_bin(snap, lambda f: src, weight_map=None, singles=[path.name], headers=headers, count_io=False)
-        else:
-            snap.weights_format = "safetensors"
-            snap.shards_total = 1
-            snap.tensors = read_safetensors_header(src, path.name)
-            snap.shards_read = 1
+        fmt.read(snap, Selection(files=(path.name,)), _SingleFile(path, target), headers)
     except InvalidData as e:
         snap.weights_invalid, snap.weights_error = True, e.one_line()
     return snap
 
 
-def _add(snap: Snapshot, found: dict[str, TensorInfo]) -> None:
-    snap.tensors.update(found)
-    check_tensor_count(len(snap.tensors), snap.target)
+class LocalOpener:
+    """A model folder as the weights formats see it (see formats.Opener): reads are cheap, so the
+    default reads every shard, one at a time."""
+
+    count_io = False
+    every_shard = True
+
+    def __init__(self, folder: LocalFolder) -> None:
+        self.folder = folder
+
+    def where(self, name: str) -> str:
+        return self.folder.where(name)
+
+    def open(self, name: str) -> LocalRangeFile:
+        return LocalRangeFile(self.folder.path(name), self.folder.where(name))
+
+    def read(self, name: str, cap: int) -> bytes:
+        return self.folder.read(name, cap)
+
+    def has(self, name: str) -> bool:
+        return self.folder.is_file(name)
+
+    def map(self, fn: Callable[[str], T], names: Sequence[str]) -> Iterator[T]:
+        return (fn(n) for n in names)
 
 
-def _read_weights(folder: LocalFolder, snap: Snapshot, headers: str) -> None:
-    plan = plan_weights(snap.files)
-    if plan.index:
-        where = folder.where(plan.index)
-        wm, snap.total_size = parse_index(folder.read(plan.index, MAX_INDEX_BYTES), where)
-        snap.tensors = {name: TensorInfo(name, file=shard) for name, shard in wm.items()}
-        snap.weights_format = "safetensors-index"
-        shards = sorted(set(wm.values()))
-        snap.shards_total = len(shards)
-        if headers == "none":
-            return
-        for shard in shards:
-            if not folder.is_file(shard):
-                continue
-            found = read_safetensors_header(LocalRangeFile(folder.path(shard), folder.where(shard)), Path(shard).name)
-            snap.shards_read += 1
-            snap.weights_format = "safetensors"
-            _add(snap, found)
-        return
-    if plan.singles:
-        snap.weights_format = "safetensors"
-        snap.shards_total = len(plan.singles)
-        for f in plan.singles:
-            if headers == "none":
-                break
-            _add(snap, read_safetensors_header(LocalRangeFile(folder.path(f), folder.where(f)), Path(f).name))
-            snap.shards_read += 1
-        return
-    idx = other_index(snap.files)
-    bins = bin_files(snap.files)
+class _SingleFile(LocalOpener):
+    """The one file a user named, whatever its name: every `name` a format asks for is that file."""
 
-    def open_file(f: str) -> LocalRangeFile:
-        return LocalRangeFile(folder.path(f), folder.where(f))
+    def __init__(self, path: Path, target: str) -> None:
+        self.path, self.target = path, target
+        self._src: LocalRangeFile | None = None
 
-    if idx or bins:
-        wm = None
-        if idx:
-            wm, snap.total_size = parse_index(folder.read(idx, MAX_INDEX_BYTES), folder.where(idx))
-        fill_bin(snap, open_file, weight_map=wm, singles=bins, headers=headers, count_io=False)
-        return
-    gguf = pick_gguf(snap.files)
-    if gguf:
-        fill_gguf(snap, gguf, open_file(gguf), count_io=False)
-        return
-    note = f" ({snap.listing_note})" if snap.listing_note else ""
-    snap.weights_error = f"{snap.target}: no safetensors, .bin or GGUF weights{note}"
+    def where(self, name: str) -> str:
+        return self.target
+
+    def open(self, name: str) -> LocalRangeFile:
+        if self._src is None:
+            self._src = LocalRangeFile(self.path, self.target)
+        return self._src
+
+    def read(self, name: str, cap: int) -> bytes:
+        raise InvalidData("a single weights file has no companion files", where=self.target)
+
+    def has(self, name: str) -> bool:
+        return True

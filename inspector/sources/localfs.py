@@ -127,7 +127,9 @@ class LocalFolder:
             return p
         real = os.path.realpath(p)
         if _inside(real, self.real) or (self.blobs is not None and _inside(real, self.blobs)):
-            return p
+            # The resolved path is what gets opened: a link swapped after this check is not followed.
+            # (A missing or looping target is opened as named, so the error says which it is.)
+            return Path(real) if os.path.exists(real) else p
         raise InvalidData("is a symlink that leaves the model folder: refused (follow_symlinks / --follow-symlinks "
                           "allows it)", where=where)
 

@@ -22,7 +22,6 @@ from ..snapshot import Snapshot
 from .gguf import base_vocab
 from .ranged import RangeFile
 
-TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json", "chat_template.jinja")
 MAX_TOKENIZER_CONFIG_BYTES = 8_000_000
 MAX_TEMPLATE_BYTES = 1_000_000
 MAX_TOKENIZER_JSON_HEAD = 4_000_000  # 10k added tokens at ~150 bytes each; the vocab is never wanted
