@@ -62,6 +62,11 @@ DERIVED_FACTS: dict[str, str] = {
     "tokenizer_base_vocab": "the tokenizer's vocabulary size before added tokens",
     "chat_template_sha256": "SHA-256 of the tokenizer's chat template",
     "tokenizer_model": "the tokenizer model type (BPE, Unigram, GGUF's tokenizer.ggml.model, ...)",
+    "param_count": "parameters: exact from every header or the Hub's count, else estimated from the shapes read",
+    "params_exact": "whether param_count is exact",
+    "param_dtypes": "tensors by dtype over the headers read",
+    "status": "how the read went: ok, no_config, no_weights_metadata, invalid, ...",
+    "status_error": "the one-line error of a read that did not go well",
 }
 
 
