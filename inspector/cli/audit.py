@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -158,7 +159,12 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
             if not part_k_n and not quiet:
                 n = sum(store.statuses_since(audit.run_started).values()) if audit.run_started else 0
                 click.echo(f"{_stopped_by(e)}: {n} repos audited in this run; continue with: {resume_cmd}", err=True)
-            sys.exit(128 + getattr(e, "signum", 2))
+            # Worker threads may still be inside a C extension (RE2, SQLite, zlib): tearing the
+            # interpreter down under them aborts the process. Every finished repo is committed.
+            store.close()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(128 + getattr(e, "signum", 2))
         finally:
             if bar:
                 bar.close()
