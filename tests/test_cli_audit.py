@@ -458,7 +458,7 @@ def test_a_missing_database_is_never_created(tmp_path, args):
     ({}, True, True), ({}, False, False), ({"HF_HUB_DISABLE_PROGRESS_BARS": "1"}, True, False),
     ({"TQDM_DISABLE": "1"}, True, False)])
 def test_the_progress_bar_shows_only_on_a_terminal_stderr_unless_turned_off(monkeypatch, env, tty, shown):
-    from inspector import cli_audit
+    from inspector.cli import audit as cli_audit
 
     for k in ("HF_HUB_DISABLE_PROGRESS_BARS", "TQDM_DISABLE"):
         monkeypatch.delenv(k, raising=False)
@@ -476,7 +476,7 @@ def test_the_progress_bar_shows_only_on_a_terminal_stderr_unless_turned_off(monk
 
 @pytest.mark.parametrize("processes", ["1", "2"])
 def test_the_bar_of_a_resumed_run_ends_at_100_percent(tmp_path, monkeypatch, processes):
-    from inspector import cli_audit
+    from inspector.cli import audit as cli_audit
 
     db = tmp_path / "a.sqlite"
     assert run("--dir", SAMPLES, "--db", db, "-q").exit_code == 0

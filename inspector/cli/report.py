@@ -31,7 +31,10 @@ def command(db: Path, output: Path | None, fmt: str | None, by: str | None, line
 
             # The table's rows as files: beside the page when there is one, else inlined (small audits only).
             if output is not None:
-                rep.links = write_beside(rep, output)
+                try:
+                    rep.links = write_beside(rep, output)
+                except OSError as e:
+                    raise UsageError(f"{output}: cannot write: {e.strerror or e}") from e
             elif rep.totals["repos"] <= 3000:
                 rep.links = inline_links(rep)
         if output is None:
