@@ -152,7 +152,7 @@ header p{color:#333!important}body{background:#fff}section{break-inside:auto;bor
 """
 
 JS = """
-(function(){var t=document.getElementById("repos-table");if(!t)return;var q=document.getElementById("repo-search"),fs=t.querySelectorAll(".filters input"),out=document.getElementById("repos-shown");
+;(function(){var t=document.getElementById("repos-table");if(!t)return;var q=document.getElementById("repo-search"),fs=t.querySelectorAll(".filters input"),out=document.getElementById("repos-shown");
 function run(){var s=q.value.toLowerCase(),n=0,f=[];Array.prototype.forEach.call(fs,function(i){if(i.value)f.push([Number(i.dataset.col),i.value.toLowerCase()])});
 Array.prototype.forEach.call(t.tBodies[0].rows,function(r){var ok=(!s||r.textContent.toLowerCase().indexOf(s)>=0)&&f.every(function(x){var c=r.cells[x[0]];return c&&c.textContent.toLowerCase().indexOf(x[1])>=0});r.hidden=!ok;if(ok)n++});
 if(out)out.textContent=n}
@@ -328,17 +328,32 @@ def table_html(rep: Report, links: dict[str, str]) -> str:
 
 def study_html(rep: Report, st: Study, links: dict[str, str]) -> tuple[str, str]:
     """(the headline and methods, the study's sections) for report.to_html."""
-    m = meta_json(rep.meta)
-    top = f'<p id="headline">{h(st.headline(m["population"]))}</p>' + methods_html(rep, st)
-    return top, claims_html(st) + shares_html(st) + trends_html(st) + table_html(rep, links)
+    import html
+
+    from .inert import inert
+
+    top = (f'<p id="headline">{html.escape(inert(st.headline(population_name(rep.meta)), 1000))}</p>'
+           + claims_html(st) + methods_html(rep, st))
+    return top, shares_html(st) + trends_html(st) + table_html(rep, links)
+
+
+def population_name(meta: dict[str, str]) -> str | None:
+    """The population's id, without the file and counts the methods box gives."""
+    p = meta_json(meta)["population"]
+    return p.split(" (", 1)[0] if p else None
 
 
 # ---------------------------------------------------------------- Markdown
 
 
 def study_md(rep: Report, st: Study) -> list[str]:
-    m = meta_json(rep.meta)
-    out = [f"**{md(st.headline(m['population']))}**", "", f"### The claims, checked: {md(st.claims_title)}", ""]
+    import html
+
+    from .inert import inert
+    from .report import _MD_SPECIAL
+
+    line = _MD_SPECIAL.sub(r"\\\1", html.escape(inert(st.headline(population_name(rep.meta)), 1000), quote=False))
+    out = [f"**{line}**", "", f"### The claims, checked: {md(st.claims_title)}", ""]
     out += _md_table(["claim", "detected", "declared", "verdict"], [
         [md(c["says"]),
          (f"{c['detected']['count']}/{c['n']} = {pct(c['detected']['count'], c['n'])} (CI {_ci(c['detected']['ci'])})" if c["type"] == "share"

@@ -8,6 +8,7 @@ costs a scan of indexed columns, never the verdict JSON of every row.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -317,9 +318,7 @@ def rules_digest(dirs: list[str | Path] | None = None) -> str:
 def meta_json(meta: dict[str, str]) -> dict[str, Any]:
     """The run's meta, for the methods box."""
     q: dict[str, Any] = {}
-    try:
+    with contextlib.suppress(ValueError):
         q = json.loads(meta.get("run.query") or "{}")
-    except ValueError:
-        pass
     return {"population": meta.get("run.population") or q.get("population"), "started": meta.get("run.started"),
             "tool": meta.get("run.tool"), "rules": meta.get("run.rules"), "endpoint": meta.get("run.endpoint")}
