@@ -14,7 +14,6 @@ Renderers: HTML (one self-contained page), Markdown (an issue comment), CSV and 
 from __future__ import annotations
 
 import base64
-import contextvars
 import csv
 import hashlib
 import heapq
@@ -60,16 +59,17 @@ class Evidence:
     weight: float
 
 
-# The Hub the audit read (its run.endpoint): links go where the audit looked, not always huggingface.co.
-HUB = contextvars.ContextVar("hub", default="https://huggingface.co")
+# Links go to the Hub the audit read (its run.endpoint), not always huggingface.co: a Report gives
+# its rows `hub`; a row from elsewhere (export) links to the default.
+DEFAULT_HUB = "https://huggingface.co"
 _ENDPOINT = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?(/[A-Za-z0-9._~/\-]*)?$")
 
 
-def hub_url(repo: str) -> str | None:
+def hub_url(repo: str, hub: str = DEFAULT_HUB) -> str | None:
     name, _, rev = repo.partition("@")
     if not HUB_ID.match(name) or ".." in name:
         return None
-    url = f"{HUB.get()}/{name}"
+    url = f"{hub}/{name}"
     if rev and re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", rev):
         url += f"/tree/{rev}"
     return url
@@ -77,7 +77,7 @@ def hub_url(repo: str) -> str | None:
 
 def url_of(r: Row) -> str | None:
     # A folder or file: "samples/x" looks like a Hub id but must not become a link.
-    return None if r.local else hub_url(r.repo)
+    return None if r.local else hub_url(r.repo, getattr(r, "hub", DEFAULT_HUB))
 
 
 def _text(v: Any, default: str | None = None) -> str | None:
@@ -161,7 +161,7 @@ class Report:
         self.filters: dict[str, str | None] = {"by": by, "lineage": lineage}
         self.meta = {_text(k, "") or "": _text(v, "") or "" for k, v in list(store.meta().items())[:100]}
         endpoint = self.meta.get("run.endpoint", "").rstrip("/")
-        HUB.set(endpoint if _ENDPOINT.match(endpoint) else "https://huggingface.co")
+        self.hub = endpoint if _ENDPOINT.match(endpoint) else DEFAULT_HUB
         self.links: dict[str, str] = {}  # fmt -> the study's row files (report_study.write_beside)
         db = store.db
         raw = {c: c if c in store.columns else "NULL" for c in _CUR_COLS}
@@ -308,6 +308,7 @@ class Report:
                     for rec in batch:
                         r = Row.from_record(rec)
                         r.author = _sql_text(rec["author"]) or author_of(r.repo, r.local)
+                        r.hub = self.hub  # type: ignore[attr-defined]
                         yield r
             finally:
                 cur.close()

@@ -13,10 +13,10 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from . import __version__
-from .inert import json_safe, json_safe_deep, spreadsheet_safe
+from .inert import json_safe_deep, spreadsheet_safe
 from .report import HTML_LIMIT, MD_LIMIT, Report, _md_table, color, h, hub_url, md, md_repo
 from .study import RELEASE, Study, meta_json
 
@@ -53,53 +53,70 @@ def rows(rep: Report, limit: int | None = None) -> Iterator[dict[str, Any]]:
     """The study's row per repo (the table and its CSV / JSON files): newest row of each repo, most
     downloaded first."""
     sql = ("SELECT cur.repo, cur.sha, cur.author, cur.status, cur.kind, cur.declared_kind, cur.lineage, cur.declared_lineage, "
-           "cur.confidence, cur.mismatch, cur.usable, st.dl, st.month, st.traits, r.created_at "
-           "FROM cur LEFT JOIN st ON st.rid = cur.rid LEFT JOIN main.results r ON r.rowid = cur.rid "
+           "cur.confidence, cur.mismatch, cur.usable, st.dl, st.month, st.traits, st.created "
+           "FROM cur LEFT JOIN st ON st.rid = cur.rid "
            "ORDER BY coalesce(st.dl, -1) DESC, cur.repo" + (f" LIMIT {int(limit)}" if limit is not None else ""))
-    if "created_at" not in rep.store.columns:
-        sql = sql.replace("r.created_at", "NULL").replace(" LEFT JOIN main.results r ON r.rowid = cur.rid", "")
+    seen: dict[Any, dict[str, Any]] = {}  # repos share trait sets: each one is parsed once
     with rep.store._guard():
         cur = rep.store.db.execute(sql)
         try:
             while batch := cur.fetchmany(500):
                 for (repo, sha, author, status, kind, dkind, lin, dlin, conf, mism, usable, dl, _m, traits, created) in batch:
-                    try:
-                        t = json.loads(traits) if traits else {}
-                    except ValueError:
-                        t = {}
+                    t = seen.get(traits)
+                    if t is None:
+                        t = _trait_cells(traits)
+                        if len(seen) < 100_000:
+                            seen[traits] = t
                     local = str(sha or "").startswith("local:")
-                    yield {"repo": repo, "url": None if local else hub_url(repo), "author": author, "status": status,
+                    yield {"repo": repo, "url": None if local else hub_url(repo, rep.hub), "author": author, "status": status,
                            "kind": kind if usable else None, "declared_kind": dkind, "lineage": lin if usable else None,
                            "declared_lineage": dlin, "confidence": conf, "mismatch": bool(mism) if usable else False,
                            "downloads": dl, "created": str(created)[:10] if created else None,
-                           "attention": t.get("attention"), "moe": t.get("moe"), "context": t.get("context"),
-                           "vocab": t.get("vocab.vocab_size"), "params_total": t.get("params.total")}
+                           **t}
         finally:
             cur.close()
 
 
-def write_rows(rep: Report, fmt: str, fh: IO[str] | IO[bytes] | str | Path) -> int:
-    """Every repo's study row as csv, json (a list) or parquet (needs pyarrow); returns the count."""
+def _trait_cells(traits: str | None) -> dict[str, Any]:
+    try:
+        t = json.loads(traits) if traits else {}
+    except ValueError:
+        t = {}
+    if not isinstance(t, dict):
+        t = {}
+    return {"attention": t.get("attention"), "moe": t.get("moe"), "context": t.get("context"),
+            "vocab": t.get("vocab.vocab_size"), "params_total": t.get("params.total")}
+
+
+def write_rows(rep: Report, outs: dict[str, Any]) -> int:
+    """Every repo's study row into each of `outs` (fmt -> a text file for csv and json, a path for
+    parquet, which needs pyarrow), in one pass over the rows; returns the count."""
+    csv_w = None
+    if "csv" in outs:
+        csv_w = csv.writer(outs["csv"], lineterminator="\n")
+        csv_w.writerow(ROW_FIELDS)
+    js = outs.get("json")
+    batch: list[dict[str, Any]] | None = [] if "parquet" in outs else None
+    if js is not None:
+        js.write("[")
     n = 0
-    if fmt == "csv":
-        w = csv.DictWriter(fh, fieldnames=ROW_FIELDS, lineterminator="\n")  # type: ignore[arg-type]
-        w.writeheader()
-        for r in rows(rep):
-            w.writerow({k: spreadsheet_safe(json_safe(v)) if isinstance(v, str) else v for k, v in r.items()})
-            n += 1
-    elif fmt == "json":
-        fh.write("[")  # type: ignore[union-attr]
-        for r in rows(rep):
-            fh.write(("," if n else "") + "\n" + json.dumps(json_safe_deep(r), ensure_ascii=False))  # type: ignore[union-attr]
-            n += 1
-        fh.write("\n]\n")  # type: ignore[union-attr]
-    elif fmt == "parquet":
+    for r in rows(rep):
+        if csv_w is not None:
+            # The one formula guard; surrogates are escaped by the file's error handler.
+            csv_w.writerow([spreadsheet_safe(r[k]) for k in ROW_FIELDS])
+        if js is not None:
+            # ASCII: a lone surrogate from a repo stays a valid JSON escape.
+            js.write(("," if n else "") + "\n" + json.dumps(r))
+        if batch is not None:
+            batch.append(json_safe_deep(r))
+        n += 1
+    if js is not None:
+        js.write("\n]\n")
+    if batch is not None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        batch = [json_safe_deep(r) for r in rows(rep)]
-        pq.write_table(pa.Table.from_pylist(batch), fh)  # type: ignore[arg-type]
-        n = len(batch)
+        pq.write_table(pa.Table.from_pylist(batch), outs["parquet"])
     return n
 
 
@@ -113,28 +130,29 @@ def have_parquet() -> bool:
 
 def write_beside(rep: Report, output: Path) -> dict[str, str]:
     """The rows' files next to an HTML report (`report.rows.csv`, ...): fmt -> relative link."""
-    links = {}
-    for fmt in ("csv", "json", *(("parquet",) if have_parquet() else ())):
-        path = output.with_name(f"{output.stem}.rows.{fmt}")
-        tmp = path.with_name(f".{path.name}.tmp")
-        if fmt == "parquet":
-            write_rows(rep, fmt, tmp)
-        else:
-            with open(tmp, "w", encoding="utf-8", newline="") as fh:
-                write_rows(rep, fmt, fh)
-        tmp.replace(path)
-        links[fmt] = path.name
-    return links
+    import contextlib
+
+    fmts = ("csv", "json", *(("parquet",) if have_parquet() else ()))
+    paths = {f: output.with_name(f"{output.stem}.rows.{f}") for f in fmts}
+    tmps = {f: p.with_name(f".{p.name}.tmp") for f, p in paths.items()}
+    with contextlib.ExitStack() as stack:
+        outs: dict[str, Any] = {f: stack.enter_context(open(tmps[f], "w", encoding="utf-8", newline="", errors="backslashreplace"))
+                                for f in fmts if f != "parquet"}
+        if "parquet" in fmts:
+            outs["parquet"] = str(tmps["parquet"])
+        write_rows(rep, outs)
+    for f in fmts:
+        tmps[f].replace(paths[f])
+    return {f: p.name for f, p in paths.items()}
 
 
 def inline_links(rep: Report) -> dict[str, str]:
     """data: links for a small audit printed to standard output (no file beside it to link to)."""
-    out = {}
-    for fmt, mime in (("csv", "text/csv"), ("json", "application/json")):
-        buf = io.StringIO()
-        write_rows(rep, fmt, buf)
-        out[fmt] = f"data:{mime};base64," + base64.b64encode(buf.getvalue().encode()).decode()
-    return out
+    bufs = {"csv": io.StringIO(), "json": io.StringIO()}
+    write_rows(rep, bufs)
+    mime = {"csv": "text/csv", "json": "application/json"}
+    return {f: f"data:{mime[f]};base64," + base64.b64encode(b.getvalue().encode("utf-8", "backslashreplace")).decode()
+            for f, b in bufs.items()}
 
 
 # ---------------------------------------------------------------- HTML

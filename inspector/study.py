@@ -184,13 +184,16 @@ class Study:
                    f"coalesce(cur.declared_lineage, '{NONE}') AS dlin, "
                    "CASE WHEN typeof(r.downloads) = 'integer' AND r.downloads > 0 THEN r.downloads ELSE 0 END AS dl, "
                    "CASE WHEN r.created_at GLOB '[12][0-9][0-9][0-9]-[01][0-9]*' THEN substr(r.created_at, 1, 7) END AS month, "
+                   "CASE WHEN r.created_at GLOB '[12][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]*' THEN substr(r.created_at, 1, 10) END AS created, "
                    f"CASE WHEN json_valid(r.traits) THEN r.traits END AS traits FROM cur {join} WHERE cur.usable")
         else:
             src = (f"SELECT cur.rid, cur.kind, coalesce(cur.declared_kind, '{NONE}') AS dkind, cur.lineage, "
-                   f"coalesce(cur.declared_lineage, '{NONE}') AS dlin, 0 AS dl, NULL AS month, NULL AS traits FROM cur WHERE cur.usable")
+                   f"coalesce(cur.declared_lineage, '{NONE}') AS dlin, 0 AS dl, NULL AS month, NULL AS created, NULL AS traits "
+                   "FROM cur WHERE cur.usable")
         with rep.store._guard():
             db.execute("DROP TABLE IF EXISTS temp.st")
             db.execute(f"CREATE TEMP TABLE st AS {src}")
+            db.execute("CREATE INDEX temp.st_rid ON st(rid)")
             self._fill_traits()
         self.claims_file = str(claims_file) if claims_file else f"claims/{DEFAULT_CLAIMS.name} (shipped)"
         self.claims, self.claims_title = load_claims(claims_file)
@@ -227,10 +230,15 @@ class Study:
                 for v, c, d in self._q(f"SELECT {col}, count(*), total(dl) FROM st GROUP BY 1"):
                     counts[f][side][v] = c
                     dls[f][side][v] = int(d)
-        for k, v, c, d in self._q("SELECT j.key, CAST(j.value AS TEXT), count(*), total(st.dl) FROM st, json_each(st.traits) j "
-                                  "WHERE j.key NOT LIKE '%.%' GROUP BY 1, 2"):
-            counts[k]["detected"][v] = c
-            dls[k]["detected"][v] = int(d)
+        # One pass over the trait values: per month, key and value (the study's shares sum the months).
+        # Repos share trait sets (a family, its fine-tunes): the JSON is read once per distinct set and month.
+        self._by_month = self._q("WITH g AS (SELECT month, traits, count(*) AS c, total(dl) AS d FROM st GROUP BY 1, 2) "
+                                 "SELECT g.month, j.key, j.value, j.type, sum(g.c), total(g.d) FROM g, json_each(g.traits) j "
+                                 "WHERE j.key NOT LIKE 'params.%' GROUP BY 1, 2, 3")
+        for _m, k, v, _typ, c, d in self._by_month:
+            if "." not in k:
+                counts[k]["detected"][str(v)] += c
+                dls[k]["detected"][str(v)] += int(d)
         self.counts, self.dls = counts, dls
 
         def shares(f: str) -> list[dict[str, Any]]:
@@ -254,17 +262,18 @@ class Study:
         months = dict(self._q("SELECT month, count(*) FROM st WHERE month IS NOT NULL GROUP BY 1 ORDER BY 1"))
         self.months = sorted(months)
         by: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-        for m, k, v, c in self._q("SELECT st.month, j.key, CAST(j.value AS TEXT), count(*) FROM st, json_each(st.traits) j "
-                                  "WHERE st.month IS NOT NULL AND j.key IN ('moe', 'attention') GROUP BY 1, 2, 3"):
-            by[(k, v)][m] = c
+        nums: dict[str, dict[str, Counter[float]]] = defaultdict(lambda: defaultdict(Counter))
+        medians = {k for k, _ in MEDIANS}
+        for m, k, v, typ, c, _d in self._by_month:
+            if m is None:
+                continue
+            if k in ("moe", "attention"):
+                by[(k, str(v))][m] += c
+            elif k in medians and typ in ("integer", "real"):
+                nums[k][m][v] += c
         self.trend = [{"label": label, "trait": t, "value": v,
                        "points": [{"month": m, "count": by[(t, v)][m], "n": months[m]} for m in self.months]}
                       for t, v, label in TREND_SERIES]
-        nums: dict[str, dict[str, Counter[float]]] = defaultdict(lambda: defaultdict(Counter))
-        for m, k, v, c in self._q("SELECT st.month, j.key, j.value, count(*) FROM st, json_each(st.traits) j "
-                                  f"WHERE st.month IS NOT NULL AND j.key IN ({', '.join(repr(k) for k, _ in MEDIANS)}) "
-                                  "AND j.type IN ('integer', 'real') GROUP BY 1, 2, 3"):
-            nums[k][m][v] += c
         self.medians = [{"label": label, "key": k, "points": [{"month": m, "median": _med(nums[k][m]),
                                                                "n": sum(nums[k][m].values())} for m in self.months]}
                         for k, label in MEDIANS]

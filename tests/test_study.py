@@ -245,3 +245,29 @@ def test_a_broken_claims_file_is_one_line_naming_it(study, tmp_path, text, words
     p.write_text(text)
     r = cli("report", db, "--claims", p)
     assert r.exit_code == 2 and words in r.output and str(p) in r.output and "Traceback" not in r.output
+
+
+def test_the_per_repo_csv_recounts_to_the_studys_shares(study):
+    _, db, _, _ = study
+    with report(db) as rep:
+        rows = list(csv.DictReader(io.StringIO(render(rep, "csv"))))
+        shares = rep.study.shares
+    usable = [r for r in rows if r["status"] in USABLE]
+    for field in ("kind", "lineage"):
+        assert Counter(r[field] for r in usable) == {s["value"]: s["detected"] for s in shares[field] if s["detected"]}
+
+
+def test_an_audit_without_listing_dates_says_so_instead_of_a_chart(tmp_path):
+    from conftest import SAMPLES
+
+    db = tmp_path / "local.sqlite"
+    assert cli("audit", "--dir", SAMPLES / "Qwen__Qwen-7B", "--db", db, "-q").exit_code in (0, 2)
+    assert cli("audit", "--from", "/dev/null", "--db", db, "-q").exit_code in (0, 2)
+    with Store(db) as s:
+        from inspector.store import Row
+
+        s.put(Row.from_verdict("a/b", "a" * 40, {"status": "ok", "kind": "decoder", "lineage": "qwen"}, author="a"))
+    with report(db) as rep:
+        html = render(rep, "html")
+        assert rep.study.months == [] and rep.study.n == 1
+    assert "no repo of this audit has a creation date" in html and 'id="trend-chart"' not in html
