@@ -18,10 +18,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 with atheris.instrument_imports(include=["inspector"]):
-    import inspector.cli_audit  # noqa: F401
-
     import inspector.api  # noqa: F401
     import inspector.cli  # noqa: F401
+    import inspector.cli.audit  # noqa: F401
     import inspector.listing  # noqa: F401
     import inspector.ruleset  # noqa: F401
     import inspector.safetensors_header  # noqa: F401
