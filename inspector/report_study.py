@@ -163,7 +163,7 @@ CSS = """
 .pbar{display:inline-block;height:8px;background:#4e79a7;border-radius:2px;vertical-align:middle;margin-right:6px;max-width:100%}
 .pbar.dl{background:#f28e2b}td .pct{color:#5b6475}.filters input{width:100%;min-width:50px;font:12px system-ui;padding:1px 3px}
 #repo-search{font:14px system-ui;padding:4px 8px;width:320px;max-width:100%;margin:0 12px 8px 0}.downloads a{margin-right:10px}
-svg.chart{max-width:100%;height:auto}.weak{color:#a06000;font-weight:400;border-bottom:1px dashed #a06000}.tag{font-size:11px;padding:0 4px;border-radius:3px;background:#fdf0d5;color:#7a4d00;margin-left:4px}
+svg.chart{max-width:100%;height:auto}.grid>.wide{grid-column:1/-1}#study-shares .pct{white-space:nowrap}.weak{color:#a06000;font-weight:400;border-bottom:1px dashed #a06000}.tag{font-size:11px;padding:0 4px;border-radius:3px;background:#fdf0d5;color:#7a4d00;margin-left:4px}
 @media print{.wrap{max-height:none!important;overflow:visible!important}th{position:static!important}header{background:none!important;color:#000!important}
 header p{color:#333!important}body{background:#fff}section{break-inside:auto;border:none;padding:4px 0}tr{break-inside:avoid}
 #repo-search,.filters,.downloads{display:none}tr[hidden]{display:table-row!important}main{max-width:none;padding:0}}
@@ -188,7 +188,7 @@ def _ci(ci: list[float]) -> str:
 
 def _bar(k: float, n: float, cls: str = "") -> str:
     w = 0 if not n else max(0.0, min(100.0, 100 * k / n))
-    return f'<span class="pbar{cls}" style="width:{w * 0.8:.1f}px"></span>'
+    return f'<span class="pbar{cls}" style="width:{w * 0.5:.1f}px"></span>'
 
 
 def claims_html(st: Study) -> str:
@@ -248,7 +248,7 @@ def shares_html(st: Study) -> str:
             if both:
                 cells.append(f'<td class=n data-v="{s["declared_downloads"]}">{pct(s["declared_downloads"], st.downloads)}</td>')
             body.append("<tr>" + "".join(cells) + "</tr>")
-        parts.append(f'<div><h2>{h(f)}</h2><div class="wrap"><table class="sortable" id="study-{h(f)}"><thead>{head}</thead>'
+        parts.append(f'<div{" class=wide" if both else ""}><h2>{h(f)}</h2><div class="wrap"><table class="sortable" id="study-{h(f)}"><thead>{head}</thead>'
                      f'<tbody>{"".join(body)}</tbody></table></div></div>')
     return ('<section id="study-shares"><h2>Shares: by repo count and by downloads, detected beside declared</h2>'
             '<div class="grid">' + "".join(parts) + "</div></section>")
@@ -260,7 +260,7 @@ def _line_chart(cid: str, months: list[str], series: list[tuple[str, list[float 
         return "<p>no repo of this audit has a creation date (audit a Hub listing to get them)</p>"
     left, right, top, bottom = 48, 110, 14, 34
     vals = [v for _, pts, _ in series for v in pts if v is not None]
-    ymax = ymax or (max(vals) if vals else 1) or 1
+    ymax = ymax or _nice(max(vals) if vals else 1)
     xs = (width - left - right) / max(1, len(months) - 1)
 
     def x(i: float) -> float:
@@ -274,7 +274,7 @@ def _line_chart(cid: str, months: list[str], series: list[tuple[str, list[float 
     for frac in (0.5, 1.0):
         p.append(f'<text x="{left - 4}" y="{y(ymax * frac) + 4:.1f}" text-anchor="end">{ymax * frac:.0f}{unit}</text>'
                  f'<line x1="{left}" y1="{y(ymax * frac):.1f}" x2="{width - right}" y2="{y(ymax * frac):.1f}" stroke="#eee"/>')
-    step = max(1, len(months) // 8)
+    step = max(1, -(-len(months) // 6))  # at most 6 month labels: each is ~50 px wide
     for i, m in enumerate(months):
         if i % step == 0:
             p.append(f'<text x="{x(i):.1f}" y="{height - 16}" text-anchor="middle">{h(m)}</text>')
@@ -297,6 +297,16 @@ def _line_chart(cid: str, months: list[str], series: list[tuple[str, list[float 
                  f'<text x="{width - right + 22}" y="{top + 14 * k + 9}">{h(label)}</text>')
     p.append("</svg>")
     return "".join(p)
+
+
+def _nice(v: float) -> float:
+    """The axis top: v rounded up to 1, 2 or 5 times a power of ten."""
+    if v <= 0:
+        return 1.0
+    import math
+
+    p = 10 ** math.floor(math.log10(v))
+    return next(m * p for m in (1, 2, 5, 10) if m * p >= v)
 
 
 TREND_COLORS = ["#e15759", "#4e79a7", "#59a14f", "#f28e2b", "#b07aa1"]

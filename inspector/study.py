@@ -58,15 +58,15 @@ class Claim:
 def load_claims(path: str | Path | None = None) -> tuple[list[Claim], str]:
     """The claims of a write-up (the shipped one by default) and its title; a broken file is one
     UsageError naming it."""
-    import yaml
+    from .yamlloc import YamlProblem, load_file
 
     p = Path(path) if path else DEFAULT_CLAIMS
+    if not p.is_file():
+        raise UsageError("cannot read the claims file: no such file", where=str(p))
     try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise UsageError(f"cannot read the claims file: {e.strerror or e}", where=str(p)) from None
-    except yaml.YAMLError as e:
-        raise UsageError(f"invalid YAML: {' '.join(str(e).split())[:160]}", where=str(p)) from None
+        doc = load_file(p)  # the project's one safe YAML loader
+    except YamlProblem as e:
+        raise UsageError(e.problem.message, where=str(e.problem.location or p)) from None
     items = doc.get("claims") if isinstance(doc, dict) else None
     if not isinstance(items, list) or not items:
         raise UsageError("a claims file is a mapping with a non-empty `claims:` list", where=str(p))
@@ -252,7 +252,8 @@ class Study:
                 out.append(row)
             return out
 
-        self.fields = ["kind", "lineage"] + sorted(k for k in counts if k not in ("kind", "lineage"))
+        # `params` is how the parameter counts were had, not a choice: the table shows the counts instead.
+        self.fields = ["kind", "lineage"] + sorted(k for k in counts if k not in ("kind", "lineage", "params"))
         self.shares = {f: shares(f) for f in self.fields}
         self._trends()
         self.checked = [check_share(c, counts[c.field], n) if c.share else check_order(c, counts[c.field], n)

@@ -80,6 +80,9 @@ def test_no_chart_or_bar_overflows_its_card_at_1280px(page):
         const c = e.closest('section').getBoundingClientRect(), r = e.getBoundingClientRect();
         return r.right > c.right + 0.5}).length""")
     assert over == 0
+    clipped = page.eval("[...document.querySelectorAll('#study-shares .wrap')].filter(w => w.scrollWidth > w.clientWidth + 1)"
+                        ".map(w => w.querySelector('table').id)")
+    assert clipped == []
 
 
 def test_print_keeps_every_row(page):
