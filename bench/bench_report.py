@@ -74,7 +74,10 @@ def generate(db: Path, n: int, seed: int = 14) -> None:
                 v["declared"] = {**v.get("declared", {}), "lineage": declared}
                 v["confidence"] = round(rnd.random(), 3)
                 v["mismatch"] = detected not in ("unknown", declared)
-            batch.append(Row.from_verdict(repo, f"{i:040x}", v, author=org).values())
+            # The study's listing fields (issue 16): downloads long-tailed, creation months 2023-2026.
+            listing = {"downloads": int(rnd.paretovariate(1.2) * 10), "likes": rnd.randrange(100),
+                       "createdAt": f"{2023 + i % 4}-{1 + i % 12:02d}-01T00:00:00.000Z"}
+            batch.append(Row.from_verdict(repo, f"{i:040x}", v, author=org, listing=listing).values())
             if len(batch) == 5000:
                 with store._transaction():
                     store.db.executemany(sql, batch)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from .api import Inspector
 from .errors import InspectorError, TargetNotFound, TokenRejected, UsageError
-from .listing import Item, in_shard, info_from_json, info_to_json, split_target
+from .listing import Item, in_shard, info_from_json, info_to_json, listing_fields, split_target
 from .snapshot import IOStats
 from .status import RETRYABLE, USABLE, Status
 from .store import CRASH_ATTEMPTS, Row, Store, now_iso
@@ -327,6 +327,7 @@ class Audit:
 
         io = IOStats()
         author = None
+        listing = None
         try:
             repo_id, _rev = parse_repo_target(it.repo)
             info = it.info
@@ -337,6 +338,7 @@ class Audit:
                 if self._finished(it.repo, info.sha or ""):
                     return Outcome(it.repo, info.sha, "skipped")
             author = getattr(info, "author", None)
+            listing = listing_fields(info)
             sha = info.sha or it.sha
             v = self.insp.inspect(repo_id, info=info)
             if v.status == "not_found" and it.info is not None:
@@ -353,14 +355,15 @@ class Audit:
         except InspectorError as e:
             v = Verdict(target=it.repo, revision=it.sha or None, status=e.status, error=e.one_line())
             sha = it.sha
-        return self._row(it.repo, sha or "", v, author, io)
+        return self._row(it.repo, sha or "", v, author, io, listing)
 
-    def _row(self, repo: str, sha: str, v: Verdict, author: str | None, io: IOStats | None = None) -> Outcome:
+    def _row(self, repo: str, sha: str, v: Verdict, author: str | None, io: IOStats | None = None,
+             listing: dict | None = None) -> Outcome:
         d = v.to_dict()
         extra = io or IOStats()
         row = Row.from_verdict(repo, sha, d, author=author or (None if "/" not in repo or repo.startswith((".", "/")) else repo.split("/")[0]),
                                requests=(d.get("io") or {}).get("requests", 0) + extra.requests,
-                               nbytes=(d.get("io") or {}).get("bytes", 0) + extra.bytes)
+                               nbytes=(d.get("io") or {}).get("bytes", 0) + extra.bytes, listing=listing)
         return Outcome(repo, sha, v.status, row)
 
 

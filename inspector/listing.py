@@ -21,7 +21,9 @@ from .repoid import is_sha
 from .repoid import split as split_target
 from .sources.hub import EXPAND
 
-LIST_EXPAND = [*EXPAND, "author"]
+# The study fields (downloads, likes, dates) ride along: they are stored with each row.
+LISTING_FIELDS = ("downloads", "likes", "createdAt", "lastModified")
+LIST_EXPAND = [*EXPAND, "author", *LISTING_FIELDS]
 SORTS = {"downloads": "downloads", "likes": "likes", "created": "created_at", "modified": "last_modified"}
 ID_COLUMNS = ("id", "repo", "repo_id", "modelId", "model_id", "model")
 SHA_COLUMNS = ("sha", "revision", "commit")
@@ -216,8 +218,21 @@ def info_to_json(info: Any) -> str | None:
         "tags": info.tags, "cardData": card,
         "siblings": None if info.siblings is None else [{"rfilename": s.rfilename} for s in info.siblings],
         "safetensors": None if st is None else {"parameters": st.parameters, "total": st.total},
+        **listing_fields(info),
     }
     return json.dumps(doc, sort_keys=True)
+
+
+def listing_fields(info: Any) -> dict[str, Any]:
+    """downloads, likes, createdAt, lastModified of a listed ModelInfo (None where the Hub gave none)."""
+    out: dict[str, Any] = {}
+    for key, attr in (("downloads", "downloads"), ("likes", "likes"), ("createdAt", "created_at"),
+                      ("lastModified", "last_modified")):
+        v = getattr(info, attr, None) if info is not None else None
+        if hasattr(v, "isoformat"):
+            v = v.isoformat().replace("+00:00", "Z")
+        out[key] = v if isinstance(v, (int, str)) and not isinstance(v, bool) else None
+    return out
 
 
 def info_from_json(text: str | None) -> Any:

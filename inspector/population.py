@@ -185,22 +185,23 @@ def derivative_queries(model_ids: Iterable[str]) -> Iterator[ListingQuery]:
         yield ListingQuery(filters=(f"base_model:{mid}",), why=f"derivatives of {mid}")
 
 
-def run_query(q: ListingQuery, *, api=None, sort: str | None = None, limit: int | None = None):
+def run_query(q: ListingQuery, *, api=None, sort: str | None = None, limit: int | None = None, client=None):
     """The listed Items of one query (listing.list_hub does the Hub call and its errors)."""
     from .listing import list_hub
 
-    return list_hub(authors=[q.author] if q.author else [], filters=q.filters, sort=sort, limit=limit, api=api)
+    return list_hub(authors=[q.author] if q.author else [], filters=q.filters, sort=sort, limit=limit, api=api,
+                    client=client)
 
 
 def list_population(pop: Population, *, derivatives: bool = False, api=None, sort: str | None = None,
-                    limit: int | None = None) -> Iterator[tuple[Any, ListingQuery]]:
+                    limit: int | None = None, client=None) -> Iterator[tuple[Any, ListingQuery]]:
     """(Item, the query that found it) for every model of the population's organisations, then, with
     `derivatives`, every model that declares one of those as its base; each repo once. Lazy, so a
     caller can stop at a quota and record which queries it finished."""
     seen: set[str] = set()
     org_models: list[str] = []
     for q in population_queries(pop):
-        for item in run_query(q, api=api, sort=sort, limit=limit):
+        for item in run_query(q, api=api, sort=sort, limit=limit, client=client):
             if item.repo not in seen:
                 seen.add(item.repo)
                 org_models.append(item.repo)
@@ -208,7 +209,7 @@ def list_population(pop: Population, *, derivatives: bool = False, api=None, sor
     if not derivatives:
         return
     for q in derivative_queries(org_models):
-        for item in run_query(q, api=api, sort=sort, limit=limit):
+        for item in run_query(q, api=api, sort=sort, limit=limit, client=client):
             if item.repo not in seen and pop.member(item.repo) is None:
                 seen.add(item.repo)
                 yield item, q

@@ -59,11 +59,17 @@ class Evidence:
     weight: float
 
 
-def hub_url(repo: str) -> str | None:
+# Links go to the Hub the audit read (its run.endpoint), not always huggingface.co: a Report gives
+# its rows `hub`; a row from elsewhere (export) links to the default.
+DEFAULT_HUB = "https://huggingface.co"
+_ENDPOINT = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?(/[A-Za-z0-9._~/\-]*)?$")
+
+
+def hub_url(repo: str, hub: str = DEFAULT_HUB) -> str | None:
     name, _, rev = repo.partition("@")
     if not HUB_ID.match(name) or ".." in name:
         return None
-    url = f"https://huggingface.co/{name}"
+    url = f"{hub}/{name}"
     if rev and re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", rev):
         url += f"/tree/{rev}"
     return url
@@ -71,7 +77,7 @@ def hub_url(repo: str) -> str | None:
 
 def url_of(r: Row) -> str | None:
     # A folder or file: "samples/x" looks like a Hub id but must not become a link.
-    return None if r.local else hub_url(r.repo)
+    return None if r.local else hub_url(r.repo, getattr(r, "hub", DEFAULT_HUB))
 
 
 def _text(v: Any, default: str | None = None) -> str | None:
@@ -145,7 +151,8 @@ _NEEDS_VERDICT = ("{status} IS NULL OR {author} IS NULL OR {declared_model_type}
 class Report:
     """The aggregates of one audit database; the per-repo tables are read when rendered."""
 
-    def __init__(self, store: Store, *, source: str = "", by: str | None = None, lineage: str | None = None) -> None:
+    def __init__(self, store: Store, *, source: str = "", by: str | None = None, lineage: str | None = None,
+                 claims: str | Path | None = None) -> None:
         from .store import LATEST_WHERE
 
         if by not in (None, "author"):
@@ -153,6 +160,9 @@ class Report:
         self.store, self.source = store, source
         self.filters: dict[str, str | None] = {"by": by, "lineage": lineage}
         self.meta = {_text(k, "") or "": _text(v, "") or "" for k, v in list(store.meta().items())[:100]}
+        endpoint = self.meta.get("run.endpoint", "").rstrip("/")
+        self.hub = endpoint if _ENDPOINT.match(endpoint) else DEFAULT_HUB
+        self.links: dict[str, str] = {}  # fmt -> the study's row files (report_study.write_beside)
         db = store.db
         raw = {c: c if c in store.columns else "NULL" for c in _CUR_COLS}
         exprs = [f"{raw[c]} AS {c}" if c not in _NORM else f"{_NORM[c].format(c=raw[c])} AS {c}" for c in _CUR_COLS]
@@ -165,9 +175,23 @@ class Report:
                        f"FROM main.results WHERE {LATEST_WHERE.replace('results.repo', 'main.results.repo')}")
             self._fill_from_verdicts()
             if lineage:
+                self._known_lineage(lineage)
                 db.execute("DELETE FROM cur WHERE NOT (lineage = ? OR declared_lineage IS ?)", (lineage, lineage))
             db.execute("CREATE INDEX temp.cur_repo ON cur(repo)")
             self._aggregate(by)
+        from .study import Study
+
+        self.study = Study(self, claims)
+
+    def _known_lineage(self, lineage: str) -> None:
+        """--lineage that no repo declares or is detected as is a typo, not an empty report."""
+        if self._q("SELECT 1 FROM cur WHERE lineage = ? OR declared_lineage = ? LIMIT 1", (lineage, lineage)):
+            return
+        from .errors import did_you_mean
+
+        known = sorted({r[0] for r in self._q("SELECT lineage FROM cur UNION SELECT declared_lineage FROM cur") if r[0]})
+        raise UsageError(f"--lineage {inert(lineage, 40)!r}: no repo of this audit declares or is detected as it"
+                         + did_you_mean(lineage, known, f" (lineages here: {', '.join(known[:12])})"))
 
     def _fill_from_verdicts(self) -> None:
         """Rows whose columns are missing: read their verdict (only theirs) and fill the columns in."""
@@ -205,6 +229,7 @@ class Report:
         flows: Counter[tuple[Any, Any]] = Counter()
         bins: Counter[int] = Counter()
         statuses: Counter[Any] = Counter()
+        layout_types: dict[Any, Counter[Any]] = defaultdict(Counter)
         for (usable, mism, status, kind, dkind, layout, dmt, lin, dlin, cbin, n) in self._q(
                 f"SELECT usable, mismatch, status, kind, coalesce(declared_kind, '{NONE}'), layout, "
                 f"coalesce(declared_model_type, '{NONE}'), lineage, coalesce(declared_lineage, '{NONE}'), "
@@ -221,6 +246,7 @@ class Report:
             for f, d, t in (("kind", dkind, kind), ("layout", dmt, layout), ("lineage", dlin, lin)):
                 dec[f][d] += n
                 det[f][t] += n
+            layout_types[layout][dmt] += n
             flows[(dlin, lin)] += n
             if cbin is not None:
                 bins[cbin] += n
@@ -230,8 +256,11 @@ class Report:
             values = sorted(set(dec[f]) | set(det[f]), key=lambda v: (-(det[f][v] + dec[f][v]), str(v)))
             return [{"value": v, "declared": dec[f][v], "detected": det[f][v]} for v in values]
 
-        # Nothing declares a layout: the nearest claim is config.json's model_type.
-        self.shares = {f: share(f) for f in ("kind", "layout", "lineage")}
+        self.shares = {f: share(f) for f in ("kind", "lineage")}
+        # Nothing declares a layout, and config.json's model_type names another thing (qwen2 is laid out
+        # as llama): each detected layout is listed with the model_types of its repos, never against them.
+        self.shares["layout"] = [{"value": v, "detected": c, "model_types": dict(layout_types[v].most_common(4))}
+                                 for v, c in sorted(det["layout"].items(), key=lambda kv: (-kv[1], str(kv[0])))]
         self.flows = [{"declared": d, "detected": t, "count": c}
                       for (d, t), c in sorted(flows.items(), key=lambda kv: (-kv[1], str(kv[0][0]), str(kv[0][1])))]
         self.confidence = [{"lo": i / BINS, "hi": (i + 1) / BINS, "count": bins[i]} for i in range(BINS)]
@@ -279,6 +308,7 @@ class Report:
                     for rec in batch:
                         r = Row.from_record(rec)
                         r.author = _sql_text(rec["author"]) or author_of(r.repo, r.local)
+                        r.hub = self.hub  # type: ignore[attr-defined]
                         yield r
             finally:
                 cur.close()
@@ -309,7 +339,8 @@ class Report:
     def header(self) -> dict[str, Any]:
         return {"source": self.source, "meta": self.meta, "filters": self.filters, "totals": self.totals,
                 "shares": self.shares, "flows": self.flows, "confidence": self.confidence,
-                "unknowns": self.unknowns, "statuses": self.statuses, "authors": self.authors}
+                "unknowns": self.unknowns, "statuses": self.statuses, "authors": self.authors,
+                "study": self.study.to_dict()}
 
 
 def _sql_text(v: Any) -> str | None:
@@ -357,11 +388,12 @@ def supporting(r: Row, n: int = TOP_EVIDENCE) -> list[Evidence]:
     return [_evidence(e) for e in top]
 
 
-def report(db: str | Path, *, by: str | None = None, lineage: str | None = None) -> Report:
+def report(db: str | Path, *, by: str | None = None, lineage: str | None = None,
+           claims: str | Path | None = None) -> Report:
     """The report of an audit database, opened read-only (a live audit may be writing it)."""
     store = Store(db, readonly=True)
     try:
-        return Report(store, source=Path(db).name, by=by, lineage=lineage)
+        return Report(store, source=Path(db).name, by=by, lineage=lineage, claims=claims)
     except BaseException:
         store.close()
         raise
@@ -478,13 +510,20 @@ def to_markdown(rep: Report) -> str:
         out += [f"Filtered to lineage **{md(rep.filters['lineage'])}** (declared or detected).", ""]
     out += [f"**{t['repos']}** repos · **{t['usable']}** inspected · **{t['mismatches']}** disagreements · "
             f"**{t['unknown']}** unknown lineage · **{t['errors']}** errors", ""]
-    for f, title in (("kind", "Kind"), ("layout", "Layout (declared = config model_type)"), ("lineage", "Lineage")):
+    from .report_study import WEAK, study_md
+
+    out += study_md(rep, rep.study)
+    for f, title in (("kind", "Kind"), ("lineage", "Lineage")):
         out += [f"### {title}", ""]
         out += _md_table([f, "declared", "detected"], [[md(s["value"]), s["declared"], s["detected"]] for s in rep.shares[f]])
+    out += ["### Layout (the weights' naming scheme) and the model_types that declare it", ""]
+    out += _md_table(["layout", "repos", "declared model_type"], [
+        [md(s["value"]), s["detected"], md(", ".join(f"{k} {v}" for k, v in s["model_types"].items()))] for s in rep.shares["layout"]])
     out += [f"### Disagreements ({t['mismatches']})", ""]
     out += _md_table(["repo", "declared", "detected", "confidence", "evidence"], [
         [md_repo(d["repo"], d["url"]), f"{md(d['declared_lineage'])} · {md(d['declared_kind'])}",
-         f"{md(d['lineage'])} · {md(d['kind'])}", _conf(d["confidence"]),
+         f"{md(d['lineage'])} · {md(d['kind'])}", _conf(d["confidence"])
+         + (" (weak)" if d["confidence"] is not None and d["confidence"] < WEAK else ""),
          "<br>".join(f"**{md(e['rule'])}** {e['weight']:+.2f}: {md(e['observed'])}" for e in d["evidence"]) or "—"]
         for d in rep.disagreements(MD_LIMIT)], MD_LIMIT, t["mismatches"])
     out += ["### Lineage flows (declared → detected)", ""]
@@ -689,14 +728,20 @@ def _num(v: int | float | None, fmt: str = "{}") -> tuple[str, Any]:
 
 def to_html(rep: Report) -> str:
     t = rep.totals
-    script = JS.strip()
+    from .report_study import CSS as STUDY_CSS
+    from .report_study import JS as STUDY_JS
+    from .report_study import WEAK, header_items, study_html
+
+    script = JS.strip() + "\n" + STUDY_JS.strip()
     # The CSP allows our script alone (by hash) and no network: markup that slipped through would not run.
     sha = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
     csp = f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{sha}'"
     title = f"inspector report: {rep.source}"
     body = [f'<header><h1>{h(title)}</h1><p>'
             + (f'lineage filter <b>{h(rep.filters["lineage"])}</b> (declared or detected) · ' if rep.filters.get("lineage") else "")
-            + " · ".join(f"{h(k)} {h(v)}" for k, v in sorted(rep.meta.items())[:8]) + "</p></header><main>"]
+            + " · ".join(f"{h(k)} {h(v)}" for k, v in header_items(rep.meta)) + "</p></header><main>"]
+    study_top, study_body = study_html(rep, rep.study, rep.links)
+    body.append(study_top)
     cards = [("repos", t["repos"]), ("inspected", t["usable"]), ("disagreements", t["mismatches"]),
              ("unknown lineage", t["unknown"]), ("errors", t["errors"])]
     body.append('<div class="cards" id="totals">' + "".join(
@@ -705,24 +750,35 @@ def to_html(rep: Report) -> str:
     # Shares
     ser = [("declared", "#bab0ac"), ("detected", "#4e79a7")]
     grid = []
-    for f, title_ in (("kind", "Kind"), ("layout", "Layout (declared = config model_type)"), ("lineage", "Lineage")):
+    for f, title_ in (("kind", "Kind"), ("lineage", "Lineage")):
         sh = rep.shares[f]
         grid.append(f'<div><h2>{h(title_)}</h2>'
                     + _svg_bars([(s["value"], [s["declared"], s["detected"]]) for s in sh[:15]], ser)
                     + _table(f"share-{f}", [(f, False), ("declared", True), ("detected", True)],
                              [[(h(s["value"]), None), _num(s["declared"]), _num(s["detected"])] for s in sh]) + "</div>")
+    lay = rep.shares["layout"]
+    grid.append('<div><h2>Layout: the weights\' naming scheme, and the model_types that declare it</h2>'
+                + _svg_bars([(s["value"], [s["detected"]]) for s in lay[:15]], [("detected", "#4e79a7")])
+                + _table("share-layout", [("layout", False), ("repos", True), ("declared model_type", False)],
+                         [[(h(s["value"]), None), _num(s["detected"]),
+                           (h(", ".join(f"{k} {v}" for k, v in s["model_types"].items())), None)] for s in lay]) + "</div>")
     body.append('<section id="shares"><div class="grid">' + "".join(grid) + "</div></section>")
+    body.append(study_body)
 
     # Disagreements
     drows = []
     for d in rep.disagreements(HTML_LIMIT):
+        weak = d["confidence"] is not None and d["confidence"] < WEAK
         ev = "".join(f'<li><code>{h(e["rule"])}</code> {e["weight"]:+.2f} {h(e["field"])}={h(e["value"])}: {h(e["observed"])}</li>'
                      for e in d["evidence"])
         drows.append([(_repo_cell(d["repo"], d["url"]), d["repo"].lower()), (h(d["author"]), None),
                       (f'{h(d["declared_lineage"] or "—")} · {h(d["declared_kind"] or "—")}', None),
-                      (f'<span class="bad">{h(d["lineage"])}</span> · {h(d["kind"])}', None),
+                      (f'<span class="bad{" weak" if weak else ""}">{h(d["lineage"])}</span> · {h(d["kind"])}'
+                       + ('<span class="tag">weak evidence</span>' if weak else ""), None),
                       _num(d["confidence"], "{:.2f}"), (f'<ul class="ev">{ev}</ul>', None)])
     body.append(f'<section id="disagreements"><h2>Disagreements ({t["mismatches"]}): the declared tags imply another lineage or kind than the evidence</h2>'
+                + f'<p class="legend">A detected lineage in red is a strong disagreement; <span class="bad weak">dashed amber</span> '
+                  f'<span class="tag">weak evidence</span> marks one whose confidence is below {WEAK}.</p>'
                 + _table("disagreements-table", [("repo", False), ("author", False), ("declared", False), ("detected", False),
                                                  ("confidence", True), ("evidence", False)], drows)
                 + _more(t["mismatches"]) + "</section>")
@@ -764,5 +820,5 @@ def to_html(rep: Report) -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{h(csp)}">'
             '<meta name="viewport" content="width=device-width,initial-scale=1">'
-            f"<title>{h(title)}</title><style>{CSS.strip()}</style></head><body>"
+            f"<title>{h(title)}</title><style>{CSS.strip()}{STUDY_CSS.strip()}</style></head><body>"
             + "".join(body) + f"<script>{script}</script></body></html>\n")

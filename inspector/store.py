@@ -53,10 +53,21 @@ CREATE TABLE IF NOT EXISTS results(
     finished_at TEXT,
     declared_model_type TEXT,
     vocab INTEGER,
+    downloads INTEGER,
+    likes INTEGER,
+    created_at TEXT,
+    last_modified TEXT,
+    traits TEXT,
     PRIMARY KEY(repo, sha)
 )"""
+# The Hub listing's fields and the traits' values (compact JSON), for the study (inspector/study.py).
+STUDY_COLUMNS = (("downloads", "INTEGER"), ("likes", "INTEGER"), ("created_at", "TEXT"), ("last_modified", "TEXT"),
+                 ("traits", "TEXT"))
+# The study reads them with the repo by this index alone (they sit after the verdict, on overflow pages).
+STUDY_INDEX = ("CREATE INDEX IF NOT EXISTS results_study ON results(repo, downloads, likes, created_at, last_modified, "
+               "traits)")
 # Added after the first release: an older database gains them (NULL: the report reads the verdict).
-ADDED_COLUMNS = (("declared_model_type", "TEXT"), ("vocab", "INTEGER"))
+ADDED_COLUMNS = (("declared_model_type", "TEXT"), ("vocab", "INTEGER"), *STUDY_COLUMNS)
 # Every column the report groups by, in one index: "newest row per repo" walks it by (repo,
 # finished_at), and the report's counts read it alone, never the verdict JSON that makes a row ~5 kB
 # (the columns after it sit on overflow pages).
@@ -75,7 +86,7 @@ DDL = (
 )
 COLUMNS = ("repo", "sha", "status", "error", "kind", "layout", "lineage", "base", "confidence", "mismatch",
            "declared_lineage", "declared_kind", "author", "verdict", "requests", "bytes", "finished_at",
-           "declared_model_type", "vocab")
+           "declared_model_type", "vocab", "downloads", "likes", "created_at", "last_modified", "traits")
 # One home for "the newest row of each repo": history of older shas stays in the table, every reader
 # (summary, export, report) sees the present. The subquery walks the primary key's index.
 LATEST_WHERE = ("rowid = (SELECT s.rowid FROM results s WHERE s.repo = results.repo "
@@ -125,6 +136,28 @@ def vocab_of(verdict: dict[str, Any]) -> int | None:
     return None
 
 
+def trait_values(verdict: dict[str, Any]) -> str | None:
+    """The traits' values as compact JSON (`{"attention": "GQA", "moe": "MoE", ...}`) plus the few
+    numbers a trend needs (context, vocabulary size, experts); None for a verdict without traits."""
+    traits = verdict.get("traits")
+    if not isinstance(traits, dict) or not traits:
+        return None
+    out: dict[str, Any] = {}
+    for name, t in traits.items():
+        if isinstance(t, dict) and isinstance(name, str):
+            out[name] = str(t.get("value", UNKNOWN))[:60]
+            d = t.get("details") if isinstance(t.get("details"), dict) else {}
+            for k in TREND_DETAILS.get(name, ()):
+                if isinstance(d.get(k), (int, float)) and not isinstance(d.get(k), bool):
+                    out[f"{name}.{k}"] = d[k]
+    return json.dumps(out, separators=(",", ":"), sort_keys=True) if out else None
+
+
+# Numbers kept beside the trait values for the study's medians over time.
+TREND_DETAILS = {"context": ("max_positions",), "vocab": ("vocab_size",), "moe": ("experts",),
+                 "params": ("total", "active")}
+
+
 def load_verdict(text: Any) -> dict[str, Any] | None:
     """A stored verdict, or None when it is not a JSON object (a broken or foreign row)."""
     try:
@@ -164,6 +197,11 @@ class Row:
     finished_at: str = ""
     declared_model_type: str | None = None
     vocab: int | None = None
+    downloads: int | None = None
+    likes: int | None = None
+    created_at: str | None = None
+    last_modified: str | None = None
+    traits: str | None = None  # {"attention": "GQA", ...}: the values of verdict["traits"]
 
     @property
     def usable(self) -> bool:
@@ -175,9 +213,11 @@ class Row:
 
     @classmethod
     def from_verdict(cls, repo: str, sha: str, v: dict[str, Any], *, author: str | None,
-                     requests: int | None = None, nbytes: int | None = None) -> Row:
+                     requests: int | None = None, nbytes: int | None = None,
+                     listing: dict[str, Any] | None = None) -> Row:
         io_ = v.get("io") or {}
         declared = v.get("declared") or {}
+        lst = listing or {}
         usable = is_usable(v.get("status"))
         return cls(
             repo=repo, sha=sha, status=str(v["status"]), verdict=v, error=v.get("error"),
@@ -189,6 +229,8 @@ class Row:
             bytes=io_.get("bytes", 0) if nbytes is None else nbytes,
             # '' and 0: looked for, found none (NULL is a row from before these columns existed).
             finished_at=now_iso(), declared_model_type=_str(declared.get("model_type"), ""), vocab=vocab_of(v) or 0,
+            downloads=_int(lst.get("downloads")), likes=_int(lst.get("likes")), created_at=_str(lst.get("createdAt")),
+            last_modified=_str(lst.get("lastModified")), traits=trait_values(v) if usable else None,
         )
 
     @classmethod
@@ -222,6 +264,8 @@ class Row:
             finished_at=_str(c("finished_at"), "") or "",
             declared_model_type=_str(col("declared_model_type", declared.get("model_type"))),
             vocab=vocab if vocab is not None else (vocab_of(verdict) if verdict else None),
+            downloads=_int(c("downloads")), likes=_int(c("likes")), created_at=_str(c("created_at")),
+            last_modified=_str(c("last_modified")), traits=_str(c("traits")),
         )
 
     def record(self) -> dict[str, Any]:
@@ -243,7 +287,8 @@ class Row:
         return (t(self.repo), t(self.sha), t(self.status), t(self.error), t(self.kind), t(self.layout),
                 t(self.lineage), t(self.base), self.confidence, None if self.mismatch is None else int(self.mismatch),
                 t(self.declared_lineage), t(self.declared_kind), t(self.author), dump_verdict(self.verdict),
-                self.requests, self.bytes, self.finished_at or now_iso(), t(self.declared_model_type), self.vocab)
+                self.requests, self.bytes, self.finished_at or now_iso(), t(self.declared_model_type), self.vocab,
+                self.downloads, self.likes, t(self.created_at), t(self.last_modified), t(self.traits))
 
 
 def _utf8(v: Any) -> Any:
@@ -305,6 +350,7 @@ class Store:
                     if name not in have:
                         self.db.execute(f"ALTER TABLE results ADD COLUMN {name} {typ}")
                 self.db.execute(REPORT_INDEX)
+                self.db.execute(STUDY_INDEX)
             self.columns = {r[1] for r in self.db.execute("PRAGMA table_info(results)")}
         except sqlite3.Error as e:
             raise StoreError(f"cannot open the audit database: {_reason(e)}", where=str(path)) from None

@@ -17,7 +17,7 @@ from inspector.verdict import Verdict
 
 CONTRACT = ["repo", "sha", "status", "error", "kind", "layout", "lineage", "base", "confidence", "mismatch",
             "declared_lineage", "declared_kind", "author", "verdict", "requests", "bytes", "finished_at",
-            "declared_model_type", "vocab"]
+            "declared_model_type", "vocab", "downloads", "likes", "created_at", "last_modified", "traits"]
 
 
 def row(repo: str, sha: str = "a" * 40, status: str = "ok", lineage: str = "llama") -> Row:

@@ -25,6 +25,8 @@ MIN_WORKERS_PER_PROCESS = 4
 @click.option("--author", "authors", multiple=True, help="List this author's / org's models (repeatable).")
 @click.option("--search", help="List models whose id contains TEXT.")
 @click.option("--filter", "filters", multiple=True, help="List models with this tag (repeatable: all must match).")
+@click.option("--population", help="List the models of a population's organisations: a shipped name (china) or a population file.")
+@click.option("--derivatives", is_flag=True, help="With --population: also the models that declare one of them as base_model.")
 @click.option("--sort", type=click.Choice(["downloads", "likes", "created", "modified"]), help="Listing order.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most N models per listing query.")
 @click.option("--dir", "local_dir", type=click.Path(path_type=Path), help="One local model per subfolder.")
@@ -51,9 +53,9 @@ MIN_WORKERS_PER_PROCESS = 4
                    "`any` failure, or `none`.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 @click.pass_context
-def command(ctx: click.Context, from_file, authors, search, filters, sort, limit, local_dir, db, workers, resume,
-            refresh, max_rps, shard, headers, rules_dirs, processes_opt, part, follow, isolate, suspects_only, fail_on,
-            quiet) -> None:
+def command(ctx: click.Context, from_file, authors, search, filters, population, derivatives, sort, limit, local_dir, db,
+            workers, resume, refresh, max_rps, shard, headers, rules_dirs, processes_opt, part, follow, isolate,
+            suspects_only, fail_on, quiet) -> None:
     """Audit many repos into SQLite; resumable. Subcommands: export, merge."""
     if ctx.invoked_subcommand is not None:
         return
@@ -64,12 +66,21 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
     from ..listing import dedupe, in_shard, list_dir, parse_shard, read_list
     from ..store import Store
 
-    listed = bool(authors or search or filters)
+    if derivatives and not population:
+        raise UsageError("--derivatives goes with --population")
+    if population and (authors or search or filters):
+        raise UsageError("--population lists its organisations itself: give no --author/--search/--filter with it")
+    if population:
+        from ..population import load_population
+
+        load_population(population)  # a broken file is refused before anything is recorded
+    listed = bool(authors or search or filters or population)
     has_source = bool(from_file or listed or local_dir)
     if resume and has_source:
         raise UsageError("--resume continues the list recorded in --db: give no --from/--author/--search/--filter/--dir")
     if not resume and not has_source:
-        raise UsageError("nothing to audit: give --from FILE, --author ORG, --search TEXT, --filter TAG or --dir DIR")
+        raise UsageError("nothing to audit: give --from FILE, --author ORG, --search TEXT, --filter TAG, --population NAME "
+                         "or --dir DIR")
     if (sort or limit) and not listed:
         raise UsageError("--sort and --limit apply to Hub listings (--author, --search, --filter)")
     if resume and not db.is_file():
@@ -92,6 +103,7 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
     with Store(db) as store, _signals_stop():
         if not part_k_n:
             store.claim()  # a --processes child works for the process that holds the claim
+            _record_run(store, client, rules_dirs)
         bar = _progress_bar(quiet)
         audit = Audit(insp, store, workers=workers, refresh=refresh, progress=bar.update if bar else None)
         lister: Lister | None = None
@@ -112,7 +124,7 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
                     found += list_dir(local_dir)
                 items = [it for it in dedupe(found) if k_n is None or in_shard(it.repo, *k_n)]
                 _refuse_offline(items, listed)
-                query = _query(authors, search, filters, sort, limit, shard) if listed else None
+                query = _query(authors, search, filters, sort, limit, shard, population, derivatives) if listed else None
                 todo = audit.plan(items, listing=query)
                 if query:
                     # Streamed: the first page is audited while the Hub pages the rest.
@@ -175,6 +187,17 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
             click.echo(render_summary(summarize(store, repos), stats))
         if not part_k_n:
             _exit_on_failures(store, audit.run_started, fail_statuses, db)
+
+
+def _record_run(store, client, rules_dirs) -> None:
+    """What the report's methods box and links need: the tool, the rules and the Hub this run read."""
+    from .. import __version__
+    from ..study import rules_digest
+
+    store.set_meta("run.tool", f"inspector {__version__}")
+    store.set_meta("run.rules", rules_digest(list(rules_dirs)))
+    if client is not None and getattr(client, "endpoint", None):
+        store.set_meta("run.endpoint", str(client.endpoint).rstrip("/"))
 
 
 def _parse_fail_on(value: str) -> tuple[str, ...]:
@@ -287,11 +310,19 @@ def _refuse_offline(items, listing: bool) -> None:
         raise UsageError(f"HF_HUB_OFFLINE is set and this audit needs {what}: unset it, or audit local folders with --dir")
 
 
-def _query(authors, search, filters, sort, limit, shard) -> str:
+def _query(authors, search, filters, sort, limit, shard, population=None, derivatives=False) -> str:
     import json
 
-    return json.dumps({"authors": list(authors), "search": search, "filters": list(filters), "sort": sort,
-                       "limit": limit, "shard": shard}, sort_keys=True)
+    q = {"authors": list(authors), "search": search, "filters": list(filters), "sort": sort, "limit": limit,
+         "shard": shard}
+    if population:
+        # The file's absolute path (a shipped name stays a name): --resume from another folder lists the same.
+        from ..population import population_path
+
+        path = population_path(population)
+        q |= {"population": population if path.parent.name == "populations" and path.stem == population
+              else str(path.resolve()), "derivatives": bool(derivatives)}
+    return json.dumps(q, sort_keys=True)
 
 
 def _listing(audit, query: str, *, seen: set[str]):
@@ -304,8 +335,17 @@ def _listing(audit, query: str, *, seen: set[str]):
     try:
         q = json.loads(query)
         k_n = parse_shard(q["shard"]) if q.get("shard") else None
-        items = list_hub(authors=q.get("authors") or (), search=q.get("search"), filters=q.get("filters") or (),
-                         sort=q.get("sort"), limit=q.get("limit"), client=audit.insp.client)
+        if q.get("population"):
+            from ..population import list_population, load_population
+
+            pop = load_population(q["population"])
+            audit.store.set_meta("run.population", f"{pop.id} ({pop.file}, {len(pop.orgs)} organisations"
+                                 + (", with derivatives)" if q.get("derivatives") else ")"))
+            items = (it for it, _q in list_population(pop, derivatives=bool(q.get("derivatives")), sort=q.get("sort"),
+                                                       limit=q.get("limit"), client=audit.insp.client))
+        else:
+            items = list_hub(authors=q.get("authors") or (), search=q.get("search"), filters=q.get("filters") or (),
+                             sort=q.get("sort"), limit=q.get("limit"), client=audit.insp.client)
     except (ValueError, KeyError, TypeError, AttributeError):
         raise UsageError("the database records a listing this inspector cannot read again; start a new run",
                          where=str(audit.store.path)) from None

@@ -19,10 +19,24 @@ SUFFIX_FORMAT = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="html (one self-contained page), md, csv (one line per repo), json.")
 @click.option("--by", type=click.Choice(["author"]), help="Add a table per organisation.")
 @click.option("--lineage", help="Only repos that declare or are detected as this lineage.")
-def command(db: Path, output: Path | None, fmt: str | None, by: str | None, lineage: str | None) -> None:
-    """Summarise an `inspector audit` database: shares, disagreements, lineage flows, unknowns, errors."""
+@click.option("--claims", type=click.Path(path_type=Path, dir_okay=False),
+              help="A write-up's claims to check (YAML; default: the shipped claims/china-writeup.yaml).")
+def command(db: Path, output: Path | None, fmt: str | None, by: str | None, lineage: str | None, claims: Path | None) -> None:
+    """Summarise an `inspector audit` database: the study (claims checked, shares by count and downloads,
+    trends by month), disagreements, lineage flows, unknowns, errors."""
     fmt = fmt or (SUFFIX_FORMAT.get(output.suffix.lower(), "html") if output else "md")
-    with report(db, by=by, lineage=lineage) as rep:
+    with report(db, by=by, lineage=lineage, claims=claims) as rep:
+        if fmt == "html":
+            from ..report_study import inline_links, write_beside
+
+            # The table's rows as files: beside the page when there is one, else inlined (small audits only).
+            if output is not None:
+                try:
+                    rep.links = write_beside(rep, output)
+                except OSError as e:
+                    raise UsageError(f"{output}: cannot write: {e.strerror or e}") from e
+            elif rep.totals["repos"] <= 3000:
+                rep.links = inline_links(rep)
         if output is None:
             for piece in chunks(rep, fmt):
                 click.echo(piece, nl=False)
