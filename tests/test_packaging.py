@@ -17,6 +17,9 @@ def test_non_editable_install_finds_its_rules_from_another_folder(tmp_path):
         check=True, capture_output=True, cwd=tmp_path,
     )
     assert list((target / "inspector" / "_rules").glob("*.yaml"))
+    # Every package of the source tree is in the install (setup.cfg lists them by hand).
+    for init in (REPO / "inspector").rglob("__init__.py"):
+        assert (target / init.relative_to(REPO)).is_file(), f"{init.parent.relative_to(REPO)} is not installed: add it to setup.cfg"
     assert (target / "inspector" / "data" / "registry.json").is_file()  # the declared-kind table, as data
     # A name of our own on the package index (`inspector` there is an unrelated project), and a lean
     # runtime: transformers and safetensors are for the tools and tests only.
