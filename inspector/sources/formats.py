@@ -1,9 +1,13 @@
 """The weights formats, in the order a repo's files are tried: each picks its files and reads them
-through an `Opener`, which is all a source (a local folder, the Hub) has to supply.
+through an `Opener`, which is all a source (a local folder: `local.LocalOpener`; a Hub repo:
+`hub.HubOpener`) supplies. The sources never name a format.
 
-Adding a format is one `WeightsFormat` here (its `pick` and `read`) and its parser module; the
-sources do not change. Behaviour is that of the chains in `local.py` and `hub.py` before:
-an index beats single files, safetensors beat `.bin`, `.bin` beats GGUF.
+Adding a format: its parser module (bytes -> tensors, through a `RangeFile`), one class here with
+`name`, `label`, `suffix`, `pick` and `read`, its entry in FORMATS, and its case in
+tests/test_formats_contract.py (disk and Hub must agree). Shared here, once: which shards the
+`headers` mode reads (`shards_to_read`), the tensors an index names (`index_tensors`), the per-repo
+tensor limit after each file read. Order: an index beats single files, safetensors beat `.bin`,
+`.bin` beats GGUF.
 """
 
 from __future__ import annotations
@@ -68,10 +72,15 @@ class Opener(Protocol):
         source serves them (the Hub's safetensors-metadata API); None: read the index and the shards."""
 
 
+def reads_headers(headers: str) -> bool:
+    """Whether the `headers` mode reads any weights file (GGUF aside: it is the config's source)."""
+    return headers != "none"
+
+
 def shards_to_read(headers: str, shards: Sequence[str], evidence: Callable[[], list[str]], every: bool) -> list[str]:
     """The one reading of the `headers` mode: none reads no weights file, all reads every one, default
     the evidence shards, or every shard where the source's reads are cheap (`every`: on disk)."""
-    if headers == "none":
+    if not reads_headers(headers):
         return []
     if headers == "all" or every:
         return list(shards)
@@ -157,7 +166,7 @@ class Safetensors:
 
     def read(self, snap: Snapshot, sel: Selection, opener: Opener, headers: str) -> None:
         if sel.index:
-            served = opener.served_headers(sel.index) if headers != "none" else None
+            served = opener.served_headers(sel.index) if reads_headers(headers) else None
             if served is not None:
                 self._served(snap, sel.index, *served, opener, headers)
                 return
@@ -245,7 +254,7 @@ class TorchBin:
             snap.weights_format = "bin-index"
             names = by_file(wm)
             snap.shards_total = len(names)
-            listed = set(snap.files)
+            listed = set(snap.files)  # only listed shards, from either source (as before the registry)
             picked = [s for s in shards_to_read(headers, sorted(names), lambda: evidence_shards(wm), False) if s in listed]
         else:
             snap.weights_format = "bin"

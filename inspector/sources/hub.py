@@ -15,7 +15,7 @@ from ..errors import InvalidData
 from ..repoid import RepoRef, is_sha, valid_repo_id
 from ..safetensors_header import header_length, loads_strict
 from ..snapshot import IOStats, Snapshot
-from .formats import Selection, pick_format, read_weights
+from .formats import Selection, pick_format, read_weights, reads_headers
 from .http import CdnRefused, FileMissing, HubClient
 from .plan import MAX_CONFIG_BYTES, MAX_INDEX_BYTES, parse_config
 from .ranged import HubRangeFile
@@ -91,7 +91,7 @@ def _read_hub(target: str, repo_id: str, revision: str | None, client: HubClient
     picked = pick_format(snap.files)
     fmt, sel = picked if picked is not None else (None, Selection())
     safetensors = fmt is not None and fmt.name == "safetensors"
-    if (headers != "none" and safetensors and sel.index and revision in (None, "main") and not snap.gated
+    if (reads_headers(headers) and safetensors and sel.index and revision in (None, "main") and not snap.gated
             and client.use_sharded_metadata()):
         # One API call carries every shard's header (the Hub reads them): no index, no shard reads.
         # Asked while the config is read; the format takes it from the opener (`served_headers`).
@@ -103,7 +103,7 @@ def _read_hub(target: str, repo_id: str, revision: str | None, client: HubClient
             _read_config(client, snap)
         return _finish(client, snap, opener, with_tokenizer, headers)
     frugal = client.pacer.left("resolvers") is not None
-    likely = likely_evidence_files(snap.files, sel, frugal=frugal) if headers != "none" and safetensors else []
+    likely = likely_evidence_files(snap.files, sel, frugal=frugal) if reads_headers(headers) and safetensors else []
     if (sel.index or likely) and "config.json" in snap.files and not snap.gated:
         # Neither the index nor the likely evidence shards depend on the config: while it is read,
         # fetch the index and probe those shards' 8-byte prefixes (which also resolves their CDN
