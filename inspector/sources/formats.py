@@ -1,13 +1,18 @@
 """The weights formats, in the order a repo's files are tried: each picks its files and reads them
-through an `Opener`, which is all a source (a local folder, the Hub) has to supply.
+through an `Opener`, which is all a source (a local folder: `local.LocalOpener`; a Hub repo:
+`hub.HubOpener`) supplies. The sources never name a format.
 
-Adding a format is one `WeightsFormat` here (its `pick` and `read`) and its parser module; the
-sources do not change. Behaviour is that of the chains in `local.py` and `hub.py` before:
-an index beats single files, safetensors beat `.bin`, `.bin` beats GGUF.
+Adding a format: its parser module (bytes -> tensors, through a `RangeFile`), one class here with
+`name`, `label`, `suffix`, `pick` and `read`, its entry in FORMATS, and its case in
+tests/test_formats_contract.py (disk and Hub must agree). Shared here, once: which shards the
+`headers` mode reads (`shards_to_read`), the tensors an index names (`index_tensors`), the per-repo
+tensor limit after each file read. Order: an index beats single files, safetensors beat `.bin`,
+`.bin` beats GGUF.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -15,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 from ..errors import InvalidData
 from ..safetensors_header import (
     MAX_HEADER_BYTES,
+    MAX_TENSORS,
     check_tensor_count,
     estimate_header_from_config,
     estimate_header_length,
@@ -31,9 +37,11 @@ from .plan import (
     parse_index,
     pick_gguf,
     plan_weights,
+    safe_shard_name,
 )
 from .ranged import RangeFile
-from .torchzip import config_layers, fill_bin
+from .torchzip import TorchBin as TorchBinRead
+from .torchzip import config_layers, read_torch_bin
 
 T = TypeVar("T")
 
@@ -53,25 +61,72 @@ class Opener(Protocol):
     def read(self, name: str, cap: int) -> bytes:
         """The whole of a small file, at most `cap` bytes."""
 
-    def has(self, name: str) -> bool:
-        """Whether the file is there to be read."""
+    def readable(self, names: list[str]) -> list[str]:
+        """Those of `names` the source can read, in order."""
 
     def map(self, fn: Callable[[str], T], names: Sequence[str]) -> Iterable[T]:
         """fn over names, results in order; a source may run them in parallel, or lazily one by one."""
 
+    def served_headers(self, index: str) -> tuple[dict[str, Any], int | None] | None:
+        """Every shard's safetensors header at once ({shard: header object}, total_size) where the
+        source serves them (the Hub's safetensors-metadata API); None: read the index and the shards."""
+
+
+def reads_headers(headers: str) -> bool:
+    """Whether the `headers` mode reads any weights file (GGUF aside: it is the config's source)."""
+    return headers != "none"
+
+
+def shards_to_read(headers: str, shards: Sequence[str], evidence: Callable[[], list[str]], every: bool) -> list[str]:
+    """The one reading of the `headers` mode: none reads no weights file, all reads every one, default
+    the evidence shards, or every shard where the source's reads are cheap (`every`: on disk)."""
+    if not reads_headers(headers):
+        return []
+    if headers == "all" or every:
+        return list(shards)
+    return evidence()
+
+
+def index_tensors(weight_map: dict[str, str]) -> dict[str, TensorInfo]:
+    """The tensors an index names, each with its file: no dtype or shape until a header is read."""
+    return {name: TensorInfo(name, file=shard) for name, shard in weight_map.items()}
+
+
+def by_file(weight_map: dict[str, str]) -> dict[str, list[str]]:
+    """file -> the tensor names an index puts in it, files in order of first mention."""
+    out: dict[str, list[str]] = {}
+    for name, shard in weight_map.items():
+        out.setdefault(shard, []).append(name)
+    return out
+
+
+# A first read sized to the predicted header plus this slack covers it in one request almost always
+# (on the 188 shards of samples/ the guess is at most 0.4% short), and overshoots by about 1%; a
+# second, exact read fixes the rare miss.
+SLACK = 1.01
+SLACK_BYTES = 64
+
 
 def read_header(src: RangeFile, file: str | None = None, predicted: int = 0) -> dict[str, TensorInfo]:
-    """A safetensors header by ranged reads: the prefix and `predicted` header bytes in one read,
-    the rest in a second one only when the header is longer. A file cut short after its header (a
+    """A safetensors header by ranged reads: the prefix and the predicted header in one read, the
+    rest in a second one only when the header is longer. A source that already holds the prefix
+    (`src.prefix`, a probe) reads the header exactly. A file cut short after its header (a
     metadata-only copy) is fine; a file with data is checked against it."""
-    head = src.read(0, 8 + min(max(predicted, 0), MAX_HEADER_BYTES))  # a guess from names may be hostile
-    size = src.size()
+    size = src.size()  # known before any read on disk; on the Hub only after one
+    src.head_limit = 8 + MAX_HEADER_BYTES
+    known = src.prefix
+    if len(known) >= 8:
+        head, first_len = known, 0
+    else:
+        # A guess from names may be hostile: never more than the largest header allowed.
+        first_len = 8 + min(int(max(predicted, 0) * SLACK) + SLACK_BYTES, MAX_HEADER_BYTES)
+        head = src.read(0, first_len)
     n = header_length(head[:8], src.where, file_size=size)
     raw = head[8: 8 + n]
-    if len(raw) < n:
+    if len(raw) < n and len(head) >= first_len:  # a shorter first read ended at the end of the file
         raw += src.read(8 + len(raw), n - len(raw))
     if len(raw) < n:
-        raise InvalidData(f"safetensors header is cut short ({len(raw)} of {n} bytes)", where=src.where)
+        raise InvalidData(f"file ends inside its header ({len(raw)} of {n} bytes)", where=src.where)
     data_size = size - 8 - n if size is not None and size > 8 + n else None
     return parse_header(raw, src.where, data_size=data_size, file=file)
 
@@ -84,6 +139,7 @@ class Selection:
 
 class WeightsFormat(Protocol):
     name: str
+    label: str  # as messages name it
     suffix: str  # of a single weights file named on its own (`inspect model.gguf`)
 
     def pick(self, files: list[str]) -> Selection | None:
@@ -99,6 +155,7 @@ def _index(opener: Opener, name: str) -> tuple[dict[str, str], int | None]:
 
 class Safetensors:
     name = "safetensors"
+    label = "safetensors"
     suffix = ".safetensors"
 
     def pick(self, files: list[str]) -> Selection | None:
@@ -109,31 +166,58 @@ class Safetensors:
 
     def read(self, snap: Snapshot, sel: Selection, opener: Opener, headers: str) -> None:
         if sel.index:
-            wm, snap.total_size = _index(opener, sel.index)
-            snap.tensors = {name: TensorInfo(name, file=shard) for name, shard in wm.items()}
-            snap.weights_format = "safetensors-index"
-            shards = sorted(set(wm.values()))
-            snap.shards_total = len(shards)
-            if headers == "none":
+            served = opener.served_headers(sel.index) if reads_headers(headers) else None
+            if served is not None:
+                self._served(snap, sel.index, *served, opener, headers)
                 return
-            if headers == "default" and not opener.every_shard:
-                shards = evidence_shards(wm)
-            picked = [s for s in shards if opener.has(s)]
+            wm, snap.total_size = _index(opener, sel.index)
+            snap.tensors = index_tensors(wm)
+            snap.weights_format = "safetensors-index"
+            names = by_file(wm)
+            snap.shards_total = len(names)
+            shards = sorted(names)
+            picked = opener.readable(shards_to_read(headers, shards, lambda: evidence_shards(wm), opener.every_shard))
             # One read a shard when the guess holds: the header's size predicted from the names it holds.
-            by_shard: dict[str, list[str]] = {}
-            for name, shard in wm.items():
-                by_shard.setdefault(shard, []).append(name)
-            per_shard = snap.total_size // len(by_shard) if snap.total_size and by_shard else None
-            predicted = {s: estimate_header_length(by_shard.get(s, []), per_shard) for s in picked}
+            per_shard = snap.total_size // len(names) if snap.total_size and names else None
+            predicted = {s: estimate_header_length(names.get(s, []), per_shard) for s in picked}
         else:
             snap.weights_format = "safetensors"
             snap.shards_total = len(sel.files)
-            if headers == "none":
-                return
-            picked = list(sel.files) if headers == "all" or opener.every_shard else list(sel.files[:1])
+            picked = shards_to_read(headers, sel.files, lambda: list(sel.files[:1]), opener.every_shard)
             guess = estimate_header_from_config(config_layers(snap.config))
             predicted = dict.fromkeys(picked, guess)
-        self._headers(snap, picked, predicted, opener)
+        if picked:
+            self._headers(snap, picked, predicted, opener)
+
+    @staticmethod
+    def _served(snap: Snapshot, index: str, served: dict[str, Any], total: int | None, opener: Opener,
+                headers: str) -> None:
+        # As when read: the evidence shards' headers in full, the other tensors by name (as an index
+        # lists them), so both ways give the same facts, at the same CPU cost.
+        where = opener.where(index)
+        if total is not None:
+            snap.total_size = total
+        wm: dict[str, str] = {}
+        for shard, header in served.items():
+            name = safe_shard_name(shard, where)
+            if not isinstance(header, dict):
+                raise InvalidData(f"the header of {name[:80]!r} is not an object", where=where)
+            for tensor in header:
+                if tensor != "__metadata__":
+                    wm[tensor] = name
+            if len(wm) > MAX_TENSORS:  # the work per repo is bounded, not only its bytes
+                raise InvalidData(f"sharded safetensors metadata lists over {MAX_TENSORS} tensors", where=where)
+        picked = shards_to_read(headers, sorted(set(wm.values())), lambda: evidence_shards(wm), opener.every_shard)
+        snap.tensors = index_tensors(wm)
+        try:
+            for name in picked:
+                raw = json.dumps(served[name], separators=(",", ":")).encode()
+                snap.tensors.update(parse_header(raw, opener.where(name), file=name))
+        except RecursionError:
+            raise InvalidData("sharded safetensors metadata is nested too deeply", where=where) from None
+        snap.weights_format = "safetensors"
+        snap.shards_total = len(served)
+        snap.shards_read = len(picked)
 
     @staticmethod
     def _headers(snap: Snapshot, picked: list[str], predicted: dict[str, int], opener: Opener) -> None:
@@ -153,6 +237,7 @@ class Safetensors:
 
 class TorchBin:
     name = "bin"
+    label = ".bin"
     suffix = ".bin"
 
     def pick(self, files: list[str]) -> Selection | None:
@@ -160,14 +245,44 @@ class TorchBin:
         return Selection(index=idx, files=tuple(bins)) if idx or bins else None
 
     def read(self, snap: Snapshot, sel: Selection, opener: Opener, headers: str) -> None:
-        wm = None
+        """Names from the index, dtypes and shapes from the shards read. A .bin shard costs a zip
+        directory and a pickle walk: the evidence shards only, on disk too, unless headers=all."""
+        names: dict[str, list[str]] = {}
         if sel.index:
             wm, snap.total_size = _index(opener, sel.index)
-        fill_bin(snap, opener.open, weight_map=wm, singles=list(sel.files), headers=headers, count_io=opener.count_io)
+            snap.tensors = index_tensors(wm)
+            snap.weights_format = "bin-index"
+            names = by_file(wm)
+            snap.shards_total = len(names)
+            listed = set(snap.files)  # only listed shards, from either source (as before the registry)
+            picked = [s for s in shards_to_read(headers, sorted(names), lambda: evidence_shards(wm), False) if s in listed]
+        else:
+            snap.weights_format = "bin"
+            snap.shards_total = len(sel.files)
+            picked = shards_to_read(headers, sel.files, lambda: list(sel.files[:1]), False)
+        if not picked:
+            return
+        layers = config_layers(snap.config)
+
+        def one(f: str) -> tuple[TorchBinRead, RangeFile]:
+            src = opener.open(f)
+            return read_torch_bin(src, file=f, names=names.get(f), layers=layers), src
+
+        for res, src in opener.map(one, picked):  # lazily on disk: the tensor limit stops the next read
+            if opener.count_io:
+                snap.io.add(src.io)
+            if res.note:
+                snap.weights_error = res.note
+                continue
+            snap.shards_read += 1
+            snap.weights_format = "bin"
+            snap.tensors.update(res.tensors)
+            check_tensor_count(len(snap.tensors), snap.target)
 
 
 class GGUF:
     name = "gguf"
+    label = "GGUF"
     suffix = ".gguf"
 
     def pick(self, files: list[str]) -> Selection | None:
@@ -185,12 +300,27 @@ def format_of_file(name: str) -> WeightsFormat | None:
     return next((f for f in FORMATS if name.endswith(f.suffix)), None)
 
 
+def pick_format(files: list[str]) -> tuple[WeightsFormat, Selection] | None:
+    """The first format with files in the listing, and the files it would read."""
+    for fmt in FORMATS:
+        sel = fmt.pick(files)
+        if sel is not None:
+            return fmt, sel
+    return None
+
+
+def format_names() -> str:
+    """The formats as messages list them: "safetensors, .bin or GGUF"."""
+    names = [f.label for f in FORMATS]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
 def read_weights(snap: Snapshot, opener: Opener, headers: str) -> None:
     """The first format that has files in the listing reads them; none: a `weights_error` note."""
-    for fmt in FORMATS:
-        sel = fmt.pick(snap.files)
-        if sel is not None:
-            fmt.read(snap, sel, opener, headers)
-            return
+    picked = pick_format(snap.files)
+    if picked is not None:
+        fmt, sel = picked
+        fmt.read(snap, sel, opener, headers)
+        return
     note = f" ({snap.listing_note})" if snap.listing_note else ""
-    snap.weights_error = f"{snap.repo_id or snap.target}: no safetensors, .bin or GGUF weights{note}"
+    snap.weights_error = f"{snap.repo_id or snap.target}: no {format_names()} weights{note}"

@@ -4,47 +4,26 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from huggingface_hub.hf_api import ModelInfo
 
 from ..errors import InvalidData
 from ..repoid import RepoRef, is_sha, valid_repo_id
-from ..safetensors_header import (
-    MAX_TENSORS,
-    estimate_header_from_config,
-    estimate_header_length,
-    header_length,
-    loads_strict,
-    parse_header,
-)
-from ..snapshot import IOStats, Snapshot, TensorInfo
-from .gguf import fill_gguf
+from ..safetensors_header import header_length, loads_strict
+from ..snapshot import IOStats, Snapshot
+from .formats import Selection, pick_format, read_weights, reads_headers
 from .http import CdnRefused, FileMissing, HubClient
-from .plan import (
-    MAX_CONFIG_BYTES,
-    MAX_INDEX_BYTES,
-    WeightsPlan,
-    bin_files,
-    evidence_shards,
-    other_index,
-    parse_config,
-    parse_index,
-    pick_gguf,
-    plan_weights,
-    safe_shard_name,
-)
+from .plan import MAX_CONFIG_BYTES, MAX_INDEX_BYTES, parse_config
 from .ranged import HubRangeFile
 from .tokenizer import fill_tokenizer
-from .torchzip import fill_bin
+
+T = TypeVar("T")
 
 EXPAND = ("sha", "siblings", "gated", "cardData", "tags", "safetensors", "private")
-# A first read sized to the predicted header plus this slack covers it in one request almost always
-# (on the 188 shards of samples/ the guess is at most 0.4% short), and overshoots by about 1%; a
-# second, exact read fixes the rare miss.
-SLACK = 1.01
-SLACK_BYTES = 64
 SHARD_WORKERS = 4
 MAX_INFO_BYTES = 16_000_000  # a model_info of 10,000 files is about 1 MB
 
@@ -108,128 +87,151 @@ def _read_hub(target: str, repo_id: str, revision: str | None, client: HubClient
         info = fetch_info(client, repo_id, revision, io)
     snap = snapshot_from_info(target, repo_id, info)
     snap.io = io
-    plan = plan_weights(snap.files)
-    index = plan.index or (None if plan.singles else other_index(snap.files))
-    prefetched: dict[str, tuple[bytes | None, Exception | None, IOStats]] = {}
-    probes: dict[str, Probe] = {}
-    if (headers != "none" and index and index == plan.index and revision in (None, "main") and not snap.gated
+    opener = HubOpener(client, snap)
+    picked = pick_format(snap.files)
+    fmt, sel = picked if picked is not None else (None, Selection())
+    safetensors = fmt is not None and fmt.name == "safetensors"
+    if (reads_headers(headers) and safetensors and sel.index and revision in (None, "main") and not snap.gated
             and client.use_sharded_metadata()):
         # One API call carries every shard's header (the Hub reads them): no index, no shard reads.
+        # Asked while the config is read; the format takes it from the opener (`served_headers`).
         fut = client.submit(_read_config, client, snap) if "config.json" in snap.files else None
-        done = _read_sharded_metadata(client, snap, index, headers)
+        opener.sharded = _fetch_sharded_metadata(client, snap, sel.index)
         if fut is not None:
             fut.result()
         else:
             _read_config(client, snap)
-        if done:
-            return _finish(client, snap, with_tokenizer, probes)
-        # not served (a mirror, a gone index): the ranged route below, the config already read
-        return _finish(client, snap, with_tokenizer, probes, plan=plan, headers=headers)
+        return _finish(client, snap, opener, with_tokenizer, headers)
     frugal = client.pacer.left("resolvers") is not None
-    likely = likely_evidence_files(snap.files, plan, frugal=frugal) if headers != "none" else []
-    if (index or likely) and "config.json" in snap.files and not snap.gated:
+    likely = likely_evidence_files(snap.files, sel, frugal=frugal) if reads_headers(headers) and safetensors else []
+    if (sel.index or likely) and "config.json" in snap.files and not snap.gated:
         # Neither the index nor the likely evidence shards depend on the config: while it is read,
         # fetch the index and probe those shards' 8-byte prefixes (which also resolves their CDN
         # URLs). Each header is then one exact read: a round trip saved, and no byte guessed.
-        fut = client.submit(_fetch, client, snap, index, MAX_INDEX_BYTES) if index else None
+        fut = client.submit(_fetch, client, snap, sel.index, MAX_INDEX_BYTES) if sel.index else None
         # A shard's size is predicted from the index, so its probe need not read: the resolver's
         # redirect tells its CDN URL, and its header is then one sized read there. A single file has
         # no index: its probe reads the 8-byte length too.
-        url_only = index is not None and not plan.singles
+        url_only = sel.index is not None
         futs = {f: client.submit(_probe, client, snap, f, url_only) for f in likely}
         _read_config(client, snap)
-        if fut is not None:
-            prefetched[index] = fut.result()
-        probes = {f: x.result() for f, x in futs.items()}
+        if fut is not None and sel.index:
+            opener.prefetched[sel.index] = fut.result()
+        opener.probes = {f: x.result() for f, x in futs.items()}
     else:
         # A gated repo is read one request at a time: its first 401/403 ends it, not four of them.
         _read_config(client, snap)
-    return _finish(client, snap, with_tokenizer, probes, plan=plan, headers=headers, prefetched=prefetched)
+    return _finish(client, snap, opener, with_tokenizer, headers)
 
 
-def _finish(client: HubClient, snap: Snapshot, with_tokenizer: bool, probes: dict[str, Probe], *,
-            plan: WeightsPlan | None = None, headers: str = "default", prefetched: dict | None = None) -> Snapshot:
-    """The weights (unless already read: `plan` None), then the tokenizer if asked."""
-    if plan is not None:
-        try:
-            _read_weights(client, snap, headers, plan, prefetched or {}, probes)
-        except InvalidData as e:
-            snap.weights_invalid, snap.weights_error = True, e.one_line()
-        except FileMissing as e:
-            # Listed, then 404: the weights metadata is missing, the config's verdict still stands.
-            snap.tensors, snap.weights_error = {}, f"{e.one_line()} (listed in the repo)"
-        except CdnRefused as e:  # unread, not invalid: the config's verdict still stands
-            snap.tensors, snap.weights_error = {}, e.one_line()
-    for probe in probes.values():  # probes no evidence needed still cost their requests
+def _finish(client: HubClient, snap: Snapshot, opener: HubOpener, with_tokenizer: bool, headers: str) -> Snapshot:
+    """The weights, then the tokenizer if asked."""
+    try:
+        read_weights(snap, opener, headers)
+    except InvalidData as e:
+        snap.weights_invalid, snap.weights_error = True, e.one_line()
+    except FileMissing as e:
+        # Listed, then 404: the weights metadata is missing, the config's verdict still stands.
+        snap.tensors, snap.weights_error = {}, f"{e.one_line()} (listed in the repo)"
+    except CdnRefused as e:  # unread, not invalid: the config's verdict still stands
+        snap.tensors, snap.weights_error = {}, e.one_line()
+    for probe in opener.probes.values():  # probes no evidence needed still cost their requests
         if not probe.used:
             snap.io.add(probe.io)
     if with_tokenizer:
-        fill_tokenizer(snap, lambda f, cap: _get_small(client, snap, f, cap), lambda f: _range_file(client, snap, f), count_io=True)
+        fill_tokenizer(snap, lambda f, cap: _get_small(client, snap, f, cap), opener.open, count_io=True)
     return snap
 
 
-def _read_sharded_metadata(client: HubClient, snap: Snapshot, index: str, headers: str = "default") -> bool:
-    """Every shard's header through `/api/models/{repo}/safetensors-metadata/{index}` (main only).
-    False when the endpoint does not serve it, or serves another commit than the pinned one: the
-    caller reads the index and headers itself. A malformed answer is the weights' own error."""
+class HubOpener:
+    """A pinned Hub repo as the weights formats see it (see formats.Opener): every read is a counted
+    request, so the default reads the evidence shards only, up to SHARD_WORKERS at once. What was
+    fetched ahead (the index beside the config, probed shards, the sharded-metadata answer) is
+    handed on here, so that no request is made twice."""
+
+    count_io = True
+    every_shard = False
+
+    def __init__(self, client: HubClient, snap: Snapshot) -> None:
+        self.client, self.snap = client, snap
+        self.prefetched: dict[str, tuple[bytes | None, Exception | None, IOStats]] = {}
+        self.probes: dict[str, Probe] = {}
+        self.sharded: bytes | None = None  # the safetensors-metadata answer, when the Hub served it
+
+    def where(self, name: str) -> str:
+        return f"{self.snap.repo_id}/{name}"
+
+    def open(self, name: str) -> HubRangeFile:
+        url = _resolve_url(self.client, self.snap.repo_id or "", self.snap.revision or "main", name)
+        probe = self.probes.get(name)
+        if probe is None or probe.error is not None:
+            return HubRangeFile(self.client, url, self.where(name))
+        probe.used = True
+        return HubRangeFile(self.client, url, self.where(name), cdn_url=probe.url, io=probe.io, prefix=probe.prefix)
+
+    def read(self, name: str, cap: int) -> bytes:
+        return _small(self.client, self.snap, name, cap, self.prefetched)
+
+    def readable(self, names: list[str]) -> list[str]:
+        # Listed ones; none listed (a listing that misses them): all the same, a 404 then says so.
+        listed = set(self.snap.files)
+        return [n for n in names if n in listed] or list(names)
+
+    def map(self, fn: Callable[[str], T], names: Sequence[str]) -> list[T]:
+        # At most SHARD_WORKERS reads at once for one repo, the caller's thread being one of them.
+        k = min(SHARD_WORKERS, len(names))
+        results: list = [None] * len(names)
+
+        def lane(i: int) -> None:
+            for j in range(i, len(names), k):
+                results[j] = fn(names[j])
+
+        others = [self.client.submit(lane, i) for i in range(1, k)]
+        lane(0)
+        for f in others:
+            f.result()
+        return results
+
+    def served_headers(self, index: str) -> tuple[dict[str, Any], int | None] | None:
+        if self.sharded is None:
+            return None
+        where = self.where(index)
+        # The Hub's own JSON, re-serialised by it: parsed plainly (the strict parse of every tensor
+        # entry cost more than the rest of the read); each evidence header is still parsed strictly.
+        try:
+            doc = json.loads(self.sharded)
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidData("sharded safetensors metadata is not valid JSON", where=where) from None
+        except RecursionError:
+            raise InvalidData("sharded safetensors metadata is nested too deeply", where=where) from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("headers"), dict):
+            raise InvalidData("sharded safetensors metadata has no `headers` object", where=where)
+        meta = doc.get("index", {}).get("metadata") if isinstance(doc.get("index"), dict) else None
+        total = meta.get("total_size") if isinstance(meta, dict) else None
+        ok = isinstance(total, int | float) and not isinstance(total, bool) and 0 <= total < 2**60
+        return doc["headers"], int(total) if ok else None
+
+
+def _fetch_sharded_metadata(client: HubClient, snap: Snapshot, index: str) -> bytes | None:
+    """The answer of `/api/models/{repo}/safetensors-metadata/{index}` (main only): every shard's
+    header. None when the endpoint does not serve it, or serves another commit than the pinned one:
+    the index and headers are then read the ranged way."""
     where = f"{snap.repo_id}/{index}"
     url = f"{client.endpoint}/api/models/{snap.repo_id}/safetensors-metadata/{quote(index)}"
     io = IOStats()
     try:
         resp = client.get(url, what=where, io=io, cap=MAX_INDEX_BYTES, unsupported_ok=True)
     except FileMissing:
+        return None
+    finally:
         snap.io.add(io)
-        return False
-    snap.io.add(io)
     if resp.status != 200:  # the route is not there: a mirror or a private Hub
         client.no_sharded_metadata = True
-        return False
+        return None
     commit = resp.headers.get("x-repo-commit")
     if commit is not None and commit != snap.revision:
-        return False  # main moved since the listing: read the pinned commit the other way
-    try:
-        # The Hub's own JSON, re-serialised by it: parsed plainly (the strict parse of every tensor
-        # entry cost more than the rest of the read); each evidence header is still parsed strictly.
-        try:
-            doc = json.loads(resp.body)
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidData("sharded safetensors metadata is not valid JSON", where=where) from None
-        if not isinstance(doc, dict) or not isinstance(doc.get("headers"), dict):
-            raise InvalidData("sharded safetensors metadata has no `headers` object", where=where)
-        meta = doc.get("index", {}).get("metadata") if isinstance(doc.get("index"), dict) else None
-        total = meta.get("total_size") if isinstance(meta, dict) else None
-        if isinstance(total, int | float) and not isinstance(total, bool) and 0 <= total < 2**60:
-            snap.total_size = int(total)
-        # As the ranged route: the evidence shards' headers in full, the other tensors by name (as an
-        # index lists them), so both routes give the same facts, at the same CPU cost.
-        wm: dict[str, str] = {}
-        for shard, header in doc["headers"].items():
-            name = safe_shard_name(shard, where)
-            if not isinstance(header, dict):
-                raise InvalidData(f"the header of {name[:80]!r} is not an object", where=where)
-            for tensor in header:
-                if tensor != "__metadata__":
-                    wm[tensor] = name
-            if len(wm) > MAX_TENSORS:  # the work per repo is bounded, not only its bytes
-                raise InvalidData(f"sharded safetensors metadata lists over {MAX_TENSORS} tensors", where=where)
-        picked = sorted(set(wm.values())) if headers == "all" else evidence_shards(wm)
-        snap.tensors = {t: TensorInfo(t, file=shard) for t, shard in wm.items()}
-        for name in picked:
-            raw = json.dumps(doc["headers"][name], separators=(",", ":")).encode()
-            snap.tensors.update(parse_header(raw, f"{snap.repo_id}/{name}", file=name))
-        snap.weights_format = "safetensors"
-        snap.shards_total = len(doc["headers"])
-        snap.shards_read = len(picked)
-    except InvalidData as e:
-        snap.weights_invalid, snap.weights_error = True, e.one_line()
-    except RecursionError:
-        snap.weights_invalid, snap.weights_error = True, f"{where}: sharded safetensors metadata is nested too deeply"
-    return True
-
-
-def _range_file(client: HubClient, snap: Snapshot, filename: str) -> HubRangeFile:
-    url = _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
-    return HubRangeFile(client, url, f"{snap.repo_id}/{filename}")
+        return None  # main moved since the listing: read the pinned commit the other way
+    return resp.body
 
 
 _SHARD_NAME = re.compile(r"^(?P<stem>.+)-(?P<k>\d+)-of-(?P<n>\d+)\.safetensors$")
@@ -237,24 +239,24 @@ _SHARD_NAME = re.compile(r"^(?P<stem>.+)-(?P<k>\d+)-of-(?P<n>\d+)\.safetensors$"
 
 @dataclass
 class Probe:
-    """A weights file looked up ahead: its CDN URL, its exact header length when the 8-byte prefix
-    was read too (None when only the URL was asked for), or the error."""
+    """A weights file looked up ahead: its CDN URL, its valid 8-byte prefix when that was read too
+    (b"" when only the URL was asked for), or the error."""
 
     url: str | None
-    length: int | None
+    prefix: bytes
     error: Exception | None
     io: IOStats
     used: bool = False
 
 
-def likely_evidence_files(files: list[str], plan: WeightsPlan, *, frugal: bool = False) -> list[str]:
+def likely_evidence_files(files: list[str], sel: Selection, *, frugal: bool = False) -> list[str]:
     """Before the index arrives: the single weights file, or the first and last shard by name
     (where the embedding, the first layer and the output head sit in HF's sharding). `frugal` (the
     Hub reports a resolver quota): the first shard only, as the head is not always in the last one
     and a wrong guess spends a resolver call; the index then says where the head is."""
-    if plan.singles:
-        return list(plan.singles[:1])
-    if plan.index != "model.safetensors.index.json":
+    if sel.files:
+        return list(sel.files[:1])
+    if sel.index != "model.safetensors.index.json":
         return []
     shards = sorted(f for f in files if "/" not in f and _SHARD_NAME.match(f))
     if not shards:
@@ -269,11 +271,12 @@ def _probe(client: HubClient, snap: Snapshot, filename: str, url_only: bool = Fa
         url = _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
         resp = client.get(url, what=where, io=io, byte_range=(0, 7), cap=8, stop_off_hub=url_only)
         if url_only and resp.status in (301, 302, 303, 307, 308):
-            return Probe(resp.url, None, None, io)
+            return Probe(resp.url, b"", None, io)
         # Served without leaving the Hub: the prefix came with the answer.
-        return Probe(resp.url, header_length(resp.body[:8], where), None, io)
+        header_length(resp.body[:8], where)
+        return Probe(resp.url, resp.body[:8], None, io)
     except Exception as e:  # handed back: raised (or retried the usual way) where the shard is read
-        return Probe(None, None, e, io)
+        return Probe(None, b"", e, io)
 
 
 def _fetch(client: HubClient, snap: Snapshot, filename: str, cap: int) -> tuple[bytes | None, Exception | None, IOStats]:
@@ -337,117 +340,3 @@ def _read_config(client: HubClient, snap: Snapshot) -> None:
         snap.config_error = f"{where}: listed but not found"
     except InvalidData as e:
         snap.config_status, snap.config_error = "invalid", e.one_line()
-
-
-def _read_weights(client: HubClient, snap: Snapshot, headers: str, plan: WeightsPlan, prefetched: dict,
-                  probes: dict[str, Probe]) -> None:
-    if plan.index:
-        where = f"{snap.repo_id}/{plan.index}"
-        wm, snap.total_size = parse_index(_small(client, snap, plan.index, MAX_INDEX_BYTES, prefetched), where)
-        snap.tensors = {name: TensorInfo(name, file=shard) for name, shard in wm.items()}
-        snap.weights_format = "safetensors-index"
-        by_shard: dict[str, list[str]] = {}
-        for name, shard in wm.items():
-            by_shard.setdefault(shard, []).append(name)
-        snap.shards_total = len(by_shard)
-        if headers == "none":
-            return
-        shards = sorted(by_shard) if headers == "all" else evidence_shards(wm)
-        shards = [s for s in shards if s in snap.files] or shards
-        per_shard = snap.total_size // len(by_shard) if snap.total_size else None
-        jobs = [(s, estimate_header_length(by_shard.get(s, []), per_shard)) for s in shards]
-        _read_headers(client, snap, jobs, probes)
-        return
-    if plan.singles:
-        snap.weights_format = "safetensors"
-        snap.shards_total = len(plan.singles)
-        if headers == "none":
-            return
-        layers = (snap.config or {}).get("num_hidden_layers") or (snap.config or {}).get("num_layers") or (snap.config or {}).get("n_layer")
-        guess = estimate_header_from_config(layers if isinstance(layers, int) else None)
-        picked = plan.singles if headers == "all" else plan.singles[:1]
-        _read_headers(client, snap, [(f, guess) for f in picked], probes)
-        return
-    idx = other_index(snap.files)
-    bins = bin_files(snap.files)
-    if idx or bins:
-        wm = None
-        if idx:
-            where = f"{snap.repo_id}/{idx}"
-            wm, snap.total_size = parse_index(_small(client, snap, idx, MAX_INDEX_BYTES, prefetched), where)
-        fill_bin(snap, lambda f: _range_file(client, snap, f), weight_map=wm, singles=bins, headers=headers,
-                 count_io=True, workers=SHARD_WORKERS)
-        return
-    gguf = pick_gguf(snap.files)
-    if gguf:
-        fill_gguf(snap, gguf, _range_file(client, snap, gguf), count_io=True)
-        return
-    snap.weights_error = f"{snap.repo_id}: no safetensors, .bin or GGUF weights"
-
-
-def _read_headers(client: HubClient, snap: Snapshot, jobs: list[tuple[str, int]], probes: dict[str, Probe] | None = None) -> None:
-    probes = probes or {}
-
-    def one(job: tuple[str, int]) -> tuple[dict[str, TensorInfo], IOStats]:
-        probe = probes.get(job[0])
-        if probe is not None and probe.error is None:
-            probe.used = True
-            if probe.length is None:
-                return read_remote_header(client, snap, *job, url=probe.url, io=probe.io)
-            return read_probed_header(client, snap, job[0], probe)
-        return read_remote_header(client, snap, *job)
-
-    # At most SHARD_WORKERS reads at once for one repo, the caller's thread being one of them.
-    k = min(SHARD_WORKERS, len(jobs))
-    results: list = [None] * len(jobs)
-
-    def lane(i: int) -> None:
-        for j in range(i, len(jobs), k):
-            results[j] = one(jobs[j])
-
-    others = [client.submit(lane, i) for i in range(1, k)]
-    lane(0)
-    for f in others:
-        f.result()
-    for found, io in results:
-        snap.io.add(io)
-        snap.shards_read += 1
-        snap.weights_format = "safetensors"
-        snap.tensors.update(found)
-
-
-def read_remote_header(client: HubClient, snap: Snapshot, filename: str, predicted: int, *, url: str | None = None,
-                       io: IOStats | None = None) -> tuple[dict[str, TensorInfo], IOStats]:
-    """The 8-byte prefix and the header in one ranged read where the prediction covers it; `url`
-    is the file's CDN URL when a probe learnt it.
-
-    Returns the tensors and this read's own counts (shards are read in threads; the caller adds them).
-    """
-    where = f"{snap.repo_id}/{filename}"
-    resolve = _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
-    url = url or resolve
-    io = io if io is not None else IOStats()
-    first_len = 8 + int(predicted * SLACK) + SLACK_BYTES
-    resp = client.get(url, what=where, io=io, byte_range=(0, first_len - 1), cap=first_len, resolve_url=resolve)
-    n = header_length(resp.body[:8], where)
-    raw = resp.body[8: 8 + n]
-    if len(raw) < n and len(resp.body) >= first_len:
-        # The CDN URL of the first read is reused: no second trip through the resolver.
-        more = client.get(resp.url, what=where, io=io, byte_range=(len(resp.body), 8 + n - 1), cap=8 + n - len(resp.body),
-                          resolve_url=resolve)
-        raw = raw + more.body
-    if len(raw) < n:
-        raise InvalidData(f"file ends inside its header ({len(raw)} of {n} bytes)", where=where)
-    return parse_header(raw[:n], where, file=filename), io
-
-
-def read_probed_header(client: HubClient, snap: Snapshot, filename: str, probe: Probe) -> tuple[dict[str, TensorInfo], IOStats]:
-    """The header of a probed shard: one exact range read on the CDN URL the probe resolved."""
-    where = f"{snap.repo_id}/{filename}"
-    io = probe.io
-    n = probe.length or 0
-    resolve = _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
-    resp = client.get(probe.url or resolve, what=where, io=io, byte_range=(8, 8 + n - 1), cap=n, resolve_url=resolve)
-    if len(resp.body) < n:
-        raise InvalidData(f"file ends inside its header ({len(resp.body)} of {n} bytes)", where=where)
-    return parse_header(resp.body[:n], where, file=filename), io

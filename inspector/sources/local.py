@@ -13,7 +13,7 @@ from typing import TypeVar
 from ..errors import InvalidData, TargetNotFound
 from ..inert import json_safe
 from ..snapshot import Snapshot
-from .formats import Selection, format_of_file, read_weights
+from .formats import FORMATS, Selection, format_of_file, read_weights
 from .localfs import LocalFolder
 from .plan import MAX_CONFIG_BYTES, parse_config
 from .ranged import LocalRangeFile
@@ -117,7 +117,8 @@ def _read_single(path: Path, target: str, headers: str) -> Snapshot:
     snap.config_error = "no config.json (a single weights file)"
     fmt = format_of_file(path.name)
     if fmt is None:
-        raise InvalidData("a single file must be a .safetensors, .bin or .gguf file (or give the model folder)", where=target)
+        kinds = ", ".join(f.suffix for f in FORMATS[:-1]) + f" or {FORMATS[-1].suffix}"
+        raise InvalidData(f"a single file must be a {kinds} file (or give the model folder)", where=target)
     try:
         fmt.read(snap, Selection(files=(path.name,)), _SingleFile(path, target), headers)
     except InvalidData as e:
@@ -144,11 +145,14 @@ class LocalOpener:
     def read(self, name: str, cap: int) -> bytes:
         return self.folder.read(name, cap)
 
-    def has(self, name: str) -> bool:
-        return self.folder.is_file(name)
+    def readable(self, names: list[str]) -> list[str]:
+        return [n for n in names if self.folder.is_file(n)]
 
     def map(self, fn: Callable[[str], T], names: Sequence[str]) -> Iterator[T]:
         return (fn(n) for n in names)
+
+    def served_headers(self, index: str) -> None:
+        return None
 
 
 class _SingleFile(LocalOpener):
@@ -169,5 +173,5 @@ class _SingleFile(LocalOpener):
     def read(self, name: str, cap: int) -> bytes:
         raise InvalidData("a single weights file has no companion files", where=self.target)
 
-    def has(self, name: str) -> bool:
-        return True
+    def readable(self, names: list[str]) -> list[str]:
+        return list(names)

@@ -24,6 +24,10 @@ _CONTENT_RANGE = re.compile(r"bytes\s+(\d{1,19})-(\d{1,19})/(\d{1,19})(?!\d)", r
 class RangeFile(Protocol):
     where: str  # names the file in errors
     io: IOStats
+    prefix: bytes  # the file's first bytes when already fetched (a probe), else b""
+    # Set by a reader whose reads all end within the file's first `head_limit` bytes (a safetensors
+    # header): a server ignoring Range then costs at most that many bytes, and is put up with.
+    head_limit: int
 
     def size(self) -> int | None:
         """The file's size once known (local: at once; Hub: after the first read)."""
@@ -34,6 +38,9 @@ class RangeFile(Protocol):
 
 class LocalRangeFile:
     """A regular file on disk, opened once (FIFOs and devices refused, see localfs); reads by pread."""
+
+    prefix = b""
+    head_limit = 0
 
     def __init__(self, path: Path, where: str | None = None) -> None:
         self.path = path
@@ -65,14 +72,18 @@ class LocalRangeFile:
 
 
 class HubRangeFile:
-    """Ranged GETs of one repo file; the CDN URL of the first read is reused for the next ones."""
+    """Ranged GETs of one repo file; the CDN URL of the first read is reused for the next ones.
+    A probe that already resolved the file hands on its CDN URL, its counts and the prefix it read."""
 
-    def __init__(self, client, url: str, where: str) -> None:
+    def __init__(self, client, url: str, where: str, *, cdn_url: str | None = None, io: IOStats | None = None,
+                 prefix: bytes = b"") -> None:
         self.client = client
-        self.url = url
+        self.url = cdn_url or url
         self.resolve_url = url  # where an expired CDN URL is asked for again
         self.where = where
-        self.io = IOStats()
+        self.io = io if io is not None else IOStats()
+        self.prefix = prefix
+        self.head_limit = 0
         self._size: int | None = None
 
     def size(self) -> int | None:
@@ -95,6 +106,6 @@ class HubRangeFile:
             cl = resp.headers.get("content-length", "")
             if re.fullmatch(r"[0-9]{1,19}", cl) and resp.headers.get("content-encoding", "identity").lower() == "identity":
                 self._size = int(cl)
-            if start > 0:
+            if start > 0 and start + length > self.head_limit:
                 raise NetworkError("the server ignored Range; refusing to download the whole file", where=self.where)
         return resp.body

@@ -25,17 +25,14 @@ import pickletools
 import re
 import struct
 import zlib
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
 from ..errors import InvalidData
 from ..inert import inert, json_safe
-from ..safetensors_header import MAX_DIM, MAX_NAME_CHARS, MAX_RANK, MAX_TENSORS, check_tensor_count
-from ..snapshot import Snapshot, TensorInfo
-from .plan import evidence_shards
+from ..safetensors_header import MAX_DIM, MAX_NAME_CHARS, MAX_RANK, MAX_TENSORS
+from ..snapshot import TensorInfo
 from .ranged import RangeFile
 
 MAX_PICKLE_BYTES = 64_000_000  # data.pkl of a 1k-tensor shard is ~200 KB; more is hostile or not a state dict
@@ -647,47 +644,3 @@ def config_layers(config: dict | None) -> int | None:
         if isinstance(v, int) and not isinstance(v, bool):
             return v
     return None
-
-
-def fill_bin(snap: Snapshot, open_file: Callable[[str], RangeFile], *, weight_map: dict[str, str] | None,
-             singles: list[str], headers: str, count_io: bool, workers: int = 1) -> None:
-    """Tensors of torch .bin files: names from the index, dtypes and shapes from the shards read.
-
-    Shards are chosen as for safetensors (the evidence shards, or all with headers=all).
-    """
-    by_shard: dict[str, list[str]] = {}
-    if weight_map is not None:
-        snap.tensors = {name: TensorInfo(name, file=shard) for name, shard in weight_map.items()}
-        snap.weights_format = "bin-index"
-        for name, shard in weight_map.items():
-            by_shard.setdefault(shard, []).append(name)
-        snap.shards_total = len(by_shard)
-        picked = sorted(by_shard) if headers == "all" else evidence_shards(weight_map)
-        picked = [s for s in picked if s in snap.files]
-    else:
-        snap.weights_format = "bin"
-        snap.shards_total = len(singles)
-        picked = list(singles) if headers == "all" else list(singles[:1])
-    if headers == "none" or not picked:
-        return
-    layers = config_layers(snap.config)
-
-    def one(f: str) -> tuple[TorchBin, RangeFile]:
-        src = open_file(f)
-        return read_torch_bin(src, file=f, names=by_shard.get(f), layers=layers), src
-
-    if workers > 1 and len(picked) > 1:
-        with ThreadPoolExecutor(min(workers, len(picked))) as pool:
-            results = list(pool.map(one, picked))
-    else:
-        results = (one(f) for f in picked)  # one at a time: the tensor limit below stops the next read
-    for res, src in results:
-        if count_io:
-            snap.io.add(src.io)
-        if res.note:
-            snap.weights_error = res.note
-            continue
-        snap.shards_read += 1
-        snap.weights_format = "bin"
-        snap.tensors.update(res.tensors)
-        check_tensor_count(len(snap.tensors), snap.target)
