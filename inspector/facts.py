@@ -183,6 +183,7 @@ def _derive(values: dict, sources: dict, config: dict, snap: Snapshot, index: Te
     status, error = read_status(snap)
     _set(values, sources, "status", status, "snapshot")
     _set(values, sources, "status_error", error, "snapshot")
+    _set(values, sources, "read_notes", list(snap.config_notes) or None, "snapshot")
     if snap.repo_id:
         _set(values, sources, "repo_id", snap.repo_id, "repo")
     if snap.weights_format:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from .inert import inert, json_safe
 from .traits import traits_line
-from .verdict import EvidenceItem, Verdict
+from .verdict import EvidenceItem, Verdict, disagreements, ruled_out_by_tokenizer
 
 TOP_EVIDENCE = 6
 LABEL = 14  # two spaces, then "confidence  " and the other labels of a verdict's lines
@@ -280,6 +280,10 @@ def to_text(v: Verdict, *, all_evidence: bool = False, rules=None, width: int | 
         claim.append(f"base_model {inert(d['base_model'])}")
     reads = ", ".join(f"{k} {d[k]}" for k in ("lineage", "kind") if d.get(k))
     row("declared", _Seg(" · ".join(claim) if claim else "(nothing)"), _Seg(f"  (reads as {reads})" if reads else ""))
+    for note in v.notes:  # what the read tolerated: read in full, wrapped under its label, never cut
+        wrapped = textwrap.wrap(inert(note, None), width=max(20, (width or 10**6) - LABEL), break_on_hyphens=False) or [""]
+        row("note", _Seg(wrapped[0]))
+        lines.extend([_Seg(" " * LABEL + w)] for w in wrapped[1:])
     det = [v.kind, f"layout {v.layout}", f"lineage {v.lineage}"]
     if v.base:
         det.append(f"base {v.base}" + (f" (or {', '.join(v.base_alternatives)})" if v.base_alternatives else ""))
@@ -287,12 +291,10 @@ def to_text(v: Verdict, *, all_evidence: bool = False, rules=None, width: int | 
     others = ", ".join(f"{f} {c:.2f}" for f, c in v.confidences.items() if f != "lineage")
     row("confidence", _Seg(f"{v.confidence:.2f}", confidence_style(v.confidence)),
         _Seg(" for the lineage" + (f" ({others})" if others else "")))
-    if v.mismatch:
-        parts = []
-        if d.get("lineage") and d.get("lineage") != v.lineage:
-            parts.append(f"declares lineage {d['lineage']}, the evidence says {v.lineage}")
-        if d.get("kind") and d.get("kind") != v.kind and v.kind != "unknown":
-            parts.append(f"declares kind {d['kind']}, the evidence says {v.kind}")
+    # The one mismatch rule (verdict.disagreements), applied again to what the verdict holds.
+    gaps = disagreements(d, {"lineage": v.lineage, "kind": v.kind}, ruled_out_by_tokenizer(v.evidence)) if v.mismatch else {}
+    if gaps:
+        parts = [f"declares {f} {claim}, the evidence says {got}" for f, (claim, got) in gaps.items()]
         lines.append([_Seg("  "), _Seg(f"{'MISMATCH':<{LABEL - 2}}", MISMATCH_STYLE), _Seg(inert("; ".join(parts)))])
     ev = evidence_lines(v)
     shown = ev if all_evidence else ev[:TOP_EVIDENCE]

@@ -31,6 +31,7 @@ from .errors import UsageError
 from .inert import DISPLAY_LIMIT, inert, json_safe, json_safe_deep, spreadsheet_safe
 from .status import USABLE
 from .store import Row, Store
+from .verdict import disagreements, ruled_out_by_tokenizer
 
 FORMATS = ("html", "md", "csv", "json")
 UNKNOWN = "unknown"
@@ -368,12 +369,11 @@ CSV_FIELDS = ["repo", "url", "author", "sha", "status", "error", "kind", "layout
 
 
 def disagreeing_fields(r: Row) -> list[str]:
-    out = []
-    if r.declared_lineage and r.lineage != UNKNOWN and r.declared_lineage != r.lineage:
-        out.append("lineage")
-    if r.declared_kind and r.kind != UNKNOWN and r.declared_kind != r.kind:
-        out.append("kind")
-    return out
+    """The fields verdict.disagreements() (the one mismatch rule) finds in a stored row."""
+    raw = r.verdict.get("evidence")
+    ev = [e for e in (raw if isinstance(raw, list) else []) if isinstance(e, dict)]
+    return list(disagreements({"lineage": r.declared_lineage, "kind": r.declared_kind},
+                              {"lineage": r.lineage or UNKNOWN, "kind": r.kind or UNKNOWN}, ruled_out_by_tokenizer(ev)))
 
 
 def supporting(r: Row, n: int = TOP_EVIDENCE) -> list[Evidence]:

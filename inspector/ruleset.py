@@ -67,6 +67,7 @@ DERIVED_FACTS: dict[str, str] = {
     "param_dtypes": "tensors by dtype over the headers read",
     "status": "how the read went: ok, no_config, no_weights_metadata, invalid, ...",
     "status_error": "the one-line error of a read that did not go well",
+    "read_notes": "what reading config.json tolerated as transformers does (duplicate keys, NaN/Infinity), a note each",
 }
 
 

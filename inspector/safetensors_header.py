@@ -166,6 +166,98 @@ def _safe_strings(doc: object) -> object:
 def loads_strict(raw: bytes, what: str, where: str) -> object:
     """json.loads that refuses duplicate keys, NaN/Infinity, huge integers, non-UTF-8 and nesting past
     MAX_JSON_DEPTH (checked before parsing); lone surrogates in strings come back escaped."""
+    return _loads(raw, what, where, _reject_duplicates, _reject_constant)
+
+
+class _NonFinite:
+    """NaN / Infinity / -Infinity as parsed by the tolerant reader, until it is read as missing (not a
+    float: nothing downstream may compare against it, and not a str: string escaping must pass it by)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# Enough to show a hostile file's intent (two model_type values) without a note per key of a
+# thousand duplicates.
+MAX_NOTES = 8
+
+
+def loads_tolerant(raw: bytes, what: str, where: str) -> tuple[object, list[str]]:
+    """loads_strict as transformers reads config.json (Python's json): of duplicate keys the last wins,
+    and NaN/Infinity parse but are read as missing (dropped from an object, null in a list) so no rule
+    compares against them. Each thing tolerated comes back as a note naming the key and the values;
+    every other bound of loads_strict holds."""
+    dups: list[tuple[dict, list[tuple[str, list[object]]]]] = []  # the dict kept alive: its id stays unique
+    constants: list[str] = []
+
+    def pairs(p: list[tuple[str, object]]) -> dict[str, object]:
+        out = dict(p)
+        if len(out) != len(p):
+            seen: dict[str, list[object]] = {}
+            for k, v in p:
+                seen.setdefault(k, []).append(v)
+            dups.append((out, [(k, vs) for k, vs in seen.items() if len(vs) > 1]))
+        return out
+
+    def constant(name: str) -> object:
+        constants.append(name)
+        return _NonFinite(name)
+
+    doc = _loads(raw, what, where, pairs, constant)
+    if not dups and not constants:
+        return doc, []
+    if isinstance(doc, _NonFinite):  # a whole file that is one number: the caller refuses a non-object
+        return float(doc.name), []
+    return doc, _tolerated(doc, what, {id(d): entries for d, entries in dups})
+
+
+def _show(v: object) -> str:
+    if isinstance(v, _NonFinite):
+        return str(v)
+    try:
+        text = json.dumps(v, ensure_ascii=False, allow_nan=True)
+    except (TypeError, ValueError, RecursionError):
+        text = type(v).__name__
+    return inert(text, 40)
+
+
+def _tolerated(doc: object, what: str, dups: dict[int, list[tuple[str, list[object]]]]) -> list[str]:
+    """Drop the non-finite numbers from the parsed document; one note per duplicate key or dropped value."""
+    notes: list[str] = []
+    todo: list[tuple[object, str]] = [(doc, "")]
+    while todo:  # iterative: depth is bounded by _loads already
+        node, path = todo.pop()
+        if isinstance(node, dict):
+            for k, values in dups.get(id(node), ()):
+                shown = [_show(v) for v in values[:4]]
+                if len(set(shown)) == 1 and len(values) <= 4:
+                    shown = f"{len(values)} times, each {shown[0]}"
+                else:
+                    shown = ", then ".join(shown) + (", ..." if len(values) > 4 else "")
+                notes.append(f"{what}: duplicate key `{inert(path + k, 80)}` ({shown}): the last is read, as transformers does")
+            for k in [k for k, v in node.items() if isinstance(v, _NonFinite)]:
+                notes.append(f"{what}: `{inert(path + k, 80)}` is {node.pop(k)}, not a JSON number: read as missing")
+            todo.extend(reversed([(v, f"{path}{k}.") for k, v in node.items() if isinstance(v, dict | list)]))
+        elif isinstance(node, list):
+            children = []
+            for i, v in enumerate(node):
+                if isinstance(v, _NonFinite):
+                    notes.append(f"{what}: `{inert(path.rstrip('.'), 80)}[{i}]` is {v}, not a JSON number: read as missing")
+                    node[i] = None
+                elif isinstance(v, dict | list):
+                    children.append((v, f"{path.rstrip('.')}[{i}]."))
+            todo.extend(reversed(children))  # document order
+    if len(notes) > MAX_NOTES:
+        notes[MAX_NOTES - 1:] = [f"{what}: and {len(notes) - MAX_NOTES + 1} more duplicate keys or non-finite numbers"]
+    return notes
+
+
+def _loads(raw: bytes, what: str, where: str, pairs_hook, parse_constant) -> object:
     # Every value but the first follows a `,` or opens a container: an upper bound, counted at C speed.
     if raw.count(b",") + raw.count(b"[") + raw.count(b"{") > MAX_JSON_VALUES:
         raise InvalidData(f"{what} holds more than {MAX_JSON_VALUES} JSON values: refused", where=where)
@@ -178,7 +270,7 @@ def loads_strict(raw: bytes, what: str, where: str) -> object:
     try:
         # The integer check costs a call per number: only pay it when a long digit run exists at all.
         parse_int = _bounded_int if _LONG_RUN in raw.translate(_DIGITS_AS_NINE) else None
-        doc = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant, parse_int=parse_int)
+        doc = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=parse_constant, parse_int=parse_int)
     except RecursionError:  # unreachable past json_too_deep; kept as the last line of defence
         raise InvalidData(f"{what} is nested too deeply", where=where) from None
     except ValueError as e:

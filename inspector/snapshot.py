@@ -49,6 +49,7 @@ class Snapshot:
     config_error: str | None = None
     config_status: str = "missing"  # ok | missing | invalid
     config_origin: str | None = None  # set when the config was synthesized, e.g. "gguf:model.Q4_K_M.gguf"
+    config_notes: list[str] = field(default_factory=list)  # what reading config.json tolerated (duplicate keys, NaN)
     tensors: dict[str, TensorInfo] = field(default_factory=dict)
     weights_format: str | None = None  # "safetensors" | "safetensors-index" | "bin" | "bin-index" | "gguf" | None
     weights_error: str | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -54,6 +55,7 @@ class Verdict:
     io: dict[str, int] = field(default_factory=dict)
     source: str | None = None
     traits: dict[str, dict[str, Any]] = field(default_factory=dict)  # trait -> traits.Trait as a dict
+    notes: list[str] = field(default_factory=list)  # what the read tolerated (config.json's duplicate keys, NaN)
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -176,16 +178,26 @@ def _winner(s: dict[str, float]) -> tuple[str, float, float]:
     return ranked[0][0], top, second
 
 
-def _ruled_out_item(resembled: str, layout: str, fired: list[RuleOutcome], facts: Facts) -> EvidenceItem:
+# The evidence item decide() adds when the tokenizer ruled every family out: a stored verdict keeps
+# it, so the one mismatch rule can be applied again to what was stored (output, reports).
+RULED_OUT = "lineage:unknown"
+
+
+def ruled_out_by_tokenizer(evidence: Iterable[EvidenceItem | Mapping[str, Any]]) -> bool:
+    """Whether a verdict's evidence (objects or their stored dicts) says the tokenizer ruled every family out."""
+    return any((e.get("rule") if isinstance(e, Mapping) else getattr(e, "rule", None)) == RULED_OUT for e in evidence)
+
+
+def _ruled_out_item(resembled: str | None, layout: str, fired: list[RuleOutcome], facts: Facts) -> EvidenceItem:
     why = sorted({o.rule.id for o in fired if o.rule.votes.get("lineage") == resembled and o.rule.weight > 0})
     vocab = facts.get("vocab_size")[1] if facts.get("vocab_size")[0] else facts.get("tokenizer_base_vocab")[1]
-    return EvidenceItem(
-        "lineage:unknown", "lineage", "unknown",
-        f"resembles {resembled} (layout {layout}; {', '.join(why) or 'base fingerprint'})",
-        f"ruled out: no family's tokenizer rule and no base accounts for vocabulary {vocab}", 0.0)
+    signal = (f"resembles {resembled} (layout {layout}; {', '.join(why) or 'base fingerprint'})" if resembled
+              else f"no family's evidence (layout {layout})")
+    return EvidenceItem(RULED_OUT, "lineage", "unknown", signal,
+                        f"ruled out: no family's tokenizer rule and no base accounts for vocabulary {vocab}", 0.0)
 
 
-def disagreements(declared: dict[str, Any], detected: dict[str, str], tokenizer_ruled_out: bool = False) -> dict[str, tuple[str, str]]:
+def disagreements(declared: Mapping[str, Any], detected: Mapping[str, Any], tokenizer_ruled_out: bool = False) -> dict[str, tuple[str, str]]:
     """The one mismatch rule: field -> (claimed, detected) wherever a claim disagrees with the
     evidence. A detected `unknown` disagrees only where the evidence ruled every family out (the
     model's tokenizer is no known family's, so not the claimed one's either)."""
@@ -212,9 +224,12 @@ def decide(facts: Facts, evaluation: Evaluation, declared: Declared, bases: list
         setattr(v, f, win)
         v.confidences[f] = confidence(top, second)
         v.margins[f] = round(top - second, 3)
+    # `ruled_out`: the tokenizer is no known family's. Then no lineage is named, and a claimed one is
+    # ruled out too (a mismatch), whether a family was resembled (its name) or none was ("").
     ruled_out: str | None = None
-    if v.lineage != "unknown" and unrecognised_lineage(fired, facts, best):
-        ruled_out, v.lineage = v.lineage, "unknown"
+    if unrecognised_lineage(fired, facts, best):
+        ruled_out = "" if v.lineage == "unknown" else v.lineage
+        v.lineage = "unknown"
         v.confidences["lineage"] = 0.0
     v.confidence = v.confidences["lineage"]
     # The base must belong to the lineage the evidence chose; the best such candidate names it.
@@ -244,7 +259,7 @@ def decide(facts: Facts, evaluation: Evaluation, declared: Declared, bases: list
             items.append(EvidenceItem(f"base:{best.base.id}", f, val, f"fingerprint of {best.base.id}", observed,
                                       round(base_weight * best.score, 3), str(best.base.loc)))
     if ruled_out is not None:
-        items.append(_ruled_out_item(ruled_out, v.layout, fired, facts))
+        items.append(_ruled_out_item(ruled_out or None, v.layout, fired, facts))
     # Strongest first, and evidence for the winners before the rest.
     winners = {f: getattr(v, f) for f in FIELDS}
     items.sort(key=lambda e: (winners.get(e.field) != e.value, -abs(e.weight), e.rule))
@@ -254,6 +269,7 @@ def decide(facts: Facts, evaluation: Evaluation, declared: Declared, bases: list
     v.dtypes = dict(facts.values.get("param_dtypes") or {})
     v.status = facts.values.get("status", "ok")
     v.error = facts.values.get("status_error")
+    v.notes = list(facts.values.get("read_notes") or [])
     return v
 
 

@@ -247,11 +247,7 @@ BAD_CONFIGS = {
     "not-json": (b"{model_type: llama", "not valid JSON"),
     "not-object": (b'["llama"]', "not an object"),
     "string": (b'"llama"', "not an object"),
-    "nan": (b'{"model_type": "llama", "hidden_size": NaN}', "not valid JSON"),
-    "infinity": (b'{"rope_theta": Infinity}', "not valid JSON"),
-    "neg-infinity": (b'{"rope_theta": -Infinity}', "not valid JSON"),
     "not-utf8": (b'{"model_type": "\xc0\xaf"}', "not UTF-8"),
-    "duplicate": (b'{"vocab_size": 32000, "vocab_size": 151936}', "duplicate key"),
     "deep": (b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
     "empty": (b"", "not valid JSON"),
     "huge-int": (b'{"vocab_size": ' + b"9" * 400 + b"}", "400 digits"),
@@ -275,6 +271,66 @@ def test_a_broken_config_is_invalid_naming_the_file_and_the_tensors_still_judge(
         assert v.status == "invalid"
         one_line(v, "config.json", needle)
         assert v.layout == "llama" and v.kind == "decoder"  # from the tensor names alone
+
+
+# Real Hub configs transformers reads (Nemotron-H's `Infinity`, Aquila's and Ming's repeated keys): read
+# as transformers does, what was tolerated said in a note, and a non-finite number never compared.
+TOLERATED_CONFIGS = {
+    "nan": (b'{"model_type": "llama", "hidden_size": NaN}', "`hidden_size` is NaN", "hidden_size"),
+    "infinity": (b'{"rope_theta": Infinity}', "`rope_theta` is Infinity", "rope_theta"),
+    "neg-infinity": (b'{"rope_theta": -Infinity}', "`rope_theta` is -Infinity", "rope_theta"),
+    "in-a-list": (b'{"time_step_limit": [0.0, Infinity]}', "`time_step_limit[1]` is Infinity", None),
+    "duplicate": (b'{"vocab_size": 32000, "vocab_size": 151936}', "duplicate key `vocab_size` (32000, then 151936)", None),
+    "nested-duplicate": (b'{"rope_scaling": {"factor": 4.0, "factor": 8.0}}', "duplicate key `rope_scaling.factor`", None),
+}
+
+
+@pytest.mark.parametrize("case", TOLERATED_CONFIGS, ids=str)
+def test_a_config_transformers_reads_is_read_alike_with_a_note(tmp_path, hub, hub_client, insp, case):
+    raw, note, missing = TOLERATED_CONFIGS[case]
+    folder = tmp_path / "m"
+    shutil.copytree(LLAMA7, folder)
+    (folder / "config.json").write_bytes(raw)
+    files = from_folder(LLAMA7)
+    files["config.json"] = raw
+    hub.add_repo(TARGET, files)
+    for v in (insp.inspect(str(folder)), Inspector(insp.rules, client=hub_client).inspect(TARGET)):
+        assert v.status == "ok", v.error
+        assert len(v.notes) == 1 and note in v.notes[0] and "\n" not in v.notes[0], v.notes
+        assert note in v.__str__()  # the text output shows it
+        json.dumps(v.to_dict(), allow_nan=False)  # no NaN reaches the JSON
+        if missing:
+            assert all(missing not in (e.observed or "") for e in v.evidence)
+
+
+def test_a_hostile_duplicate_claim_is_read_last_and_shown_to_the_user(tmp_path, insp):
+    raw = rb'{"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"], "model_type": "llama\u001b[2J"}'
+    folder = tmp_path / "m"
+    shutil.copytree(LLAMA7, folder)
+    (folder / "config.json").write_bytes(raw)
+    v = insp.inspect(str(folder))
+    assert v.status == "ok" and v.declared["model_type"] == "llama\x1b[2J"
+    assert any("duplicate key `model_type`" in n and '"qwen2"' in n for n in v.notes), v.notes
+    r = CliRunner().invoke(main, ["inspect", str(folder)])
+    assert "duplicate key `model_type`" in r.stdout and '"qwen2", then' in r.stdout and "\x1b" not in r.stdout
+
+
+def test_a_thousand_tolerated_keys_give_a_bounded_list_of_notes(tmp_path, insp):
+    raw = ("{" + ", ".join(f'"k{i}": NaN, "k{i}": 1' for i in range(1000)) + "}").encode()
+    folder = tmp_path / "m"
+    shutil.copytree(LLAMA7, folder)
+    (folder / "config.json").write_bytes(raw)
+    v = insp.inspect(str(folder))
+    assert v.status == "ok" and len(v.notes) == 8 and "and 993 more" in v.notes[-1]
+
+
+def test_an_index_and_a_header_stay_strict_about_what_a_config_may_hold():
+    with pytest.raises(InvalidData, match="duplicate key"):
+        parse_index(b'{"weight_map": {"a": "x.safetensors", "a": "y.safetensors"}}', "idx")
+    with pytest.raises(InvalidData, match="not valid JSON"):
+        parse_index(b'{"weight_map": {}, "metadata": {"total_size": Infinity}}', "idx")
+    with pytest.raises(InvalidData, match="not valid JSON"):
+        parse_header(b'{"a": {"dtype": "F16", "shape": [2], "data_offsets": [0, Infinity]}}', "h")
 
 
 def test_a_very_large_config_is_refused_without_being_parsed(tmp_path, hub, hub_client, insp):

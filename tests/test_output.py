@@ -171,3 +171,16 @@ def test_the_readme_shows_the_real_text_output(monkeypatch):
     block = block.split("```")[0]
     r = CliRunner(env={"COLUMNS": "100"}).invoke(main, ["inspect", "samples/01-ai__Yi-34B-Chat-4bits"])
     assert r.output == block
+
+
+@pytest.mark.parametrize("ruled_out", [False, True])
+def test_a_lineage_mismatch_on_an_unknown_lineage_is_printed_only_where_the_one_mismatch_rule_says_so(ruled_out):
+    from inspector.verdict import RULED_OUT, EvidenceItem, Verdict
+
+    v = Verdict(target="org/m", kind="decoder", lineage="unknown", mismatch=True,
+                declared={"model_type": "bert", "architectures": [], "base_model": None, "lineage": "bert", "kind": "encoder"})
+    if ruled_out:
+        v.evidence = [EvidenceItem(RULED_OUT, "lineage", "unknown", "resembles llama", "ruled out", 0.0)]
+    line = next(x for x in to_text(v, width=None).splitlines() if "MISMATCH" in x)
+    assert "declares kind encoder, the evidence says decoder" in line
+    assert ("declares lineage bert, the evidence says unknown" in line) == ruled_out

@@ -290,3 +290,15 @@ def test_cli_formats_and_errors(audit, tmp_path):
     assert bad.exit_code == 1 and bad.output.startswith("error:") and "Traceback" not in bad.output
     nodir = r.invoke(main, ["report", str(db), "-o", str(tmp_path / "no" / "dir" / "r.html")])
     assert nodir.exit_code == 2 and "cannot write" in nodir.output
+
+
+def test_a_disagreement_on_an_unknown_lineage_is_named_only_where_the_one_mismatch_rule_says_so(tmp_path):
+    ruled_out = {"rule": "lineage:unknown", "field": "lineage", "value": "unknown", "signal": "resembles llama",
+                 "observed": "ruled out: no family's tokenizer rule and no base accounts for vocabulary 50000", "weight": 0.0}
+    kind = {"rule": "kind.rope", "field": "kind", "value": "decoder", "signal": "s", "observed": "rope_theta = 1e4", "weight": 0.4}
+    own = verdict("org/own-pretrain", lineage="unknown", evidence=[kind, ruled_out])
+    kind_only = verdict("org/kind-only", lineage="unknown", declared_kind="encoder", evidence=[kind])
+    own["mismatch"] = True  # as decide() sets it: the tokenizer rules the claimed llama out
+    db = write_db(tmp_path / "a.db", [own, kind_only])
+    fields = {d["repo"]: d["fields"] for d in report(db).disagreements()}
+    assert fields == {"org/own-pretrain": ["lineage"], "org/kind-only": ["kind"]}

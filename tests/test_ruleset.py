@@ -124,11 +124,11 @@ def test_derived_facts_are_exactly_the_facts_code_computes(ruleset, insp):
     from inspector.ruleset import DERIVED_FACTS
     from inspector.snapshot import Snapshot, TensorInfo
 
-    # synthetic: a config without vocab_size / hidden_size, a card and a repo id (no real sample has all three).
+    # synthetic: a config without vocab_size / hidden_size, a card, a repo id and a read note (no real sample has all four).
     synthetic = Snapshot(target="synthetic", source="fixture", repo_id="org/synthetic", files=["config.json"],
                          config={"auto_map": {"AutoModel": "m.M"}, "num_attention_heads": 2},
                          tensors={"model.embed_tokens.weight": TensorInfo("model.embed_tokens.weight", "BF16", (64, 8))},
-                         card={"base_model": "org/base"})
+                         card={"base_model": "org/base"}, config_notes=["config.json: `rope_theta` is NaN"])
     snaps = [synthetic] + [fx.snapshot() for fx in load_fixtures().fixtures]
     snaps += [insp.snapshot(str(p)) for p in SAMPLES.iterdir() if p.is_dir()]
     computed = set().union(*(_computed_facts(s, ruleset) for s in snaps))

@@ -44,3 +44,18 @@ def test_decide_needs_no_snapshot(insp, folder):
 def test_a_claim_disagrees_only_with_evidence(claimed, detected, ruled_out, fields):
     """`unknown` is no disagreement, unless the tokenizer ruled every family out (the claimed one too)."""
     assert set(disagreements(claimed, detected, ruled_out)) == fields
+
+
+def test_a_claim_is_ruled_out_when_no_family_is_resembled_and_the_tokenizer_is_no_known_familys(insp):
+    """A from-scratch Jamba with its own 65024 vocabulary (real config), relabelled as LLaMA: no family
+    votes, the stated tokenizer is none of theirs, so the LLaMA claim is ruled out: a mismatch."""
+    from inspector.evaluation import retag
+    from inspector.verdict import RULED_OUT, ruled_out_by_tokenizer
+
+    snap = snapshot_of(REPO / "corpus3" / "pszemraj__jamba-900M-v0.13-KIx2__hub-page")
+    snap.config = retag(snap.config, "lying", "unknown")
+    v = insp.judge(snap, full=False)[0]
+    assert v.declared["lineage"] == "llama" and v.lineage == "unknown" and v.mismatch
+    assert ruled_out_by_tokenizer(v.evidence)
+    item = next(e for e in v.evidence if e.rule == RULED_OUT)
+    assert item.signal.startswith("no family's evidence") and "65024" in item.observed

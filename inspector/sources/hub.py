@@ -334,7 +334,7 @@ def _read_config(client: HubClient, snap: Snapshot) -> None:
         return
     where = f"{snap.repo_id}/config.json"
     try:
-        snap.config = parse_config(_get_small(client, snap, "config.json", MAX_CONFIG_BYTES), where)
+        snap.config = parse_config(_get_small(client, snap, "config.json", MAX_CONFIG_BYTES), where, snap.config_notes)
         snap.config_status = "ok"
     except FileMissing:
         snap.config_error = f"{where}: listed but not found"

@@ -96,7 +96,7 @@ def read_local(target: str, *, headers: str = "default", with_tokenizer: bool = 
     if folder.is_file("config.json"):
         where = folder.where("config.json")
         try:
-            snap.config = parse_config(folder.read("config.json", MAX_CONFIG_BYTES), where)
+            snap.config = parse_config(folder.read("config.json", MAX_CONFIG_BYTES), where, snap.config_notes)
             snap.config_status = "ok"
         except InvalidData as e:
             snap.config_status, snap.config_error = "invalid", e.one_line()

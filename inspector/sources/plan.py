@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..errors import InvalidData
 from ..inert import inert
-from ..safetensors_header import MAX_NAME_CHARS, MAX_TENSORS, loads_strict
+from ..safetensors_header import MAX_NAME_CHARS, MAX_TENSORS, loads_strict, loads_tolerant
 
 HEADERS_MODES = ("default", "all", "none")
 MAX_INDEX_BYTES = 64_000_000
@@ -128,8 +128,12 @@ def evidence_shards(weight_map: dict[str, str]) -> list[str]:
     return list(chosen)
 
 
-def parse_config(raw: bytes, where: str) -> dict:
-    doc = loads_strict(raw, "config.json", where)
+def parse_config(raw: bytes, where: str, notes: list[str] | None = None) -> dict:
+    """config.json read as transformers reads it (duplicate keys: the last wins; NaN/Infinity: read as
+    missing), each such thing appended to `notes`; every other malformation is refused."""
+    doc, tolerated = loads_tolerant(raw, "config.json", where)
     if not isinstance(doc, dict):
         raise InvalidData(f"config.json is a JSON {type(doc).__name__}, not an object", where=where)
+    if notes is not None:
+        notes.extend(tolerated)
     return doc
