@@ -200,11 +200,32 @@ def listed_item(raw: Any) -> Item | None:
         return Item(repo)
     from huggingface_hub.hf_api import ModelInfo
 
+    if not _well_typed(raw):  # what we keep of it would not survive a store and restore
+        return Item(repo, sha)
     try:
         info = ModelInfo(**raw)
     except Exception:  # a field huggingface_hub cannot read: fetch this repo's own model_info instead
         return Item(repo, sha)
     return Item(repo, sha, info=info)
+
+
+# The listing fields an audit keeps (info_to_json), each with the JSON types the Hub sends for it.
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "cardData": (dict,), "safetensors": (dict,), "tags": (list,), "gated": (bool, str), "private": (bool,),
+    "author": (str,), "downloads": (int,), "likes": (int,), "createdAt": (str,), "lastModified": (str,),
+}
+
+
+def _well_typed(raw: dict) -> bool:
+    for key, types in _FIELD_TYPES.items():
+        v = raw.get(key)
+        if v is not None and (not isinstance(v, types) or (isinstance(v, bool) and bool not in types)):
+            return False
+    st = raw.get("safetensors")
+    if st is not None and not (isinstance(st.get("parameters"), dict) and isinstance(st.get("total"), int)):
+        return False
+    tags = raw.get("tags")
+    return tags is None or all(isinstance(t, str) for t in tags)
 
 
 def info_to_json(info: Any) -> str | None:

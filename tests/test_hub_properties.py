@@ -3,11 +3,12 @@ Retry-After, listing entries and Link headers, repo ids. Each either reads or re
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inspector.errors import NetworkError, UsageError
-from inspector.listing import Item, listed_item, next_page
+from inspector.listing import Item, info_from_json, info_to_json, listed_item, next_page
 from inspector.repoid import RepoRef, is_sha
 from inspector.sources.http import MAX_WAIT, parse_ratelimit, parse_retry_after
 
@@ -38,6 +39,17 @@ def test_rate_limit_headers_read_or_refused(value):
 def test_a_listing_entry_is_an_item_or_skipped(raw):
     item = listed_item(raw)
     assert item is None or (isinstance(item, Item) and (item.sha == "" or is_sha(item.sha)))
+    if item is not None and item.info is not None:  # what is kept survives a store and a restore
+        assert info_from_json(info_to_json(item.info)).id == item.repo
+
+
+@pytest.mark.parametrize("field", [{"cardData": "x"}, {"safetensors": {"parameters": {"BF16": 1}}}, {"tags": [1]},
+                                   {"downloads": True}, {"gated": 3}])
+def test_a_listed_field_of_the_wrong_type_drops_the_listing_info_not_the_repo(field):
+    # Found by fuzz/fuzz_listing.py: a string cardData crashed info_to_json when the audit queued the repo.
+    raw = {"id": "org/m", "sha": "0" * 40, "siblings": [{"rfilename": "config.json"}], **field}
+    item = listed_item(raw)
+    assert item.repo == "org/m" and item.sha == "0" * 40 and item.info is None
 
 
 @settings(max_examples=300, deadline=None)
