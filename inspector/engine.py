@@ -141,7 +141,7 @@ def evaluate(facts: Facts, rules: RuleSet, only: set[str] | None = None, *, full
             continue
         if full:
             out.outcomes.append(_complete(ev, rule))
-        elif rule.fires is None or not _fires(ev, rule):
+        elif rule.fires is None or not all(ev.holds(g) for g in rule.gates) or not _fires(ev, rule):
             out.outcomes.append(RuleOutcome(rule, False, {}))
         else:
             out.outcomes.append(_complete(ev, rule))

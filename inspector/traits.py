@@ -349,11 +349,13 @@ def trait_facts(facts: Facts, rules: RuleSet) -> Facts:
     ts: TraitSet = rules.traits or TraitSet()
     values, sources = dict(facts.values), dict(facts.sources)
     config = facts.config
+    # Only the sub-configs this config has: a path under an absent one is never found.
+    lm_configs = [p for p in ts.lm_configs if config_get(config, p)[0]]
     for name, paths in rules.facts.items():
         if name in values:
             continue
         for p in paths:
-            where, v = _lookup(config, p, ts.lm_configs)
+            where, v = _lookup(config, p, lm_configs)
             v = _number(v)
             if where is not None and v is not None:
                 values[name], sources[name] = v, f"config:{where}"
@@ -375,7 +377,7 @@ def trait_facts(facts: Facts, rules: RuleSet) -> Facts:
         for m in ts.layer_maps:
             if m.measure != measure or (m.model_types and model_type not in m.model_types):
                 continue
-            where, v = (m.config, True) if m.alternate and config_get(config, m.config)[0] else _lookup(config, m.config, ts.lm_configs)
+            where, v = (m.config, True) if m.alternate and config_get(config, m.config)[0] else _lookup(config, m.config, lm_configs)
             if where is None:
                 continue
             kinds = _layer_list(m, v, n)
@@ -400,7 +402,7 @@ def trait_facts(facts: Facts, rules: RuleSet) -> Facts:
     if theta is not None:
         values["rope_base"] = int(theta) if theta.is_integer() else theta
     if values.get("quantization") == "none":  # a wrapper may quantize only its language model
-        where, method = _lookup(config, "quantization_config.quant_method", ts.lm_configs)
+        where, method = _lookup(config, "quantization_config.quant_method", lm_configs)
         if where and isinstance(method, str):
             values["quantization"], sources["quantization"] = method.lower(), f"config:{where}"
     _params(values, sources, facts)
