@@ -86,7 +86,7 @@ class Inspector:
         evaluation = evaluate(facts, self.rules, only, full=full)
         declared = declared_of(snap.config, snap.card, self.rules)
         verdict = verdict_for(snap, facts, evaluation, declared, self.rules.bases, self.rules.base_weight)
-        verdict.traits = {name: as_plain(t) for name, t in compute_traits(facts, self.rules, full=full)[0].items()}
+        verdict.traits = {name: as_plain(t) for name, t in compute_traits(facts, self.rules, full=full, after=evaluation)[0].items()}
         return verdict, facts, evaluation
 
     def examine(self, target: str, *, info=None, full: bool = True,

@@ -500,12 +500,14 @@ def _estimate(v: dict) -> tuple[int, int] | None:
     return emb + total_layers, emb + active_layers
 
 
-def compute_traits(facts: Facts, rules: RuleSet, *, full: bool = True) -> tuple[dict[str, Trait], Evaluation]:
+def compute_traits(facts: Facts, rules: RuleSet, *, full: bool = True,
+                   after: Evaluation | None = None) -> tuple[dict[str, Trait], Evaluation]:
     """Every trait the rule set knows, decided; and the trait rules' outcomes (for --explain; with
-    `full=False` a rule that fails keeps no predicate outcomes, the traits are the same)."""
+    `full=False` a rule that fails keeps no predicate outcomes, the traits are the same). `after`: the
+    family rules' evaluation of these facts, whose tensor matches and config checks are reused."""
     ts: TraitSet = rules.traits or TraitSet()
     tf = trait_facts(facts, rules)
-    ev = evaluate(tf, ts.ruleset, full=full)
+    ev = evaluate(tf, ts.ruleset, full=full, after=after)
     by_id = {o.rule.id: o for o in ev.outcomes}
     out: dict[str, Trait] = {name: Trait(UNKNOWN, basis="none") for name in ts.names}
     order = sorted(range(len(ts.rules)), key=lambda i: (-ts.rules[i].priority, i))
