@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .facts import Facts, config_get
-from .operators import VALUE_SUBJECTS, Matched
+from .operators import MEMO_CHARS, MEMO_ENTRIES, VALUE_SUBJECTS, Matched
 from .patterns import compile_tensor_pattern, glob_match
 from .ruleset import Predicate, Rule, RuleSet, Selection
 
 MAX_NAMES_SHOWN = 5
+_SKELETON_HITS: dict[str, dict[str, bool]] = {}  # tensor pattern -> skeleton -> whether it matches
 
 
 @dataclass(frozen=True)
@@ -112,9 +113,18 @@ class _Evaluator:
     def _tensors(self, pattern: str) -> list:
         if pattern not in self.matches:
             skel_rx, real_rx, literal = compile_tensor_pattern(pattern)
+            # Skeletons repeat from repo to repo (one per architecture): each is searched once a run.
+            hits = _SKELETON_HITS.get(pattern)
+            if hits is None:
+                hits = {} if len(_SKELETON_HITS) >= MEMO_ENTRIES else _SKELETON_HITS.setdefault(pattern, {})
             found = []
             for skel, group in self.facts.tensors.by_skeleton.items():
-                if skel_rx.search(skel):
+                hit = hits.get(skel)
+                if hit is None:
+                    hit = skel_rx.search(skel) is not None
+                    if len(skel) <= MEMO_CHARS and len(hits) < MEMO_ENTRIES:
+                        hits[skel] = hit
+                if hit:
                     # Digits stand as `#` in skeletons: a literal layer number needs the real names.
                     found.extend(t for t in group if real_rx.search(t.name)) if literal else found.extend(group)
             self.matches[pattern] = found
