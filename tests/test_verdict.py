@@ -44,3 +44,9 @@ def test_decide_needs_no_snapshot(insp, folder):
 def test_a_claim_disagrees_only_with_evidence(claimed, detected, ruled_out, fields):
     """`unknown` is no disagreement, unless the tokenizer ruled every family out (the claimed one too)."""
     assert set(disagreements(claimed, detected, ruled_out)) == fields
+
+
+@pytest.mark.parametrize("folder", SAMPLES, ids=lambda p: p.name)
+def test_the_verdict_dict_is_what_asdict_makes(insp, folder):
+    v = insp.inspect(str(folder))
+    assert v.to_dict() == dataclasses.asdict(v) and v.to_dict() is not v.to_dict()
