@@ -48,6 +48,8 @@ QUOTAS = {"anonymous": (500, 3000), "free": (1000, 5000), "PRO": (2500, 12000)}
 BUCKET = {"api": "api", "stmeta": "api", "list": "api", "meta": "api", "resolve": "resolvers", "cache": "resolvers",
           "cdn": "cdn"}
 RULES: list = []
+# Not "bench": a Hub id whose namespace is a folder here (./bench) is read as a local path.
+ORG = "bench-org"
 
 
 def templates() -> list[tuple[str, dict, int]]:
@@ -147,7 +149,7 @@ def run_audit(hub: FakeHub, org: str, workers: int, db: Path, *, retries: int = 
     items = list(list_hub(authors=[org], client=client))
     with Store(db) as store:
         stats = Audit(insp, store, workers=workers).run(items)
-        statuses = Counter(r["status"] for r in store.rows())
+        statuses = Counter(r.status for r in store.rows(with_verdict=False))
         rows = store.count()
     return time.monotonic() - t0, stats, statuses, rows, client
 
@@ -249,7 +251,7 @@ def main() -> None:
     hub = FakeHub()
     print(f"templates: {len(tpls)} ({sum(1 for t in tpls if t[2] == 1)} single-file, shards up to "
           f"{max(t[2] for t in tpls)}); building {args.repos} repos ...", flush=True)
-    shards = populate(hub, "bench", args.repos, tpls)
+    shards = populate(hub, ORG, args.repos, tpls)
     with use_endpoint(hub.endpoint, hf_home=tmp / "hf"):
         hub.set_faults(latency=args.latency)
 
@@ -263,16 +265,16 @@ def main() -> None:
                          "nbytes": nbytes, "buckets": buckets(hub, n), "429": hub.stats.served_429}
 
         hub.reset_stats()
-        t, stats, statuses, rows, client = run_audit(hub, "bench", args.workers, tmp / "audit.sqlite")
+        t, stats, statuses, rows, client = run_audit(hub, ORG, args.workers, tmp / "audit.sqlite")
         print(f"audit: {t:.1f}s {dict(statuses)} rows={rows} 429={hub.stats.served_429}", flush=True)
         record("audit", t)
         hub.reset_stats()
-        t, stats, statuses, rows, client = run_audit(hub, "bench", args.workers, tmp / "ranges.sqlite",
+        t, stats, statuses, rows, client = run_audit(hub, ORG, args.workers, tmp / "ranges.sqlite",
                                                      sharded_metadata=False)
         print(f"audit, ranged reads only: {t:.1f}s {dict(statuses)} rows={rows}", flush=True)
         record("ranges", t)
         hub.reset_stats()
-        t, *_ = run_audit(hub, "bench", args.workers, tmp / "reads.sqlite", reads_only=True)
+        t, *_ = run_audit(hub, ORG, args.workers, tmp / "reads.sqlite", reads_only=True)
         print(f"audit, reads only (no rule evaluation): {t:.1f}s", flush=True)
         record("reads-only", t)
         if "baseline" not in args.skip:
@@ -316,7 +318,7 @@ def main() -> None:
 
         # ---- the same comparison with each client in its own process
         if "baseline" not in args.skip and "processes" not in args.skip:
-            times = run_separately(hub, tmp, "bench", list(shards), args.workers)
+            times = run_separately(hub, tmp, ORG, list(shards), args.workers)
             print("\neach client in its own process (as in real use), same --workers:")
             for name, (tt, cpu) in times.items():
                 print(f"  {name:<20}{n / tt:>7.1f} repos/s {cpu / n * 1000:>6.1f} ms CPU/repo" +

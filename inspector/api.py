@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 from .declared import declared_of
@@ -13,7 +12,7 @@ from .ruleset import RuleSet, load_ruleset
 from .snapshot import Snapshot
 from .sources.plan import HEADERS_MODES
 from .traits import compute_traits
-from .verdict import Verdict, verdict_for
+from .verdict import Verdict, as_plain, verdict_for
 
 
 def is_local(target: str) -> bool:
@@ -87,7 +86,7 @@ class Inspector:
         evaluation = evaluate(facts, self.rules, only, full=full)
         declared = declared_of(snap.config, snap.card, self.rules)
         verdict = verdict_for(snap, facts, evaluation, declared, self.rules.bases, self.rules.base_weight)
-        verdict.traits = {name: asdict(t) for name, t in compute_traits(facts, self.rules, full=full)[0].items()}
+        verdict.traits = {name: as_plain(t) for name, t in compute_traits(facts, self.rules, full=full, after=evaluation)[0].items()}
         return verdict, facts, evaluation
 
     def examine(self, target: str, *, info=None, full: bool = True,

@@ -194,6 +194,23 @@ def to_closure(tree: object, names: tuple[str, ...]) -> Callable[[Truth], bool]:
     raise TypeError(tree)
 
 
+def required(tree: object, names: tuple[str, ...]) -> frozenset[str]:
+    """Selections that must hold for the condition to hold (the engine skips a rule at once when
+    one of them fails); an empty set when no selection is required."""
+    if isinstance(tree, Sel):
+        return frozenset({tree.name}) if tree.name in names else frozenset()
+    if isinstance(tree, And):
+        return frozenset().union(*(required(a, names) for a in tree.args))
+    if isinstance(tree, Or):
+        parts = [required(a, names) for a in tree.args]
+        return frozenset.intersection(*parts) if parts else frozenset()
+    if isinstance(tree, Of):
+        picked = expand(tree.prefix, list(names))
+        if picked and (tree.count is None or tree.count >= len(picked)):
+            return frozenset(picked)
+    return frozenset()  # Not, or a count below the selections named
+
+
 def evaluate(tree: object, values: Mapping[str, bool]) -> bool:
     """The condition's value for known selection truths (the compiled form, run once)."""
     return to_closure(tree, tuple(values))(lambda n: bool(values[n]))

@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .facts import Facts, config_get
-from .operators import VALUE_SUBJECTS, Matched
+from .operators import MEMO_CHARS, MEMO_ENTRIES, VALUE_SUBJECTS, Matched
 from .patterns import compile_tensor_pattern, glob_match
 from .ruleset import Predicate, Rule, RuleSet, Selection
 
 MAX_NAMES_SHOWN = 5
+_SKELETON_HITS: dict[str, dict[str, bool]] = {}  # tensor pattern -> skeleton -> whether it matches
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class RuleOutcome:
 @dataclass
 class Evaluation:
     outcomes: list[RuleOutcome] = field(default_factory=list)
+    # What another evaluation over the same tensors and config may reuse (see evaluate's `after`).
+    evaluator: _Evaluator | None = field(default=None, repr=False, compare=False)
 
     @property
     def fired(self) -> list[RuleOutcome]:
@@ -65,11 +68,15 @@ def _fmt(v: Any) -> str:
 class _Evaluator:
     """One target's facts against compiled predicates; what two rules share is computed once."""
 
-    def __init__(self, facts: Facts) -> None:
+    def __init__(self, facts: Facts, prior: _Evaluator | None = None) -> None:
         self.facts = facts
         self.cache: dict[int, PredicateOutcome] = {}
         self.truth: dict[str, bool] = {}
         self.matches: dict[str, list] = {}  # tensor pattern -> matched tensors, shared by every rule
+        if prior is not None and prior.facts.tensors is facts.tensors:
+            self.matches = prior.matches  # names only: the same whatever the fact values
+        if prior is not None and prior.facts.config is facts.config and prior.facts.files is facts.files:
+            self.truth = {k: v for k, v in prior.truth.items() if k.startswith(("config\0", "file\0"))}
         self.layers = facts.values.get("num_layers") if isinstance(facts.values.get("num_layers"), int) else None
         if not self.layers or self.layers <= 0:
             self.layers = facts.values.get("layer_count")
@@ -86,7 +93,14 @@ class _Evaluator:
         reads its value and nothing more."""
         t = self.truth.get(p.sig)
         if t is None:
-            t = self.truth[p.sig] = p.value_holds(*self._lookup(p)) if p.subject in VALUE_SUBJECTS else self.predicate(p).holds
+            if p.subject in VALUE_SUBJECTS:
+                t = p.value_holds(*self._lookup(p))
+            elif id(p) in self.cache:
+                t = self.cache[id(p)].holds
+            else:  # yes or no only: no names, and the tests stop at the first that fails
+                matched = self._matched(p)
+                t = all(test(matched)[0] for test in p.tests)
+            self.truth[p.sig] = t
         return t
 
     def _lookup(self, p: Predicate) -> tuple[bool, Any]:
@@ -99,15 +113,24 @@ class _Evaluator:
     def _tensors(self, pattern: str) -> list:
         if pattern not in self.matches:
             skel_rx, real_rx, literal = compile_tensor_pattern(pattern)
+            # Skeletons repeat from repo to repo (one per architecture): each is searched once a run.
+            hits = _SKELETON_HITS.get(pattern)
+            if hits is None:
+                hits = {} if len(_SKELETON_HITS) >= MEMO_ENTRIES else _SKELETON_HITS.setdefault(pattern, {})
             found = []
             for skel, group in self.facts.tensors.by_skeleton.items():
-                if skel_rx.search(skel):
+                hit = hits.get(skel)
+                if hit is None:
+                    hit = skel_rx.search(skel) is not None
+                    if len(skel) <= MEMO_CHARS and len(hits) < MEMO_ENTRIES:
+                        hits[skel] = hit
+                if hit:
                     # Digits stand as `#` in skeletons: a literal layer number needs the real names.
                     found.extend(t for t in group if real_rx.search(t.name)) if literal else found.extend(group)
             self.matches[pattern] = found
         return self.matches[pattern]
 
-    def _match(self, p: Predicate) -> PredicateOutcome:
+    def _matched(self, p: Predicate) -> Matched:
         if p.subject == "tensor":
             real_rx = compile_tensor_pattern(p.key)[1]
 
@@ -116,32 +139,54 @@ class _Evaluator:
                 layer = m.groupdict().get("layer") if m else None
                 return int(layer) if layer is not None else None
 
-            tensors = self._tensors(p.key)
-            matched = Matched(tensors, self.layers, layer_of, lambda n: self.facts.get(n)[1])
-            names = tuple(sorted(t.name for t in tensors)[:MAX_NAMES_SHOWN])
+            return Matched(self._tensors(p.key), self.layers, layer_of, lambda n: self.facts.get(n)[1])
+        return Matched([f for f in self.facts.files if glob_match(p.key, f)])
+
+    def _match(self, p: Predicate) -> PredicateOutcome:
+        matched = self._matched(p)
+        if p.subject == "tensor":
+            names = tuple(sorted(t.name for t in matched.items)[:MAX_NAMES_SHOWN])
         else:
-            files = [f for f in self.facts.files if glob_match(p.key, f)]
-            matched, names = Matched(files), tuple(files[:MAX_NAMES_SHOWN])
+            names = tuple(matched.items[:MAX_NAMES_SHOWN])
         results = [test(matched) for test in p.tests]
         observed = "; ".join(dict.fromkeys(o for _h, o in results))
         return PredicateOutcome(p, all(h for h, _o in results), observed, names, matched.count)
 
     def selection_holds(self, sel: Selection) -> bool:
-        return all(self.holds(p) for p in sel.quick_order)
+        truth = self.truth
+        for p in sel.quick_order:  # holds(), inlined: this loop is most of a verdict's time
+            t = truth.get(p.sig)
+            if t is None:
+                t = self.holds(p)
+            if not t:
+                return False
+        return True
+
+    def gates_hold(self, rule: Rule) -> bool:
+        truth = self.truth
+        for p in rule.gates:
+            t = truth.get(p.sig)
+            if t is None:
+                t = self.holds(p)
+            if not t:
+                return False
+        return True
 
 
-def evaluate(facts: Facts, rules: RuleSet, only: set[str] | None = None, *, full: bool = True) -> Evaluation:
+def evaluate(facts: Facts, rules: RuleSet, only: set[str] | None = None, *, full: bool = True,
+             after: Evaluation | None = None) -> Evaluation:
     """Every rule's outcome. With `full=False` a rule that does not fire keeps no predicate outcomes
     (its selections stop at their first failing predicate); a rule that fires is complete either way,
-    so verdicts and their evidence are the same."""
-    ev = _Evaluator(facts)
-    out = Evaluation()
+    so verdicts and their evidence are the same. `after`: an evaluation of the same target (other
+    rules, or facts extended from the same snapshot) whose tensor matches and config checks are reused."""
+    ev = _Evaluator(facts, after.evaluator if after is not None else None)
+    out = Evaluation(evaluator=ev)
     for rule in rules.rules:
         if (only is not None and rule.id not in only) or rule.status == "deprecated":
             continue
         if full:
             out.outcomes.append(_complete(ev, rule))
-        elif rule.fires is None or not _fires(ev, rule):
+        elif rule.fires is None or not ev.gates_hold(rule) or not _fires(ev, rule):
             out.outcomes.append(RuleOutcome(rule, False, {}))
         else:
             out.outcomes.append(_complete(ev, rule))
@@ -150,16 +195,9 @@ def evaluate(facts: Facts, rules: RuleSet, only: set[str] | None = None, *, full
 
 def _fires(ev: _Evaluator, rule: Rule) -> bool:
     """The yes/no pass: a selection is computed only when the condition asks for it."""
-    known: dict[str, bool] = {}
-    sels = rule.selections
-
-    def truth(name: str) -> bool:
-        t = known.get(name)
-        if t is None:
-            t = known[name] = ev.selection_holds(sels[name])
-        return t
-
-    return rule.fires(truth)
+    sels, holds = rule.selections, ev.selection_holds
+    # A selection named twice is asked twice: its checks' truths are cached, so that is cheap.
+    return rule.fires(lambda name: holds(sels[name]))
 
 
 def _complete(ev: _Evaluator, rule: Rule) -> RuleOutcome:

@@ -22,6 +22,8 @@ _QUANT_MARKERS = {
 
 def config_get(config: dict[str, Any] | None, path: str) -> tuple[bool, Any]:
     """(found, value) for a dotted path; a list index may be a number component."""
+    if "." not in path and type(config) is dict:  # most paths: one key
+        return (True, config[path]) if path in config else (False, None)
     cur: Any = config
     for part in path.split("."):
         if isinstance(cur, dict) and part in cur:

@@ -17,6 +17,7 @@ from . import dimexpr
 from .patterns import PatternError, compile_regex
 
 VALUE_SUBJECTS = ("fact", "config")
+MEMO_ENTRIES, MEMO_CHARS = 2048, 200  # per compiled regex: what a long audit may remember of its answers
 MATCH_SUBJECTS = ("tensor", "file")
 SUBJECTS: dict[str, str] = {
     "fact": "a normalised fact (see `facts.yaml` and the derived facts below)",
@@ -261,7 +262,19 @@ class Matches(ValueOperator):
 
     def on_value(self, arg):
         rx = compile_regex(arg)
-        return lambda v: any(rx.search(s) for s in _strings(v))
+        # Repos repeat their strings (architectures, model types): an audit asks RE2 once per string,
+        # not once per repo (each RE2 call also hands the GIL over, costly with many workers).
+        known: dict[str, bool] = {}
+
+        def hit(s: str) -> bool:
+            r = known.get(s)
+            if r is None:
+                r = rx.search(s) is not None
+                if len(s) <= MEMO_CHARS and len(known) < MEMO_ENTRIES:
+                    known[s] = r
+            return r
+
+        return lambda v: any(hit(s) for s in _strings(v))
 
 
 class Contains(ValueOperator):

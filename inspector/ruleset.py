@@ -131,6 +131,19 @@ class Rule:
     def file(self) -> str:
         return self.loc.file
 
+    @cached_property
+    def gates(self) -> tuple[Predicate, ...]:
+        """Value predicates the rule cannot fire without: one per selection its condition requires
+        (that selection's first cheap check). The engine tries them before the condition."""
+        if self.condition is None:
+            return ()
+        out = []
+        for name in sorted(cond.required(self.condition, tuple(self.selections))):
+            first = self.selections[name].quick_order[:1]
+            if first and first[0].subject in VALUE_SUBJECTS:
+                out.append(first[0])
+        return tuple(out)
+
 
 @dataclass(frozen=True)
 class BaseModel:

@@ -349,11 +349,13 @@ def trait_facts(facts: Facts, rules: RuleSet) -> Facts:
     ts: TraitSet = rules.traits or TraitSet()
     values, sources = dict(facts.values), dict(facts.sources)
     config = facts.config
+    # Only the sub-configs this config has: a path under an absent one is never found.
+    lm_configs = [p for p in ts.lm_configs if config_get(config, p)[0]]
     for name, paths in rules.facts.items():
         if name in values:
             continue
         for p in paths:
-            where, v = _lookup(config, p, ts.lm_configs)
+            where, v = _lookup(config, p, lm_configs)
             v = _number(v)
             if where is not None and v is not None:
                 values[name], sources[name] = v, f"config:{where}"
@@ -375,7 +377,7 @@ def trait_facts(facts: Facts, rules: RuleSet) -> Facts:
         for m in ts.layer_maps:
             if m.measure != measure or (m.model_types and model_type not in m.model_types):
                 continue
-            where, v = (m.config, True) if m.alternate and config_get(config, m.config)[0] else _lookup(config, m.config, ts.lm_configs)
+            where, v = (m.config, True) if m.alternate and config_get(config, m.config)[0] else _lookup(config, m.config, lm_configs)
             if where is None:
                 continue
             kinds = _layer_list(m, v, n)
@@ -400,7 +402,7 @@ def trait_facts(facts: Facts, rules: RuleSet) -> Facts:
     if theta is not None:
         values["rope_base"] = int(theta) if theta.is_integer() else theta
     if values.get("quantization") == "none":  # a wrapper may quantize only its language model
-        where, method = _lookup(config, "quantization_config.quant_method", ts.lm_configs)
+        where, method = _lookup(config, "quantization_config.quant_method", lm_configs)
         if where and isinstance(method, str):
             values["quantization"], sources["quantization"] = method.lower(), f"config:{where}"
     _params(values, sources, facts)
@@ -498,12 +500,14 @@ def _estimate(v: dict) -> tuple[int, int] | None:
     return emb + total_layers, emb + active_layers
 
 
-def compute_traits(facts: Facts, rules: RuleSet, *, full: bool = True) -> tuple[dict[str, Trait], Evaluation]:
+def compute_traits(facts: Facts, rules: RuleSet, *, full: bool = True,
+                   after: Evaluation | None = None) -> tuple[dict[str, Trait], Evaluation]:
     """Every trait the rule set knows, decided; and the trait rules' outcomes (for --explain; with
-    `full=False` a rule that fails keeps no predicate outcomes, the traits are the same)."""
+    `full=False` a rule that fails keeps no predicate outcomes, the traits are the same). `after`: the
+    family rules' evaluation of these facts, whose tensor matches and config checks are reused."""
     ts: TraitSet = rules.traits or TraitSet()
     tf = trait_facts(facts, rules)
-    ev = evaluate(tf, ts.ruleset, full=full)
+    ev = evaluate(tf, ts.ruleset, full=full, after=after)
     by_id = {o.rule.id: o for o in ev.outcomes}
     out: dict[str, Trait] = {name: Trait(UNKNOWN, basis="none") for name in ts.names}
     order = sorted(range(len(ts.rules)), key=lambda i: (-ts.rules[i].priority, i))

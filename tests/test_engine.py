@@ -93,3 +93,19 @@ def test_a_set_lookup_agrees_with_comparing_one_by_one(args, v):
 ])
 def test_each_value_operator_as_the_reference_says(op, arg, found, value, holds):
     assert OPERATORS[op].compile(arg)(found, value) is holds
+
+
+@pytest.mark.parametrize(("text", "required"), [
+    ("a", {"a"}), ("a and b", {"a", "b"}), ("a or b", set()), ("a and (b or c)", {"a"}),
+    ("(a and b) or (a and c)", {"a"}), ("not a", set()), ("all of them", {"a", "b", "c"}),
+    ("any of them", set()), ("3 of them", {"a", "b", "c"}), ("2 of them", set()), ("all of x*", set()),
+])
+def test_a_rule_is_skipped_only_on_a_selection_its_condition_requires(text, required):
+    assert cond.required(cond.parse(text), ("a", "b", "c")) == required
+
+
+def test_every_gate_is_a_value_check_of_a_required_selection(ruleset):
+    for rule in ruleset.rules:
+        need = cond.required(rule.condition, tuple(rule.selections)) if rule.condition is not None else set()
+        assert all(any(g in rule.selections[n].predicates for n in need) for g in rule.gates), rule.id
+        assert all(g.subject in ("fact", "config") for g in rule.gates), rule.id

@@ -59,3 +59,9 @@ def test_a_claim_is_ruled_out_when_no_family_is_resembled_and_the_tokenizer_is_n
     assert ruled_out_by_tokenizer(v.evidence)
     item = next(e for e in v.evidence if e.rule == RULED_OUT)
     assert item.signal.startswith("no family's evidence") and "65024" in item.observed
+
+
+@pytest.mark.parametrize("folder", SAMPLES, ids=lambda p: p.name)
+def test_the_verdict_dict_is_what_asdict_makes(insp, folder):
+    v = insp.inspect(str(folder))
+    assert v.to_dict() == dataclasses.asdict(v) and v.to_dict() is not v.to_dict()
