@@ -74,6 +74,20 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# An exponent of three digits or more: the only way a float literal can overflow a double.
+_BIG_EXPONENT = re.compile(rb"[eE][+-]?0*[0-9]{3}")
+
+
+def _finite_float(constant):
+    def parse(text: str) -> object:
+        f = float(text)
+        if math.isfinite(f):
+            return f
+        return constant("-Infinity" if text.startswith("-") else "Infinity")
+
+    return parse
+
+
 # No count, size or id in a model file needs more digits; a longer integer cannot even become a
 # float, so later comparisons would raise OverflowError.
 MAX_INT_DIGITS = 300
@@ -270,7 +284,10 @@ def _loads(raw: bytes, what: str, where: str, pairs_hook, parse_constant) -> obj
     try:
         # The integer check costs a call per number: only pay it when a long digit run exists at all.
         parse_int = _bounded_int if _LONG_RUN in raw.translate(_DIGITS_AS_NINE) else None
-        doc = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=parse_constant, parse_int=parse_int)
+        # `1e400` parses to inf without passing parse_constant: read it as the Infinity it is.
+        parse_float = _finite_float(parse_constant) if _BIG_EXPONENT.search(raw) else None
+        doc = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=parse_constant, parse_int=parse_int,
+                         parse_float=parse_float)
     except RecursionError:  # unreachable past json_too_deep; kept as the last line of defence
         raise InvalidData(f"{what} is nested too deeply", where=where) from None
     except ValueError as e:

@@ -352,7 +352,7 @@ class Store:
                 self.db.execute(REPORT_INDEX)
                 self.db.execute(STUDY_INDEX)
             self.columns = {r[1] for r in self.db.execute("PRAGMA table_info(results)")}
-        except sqlite3.Error as e:
+        except (sqlite3.Error, UnicodeDecodeError) as e:  # a damaged schema can hold bytes that are not UTF-8
             raise StoreError(f"cannot open the audit database: {_reason(e)}", where=str(path)) from None
         need = {"repo", "sha", "status", "verdict"}
         if not need <= self.columns:
@@ -388,7 +388,7 @@ class Store:
         """Any SQLite failure as one line naming the database (never "internal error")."""
         try:
             yield
-        except sqlite3.Error as e:
+        except (sqlite3.Error, UnicodeDecodeError) as e:
             raise StoreError(_reason(e), where=str(self.path)) from None
 
     # ---- the writer's claim
@@ -579,7 +579,9 @@ class Store:
         return self._read("SELECT coalesce(max(pos), 0) FROM queue")[0][0]
 
 
-def _reason(e: sqlite3.Error) -> str:
+def _reason(e: sqlite3.Error | UnicodeDecodeError) -> str:
+    if isinstance(e, UnicodeDecodeError):
+        return "the database file is damaged (text in it is not UTF-8); `sqlite3 FILE .recover` may save its rows"
     name = getattr(e, "sqlite_errorname", "")
     if name == "SQLITE_FULL":
         return "database or disk is full: every row committed so far is kept; free space, then --resume"

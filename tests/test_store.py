@@ -340,3 +340,21 @@ def test_rows_of_any_stored_values_never_break_a_report_or_an_export(tmp_path):
         assert all(json.loads(line)["target"] is not None for line in buf.getvalue().splitlines())
 
     check()
+
+
+def test_a_schema_with_text_that_is_not_utf8_is_one_line_and_the_file_is_untouched(tmp_path):
+    # Found by fuzz/fuzz_store.py (the input is kept as it was found): sqlite3 decodes schema text
+    # itself, past the connection's text_factory, and that was "internal error".
+    import shutil
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from inspector.cli import main
+
+    db = tmp_path / "found.sqlite"
+    shutil.copy(Path(__file__).parent / "data" / "fuzz" / "store-schema-not-utf8.sqlite", db)
+    data = db.read_bytes()
+    r = CliRunner().invoke(main, ["audit", "export", "--db", str(db), "--format", "jsonl"])
+    assert r.exit_code == 1 and "damaged" in r.output and "internal error" not in r.output
+    assert db.read_bytes() == data
