@@ -61,6 +61,10 @@ class InvalidData(InspectorError):
     status = "invalid"
 
 
+class TooLarge(InvalidData):
+    """A file over its size cap (from stat, or counted while reading)."""
+
+
 @dataclass(frozen=True)
 class Location:
     file: str
