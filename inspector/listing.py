@@ -143,7 +143,7 @@ def list_hub(*, authors: Iterable[str] = (), search: str | None = None, filters:
     from .sources.http import HubClient
 
     if sort is not None and sort not in SORTS:
-        raise UsageError(f"--sort must be one of {', '.join(SORTS)}")
+        raise UsageError(f"`sort` must be one of {', '.join(SORTS)}", names={"sort": "`sort`"})
     if client is None:
         client = HubClient(endpoint=getattr(api, "endpoint", None), token=getattr(api, "token", None))
     for author in list(authors) or [None]:
@@ -284,10 +284,11 @@ def fingerprint(folder: Path) -> str:
 # ---- sharding
 
 
-def parse_shard(text: str) -> tuple[int, int]:
+def parse_shard(text: str, name: str = "shard") -> tuple[int, int]:
+    """(K, N) from `K/N`; `name` is the parameter the text came from (for the error)."""
     k, sep, n = text.partition("/")
     if not sep or not k.isdigit() or not n.isdigit() or not 1 <= int(k) <= int(n):
-        raise UsageError("--shard must be K/N with 1 <= K <= N", where=text)
+        raise UsageError(f"`{name}` must be K/N with 1 <= K <= N", where=text, names={name: f"`{name}`"})
     return int(k), int(n)
 
 

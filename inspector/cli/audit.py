@@ -80,7 +80,7 @@ def command(ctx: click.Context, from_file, authors, search, filters, sort, limit
     if resume and not db.is_file():
         raise UsageError("no such audit database to resume", where=str(db))
     k_n = parse_shard(shard) if shard else None
-    part_k_n = parse_shard(part) if part else None
+    part_k_n = parse_shard(part, "part") if part else None
     if part_k_n and not resume:
         raise UsageError("--part is for the child processes of --processes (with --resume)")
     share = 1.0 / part_k_n[1] if part_k_n else 1.0
