@@ -102,8 +102,8 @@ class Audit:
             self.listed = self.store.get_meta("run.listed") or "1"  # databases from before streaming: complete
             self.query = self.store.get_meta("run.query") or ""
             if not saved and self.listed == "1":
-                raise UsageError("nothing to resume in this database (start a run without --resume)",
-                                 where=str(self.store.path))
+                raise UsageError("nothing to resume in this database (start a run without `resume=True`)",
+                                 where=str(self.store.path), names={"resume": "`resume=True`"})
             items = [_from_queue(*q) for _pos, *q in saved]
             self._queue_pos = saved[-1][0] if saved else 0
             if self.store.get_meta("run.refresh") == "1":
@@ -112,8 +112,9 @@ class Audit:
             if self.store.get_meta("run.state") == "running":
                 # Killed (or stopped, or failed) before its end: a new list would make --resume forget it.
                 raise UsageError(f"this database holds an audit that did not finish (started "
-                                 f"{(self.store.get_meta('run.started') or '?')[:19]}): continue it with --resume, "
-                                 "or give another --db", where=str(self.store.path))
+                                 f"{(self.store.get_meta('run.started') or '?')[:19]}): continue it with `resume=True`, "
+                                 "or give another `store`", where=str(self.store.path),
+                                 names={"resume": "`resume=True`", "store": "`store`"})
             items = list(items or [])
             self._run_started = now_iso()
             self.listed, self.query = ("0", listing) if listing else ("1", "")

@@ -635,10 +635,11 @@ def parse_expect(items: list[str]) -> dict[str, str | None]:
         key = key.strip()
         if not sep or key not in EXPECT_FIELDS:
             tail = did_you_mean(key, list(EXPECT_FIELDS))
-            raise UsageError(f"--expect takes FIELD=VALUE with FIELD one of {', '.join(EXPECT_FIELDS)}, got {item!r}{tail}")
+            raise UsageError(f"`expect` takes FIELD=VALUE with FIELD one of {', '.join(EXPECT_FIELDS)}, got {item!r}{tail}",
+                             names={"expect": "`expect`"})
         value = value.strip()
         if key == "kind" and value not in (*KINDS, "unknown"):
-            raise UsageError(f"--expect kind must be one of {', '.join(KINDS)}, got {value!r}")
+            raise UsageError(f"`expect` kind must be one of {', '.join(KINDS)}, got {value!r}", names={"expect": "`expect`"})
         out[key] = None if key == "base" and value in ("", "none", "null") else value
     return out
 
@@ -680,8 +681,9 @@ def refuse_shipped_ids(path: Path, ids: list[str]) -> None:
     for fid in ids:
         fx = shipped.get(fid)
         if fx is not None and source_path(fx.loc.file).resolve() != path.resolve():
-            raise UsageError(f"fixture id {fid!r} is a shipped fixture ({fx.loc}); give another --id, "
-                             "or --replace-shipped to replace it on purpose")
+            raise UsageError(f"fixture id {fid!r} is a shipped fixture ({fx.loc}); give another `fid`, "
+                             "or `replace_shipped=True` to replace it on purpose",
+                             names={"fid": "`fid`", "replace_shipped": "`replace_shipped=True`"})
 
 
 def write_fixtures(path: Path, items: list[dict[str, Any]]) -> int:
@@ -703,7 +705,8 @@ def write_fixtures(path: Path, items: list[dict[str, Any]]) -> int:
     have = {f.id for f in existing.fixtures}
     for it in items:
         if it["id"] in have:
-            raise UsageError(f"fixture {it['id']!r} is already in {path}; give another --id or remove it first")
+            raise UsageError(f"fixture {it['id']!r} is already in {path}; give another `fid` or remove it first",
+                             names={"fid": "`fid`"})
         have.add(it["id"])
     text = before if before is not None else FILE_HEADER
     if not text.endswith("\n"):
@@ -789,11 +792,12 @@ def new_family(name: str, folder: Path, *, force: bool = False) -> list[Path]:
     package = Path(__file__).resolve().parent
     target = folder.resolve()
     if target == package or package in target.parents:
-        raise UsageError(f"{folder} is inside the installed package; write your rules elsewhere (--dir DIR)")
+        raise UsageError(f"{folder} is inside the installed package; write your rules in another `folder`",
+                         names={"folder": "`folder`"})
     rule_path, fixture_path = folder / f"{name}.yaml", folder / "tests" / f"{name}.yaml"
     for p in (rule_path, fixture_path):
         if p.exists() and not force:
-            raise UsageError(f"{p} exists (use --force to overwrite)")
+            raise UsageError(f"{p} exists (use `force=True` to overwrite)", names={"force": "`force=True`"})
     arch = "".join(part.capitalize() for part in re.split(r"[_\-]", name))
     fmt = {"name": name, "title": arch, "arch": arch, "dir": _display(folder), "tests": _display(folder / "tests")}
     fixture_path.parent.mkdir(parents=True, exist_ok=True)

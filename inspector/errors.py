@@ -12,16 +12,25 @@ class InspectorError(Exception):
 
     status = "invalid"
 
-    def __init__(self, message: str, *, where: str | None = None) -> None:
+    def __init__(self, message: str, *, where: str | None = None, names: dict[str, str] | None = None) -> None:
         # Messages stay one line: hostile input must not be able to forge extra output lines.
         self.message = " ".join(str(message).split())
+        # The library's parameters as this message spells them (`force` -> "`force=True`"): a front end
+        # (the CLI) says its own word for each instead, see one_line(words).
+        self.names = names or {}
         # `where` often echoes user or repo input (a target, a file name): one line, bounded.
         where = " ".join(where.split()) if where else where
         self.where = where[:200] + "..." if where and len(where) > 200 else where
         super().__init__(self.one_line())
 
-    def one_line(self) -> str:
-        return f"{self.where}: {self.message}" if self.where else self.message
+    def one_line(self, words: dict[str, str] | None = None) -> str:
+        """`where: message`; with `words` (parameter -> a front end's word, e.g. its flag), each
+        parameter the message names is given in that word."""
+        message = self.message
+        for param, spelled in self.names.items():
+            if words and param in words:
+                message = message.replace(spelled, words[param])
+        return f"{self.where}: {message}" if self.where else message
 
 
 class UsageError(InspectorError):
@@ -59,6 +68,10 @@ class InvalidData(InspectorError):
     """A file from a repo that we refuse to trust: a hostile header, a broken config or index."""
 
     status = "invalid"
+
+
+class TooLarge(InvalidData):
+    """A file over its size cap (from stat, or counted while reading)."""
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ def near_misses(board: Board, evaluation: Evaluation) -> list[RuleOutcome]:
 def check_rule_ids(rule_ids: set[str], known: list[str]) -> None:
     """Unknown ids for `--rule` are a usage error with a did-you-mean (before any target is read)."""
     for rid in sorted(rule_ids - set(known)):
-        raise UsageError(f"--rule: no rule {rid!r}" + did_you_mean(rid, known))
+        raise UsageError(f"`rule_ids`: no rule {rid!r}" + did_you_mean(rid, known), names={"rule_ids": "`rule_ids`"})
 
 
 # --- text ---------------------------------------------------------------------------------------

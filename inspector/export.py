@@ -27,7 +27,7 @@ def records(store: Store) -> Iterator[dict[str, Any]]:
 
 def export(store: Store, fmt: str, out: IO[str] | str | Path) -> int:
     if fmt not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+        raise UsageError(f"`fmt` must be one of {', '.join(FORMATS)}", names={"fmt": "`fmt`"})
     if fmt == "parquet":
         if not isinstance(out, (str, Path)):
             raise UsageError("parquet export needs -o FILE")

@@ -13,10 +13,10 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from .errors import NetworkError, UsageError
+from .errors import InvalidData, NetworkError, UsageError
 from .repoid import is_sha
 from .repoid import split as split_target
 from .sources.hub import EXPAND
@@ -48,16 +48,47 @@ class Item:
 # ---- --from FILE
 
 
+# A list file is read whole: 256 MB holds millions of ids, and a FIFO or /dev/zero ends there, or earlier.
+MAX_LIST_BYTES = 256 * 1024 * 1024
+STDIN = "-"
+
+
 def read_list(path: str | Path) -> list[Item]:
-    """Ids one per line (`org/name[@rev]`, `#` comments), or CSV / JSON Lines with an id column."""
+    """Ids one per line (`org/name[@rev]`, `#` comments), or CSV / JSON Lines with an id column, by the
+    file's suffix. Only a regular file is read (a FIFO or a device is refused, never waited on)."""
+    from .sources.localfs import read_capped
+
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise UsageError(f"cannot read the repo list: {e.strerror or e}", where=str(path)) from None
-    items: list[Item] = []
+        data = read_capped(p, MAX_LIST_BYTES, str(path), what="the repo list")
+    except InvalidData as e:
+        raise UsageError(e.message, where=e.where) from None
     suffix = p.suffix.lower()
-    if suffix in (".jsonl", ".ndjson", ".json"):
+    kind = "jsonl" if suffix in (".jsonl", ".ndjson", ".json") else suffix[1:] if suffix in (".csv", ".tsv") else "lines"
+    return parse_list(_decode(data, str(path)), kind, str(path))
+
+
+def read_list_stream(stream: BinaryIO, where: str = "<stdin>") -> list[Item]:
+    """A list from standard input: JSON Lines when it starts with `{`, else ids one per line."""
+    data = stream.read(MAX_LIST_BYTES + 1)
+    if len(data) > MAX_LIST_BYTES:
+        raise UsageError(f"the repo list is larger than {MAX_LIST_BYTES} bytes", where=where)
+    text = _decode(data, where)
+    kind = "jsonl" if text.lstrip().startswith("{") else "lines"
+    return parse_list(text, kind, where)
+
+
+def _decode(data: bytes, where: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"the repo list is not UTF-8 (byte {e.start})", where=where) from None
+
+
+def parse_list(text: str, kind: str, path: str) -> list[Item]:
+    """`kind`: jsonl, csv, tsv or lines."""
+    items: list[Item] = []
+    if kind == "jsonl":
         for n, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
@@ -66,8 +97,8 @@ def read_list(path: str | Path) -> list[Item]:
             except ValueError:
                 raise UsageError("not a JSON object", where=f"{path}:{n}") from None
             items.append(_from_record(obj, f"{path}:{n}"))
-    elif suffix in (".csv", ".tsv"):
-        reader = csv.DictReader(text.splitlines(), delimiter="\t" if suffix == ".tsv" else ",")
+    elif kind in ("csv", "tsv"):
+        reader = csv.DictReader(text.splitlines(), delimiter="\t" if kind == "tsv" else ",")
         if not reader.fieldnames or not any(c in reader.fieldnames for c in ID_COLUMNS):
             raise UsageError(f"no id column (one of {', '.join(ID_COLUMNS)})", where=str(path))
         for n, rec in enumerate(reader, 2):
@@ -114,7 +145,7 @@ def list_hub(*, authors: Iterable[str] = (), search: str | None = None, filters:
     from .sources.http import HubClient
 
     if sort is not None and sort not in SORTS:
-        raise UsageError(f"--sort must be one of {', '.join(SORTS)}")
+        raise UsageError(f"`sort` must be one of {', '.join(SORTS)}", names={"sort": "`sort`"})
     if client is None:
         client = HubClient(endpoint=getattr(api, "endpoint", None), token=getattr(api, "token", None))
     for author in list(authors) or [None]:
@@ -289,10 +320,11 @@ def fingerprint(folder: Path) -> str:
 # ---- sharding
 
 
-def parse_shard(text: str) -> tuple[int, int]:
+def parse_shard(text: str, name: str = "shard") -> tuple[int, int]:
+    """(K, N) from `K/N`; `name` is the parameter the text came from (for the error)."""
     k, sep, n = text.partition("/")
     if not sep or not k.isdigit() or not n.isdigit() or not 1 <= int(k) <= int(n):
-        raise UsageError("--shard must be K/N with 1 <= K <= N", where=text)
+        raise UsageError(f"`{name}` must be K/N with 1 <= K <= N", where=text, names={name: f"`{name}`"})
     return int(k), int(n)
 
 

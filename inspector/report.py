@@ -157,7 +157,7 @@ class Report:
         from .store import LATEST_WHERE
 
         if by not in (None, "author"):
-            raise UsageError(f"--by must be 'author', not {by!r}")
+            raise UsageError(f"`by` must be 'author', not {by!r}", names={"by": "`by`"})
         self.store, self.source = store, source
         self.filters: dict[str, str | None] = {"by": by, "lineage": lineage}
         self.meta = {_text(k, "") or "": _text(v, "") or "" for k, v in list(store.meta().items())[:100]}
@@ -402,7 +402,7 @@ def report(db: str | Path, *, by: str | None = None, lineage: str | None = None,
 def chunks(rep: Report, fmt: str) -> Iterator[str]:
     """The rendered report in pieces: CSV and JSON stream their per-repo rows."""
     if fmt not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+        raise UsageError(f"`fmt` must be one of {', '.join(FORMATS)}", names={"fmt": "`fmt`"})
     if fmt == "csv":
         buf = io.StringIO()
         w = csv_writer(buf)

@@ -7,9 +7,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -208,23 +206,18 @@ def load_text(text: str, file_name: str) -> Any:
 
 
 def read_capped(path: Path, display: str | None = None, limit: int = MAX_RULE_FILE_BYTES) -> str:
-    """A rule or fixture file's text. Only regular files are read (a FIFO would block, /dev/zero
-    never ends), and the size cap is enforced while reading, not only from stat."""
+    """A rule or fixture file's text, read through sources.localfs: only regular files (a FIFO would
+    block, /dev/zero never ends), the size cap enforced while reading, not only from stat."""
+    from .errors import InvalidData, TooLarge
+    from .sources.localfs import read_capped as read_file
+
     name = display or str(path)
     try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then tells what was opened.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as e:
-        raise YamlProblem(V.unreadable_path.CHECK(f"cannot read: {e.strerror or e}", Location(name, 1, 1))) from None
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise YamlProblem(V.unreadable_path.CHECK("not a regular file (a FIFO, device or socket is never read)", Location(name, 1, 1)))
-        try:
-            data = fh.read(limit + 1)
-        except OSError as e:
-            raise YamlProblem(V.unreadable_path.CHECK(f"cannot read: {e.strerror or e}", Location(name, 1, 1))) from None
-    if len(data) > limit:
-        raise YamlProblem(V.file_too_large.CHECK(f"file is larger than the limit of {limit} bytes", Location(name, 1, 1)))
+        data = read_file(path, limit, name, what="file")
+    except TooLarge:
+        raise YamlProblem(V.file_too_large.CHECK(f"file is larger than the limit of {limit} bytes", Location(name, 1, 1))) from None
+    except InvalidData as e:
+        raise YamlProblem(V.unreadable_path.CHECK(e.message, Location(name, 1, 1))) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

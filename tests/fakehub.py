@@ -340,6 +340,7 @@ class Stats:
     served_5xx: int = 0
     drops: int = 0
     stalls: int = 0
+    delayed: int = 0  # requests held back by the `latency` fault (counted, so tests need no clock)
 
     def entries(
         self, *, kind: str | None = None, repo_id: str | None = None, file: str | None = None
@@ -926,6 +927,8 @@ class FakeHub:
             allowed, rl_headers, reset = self._rate_check(bucket)
 
         if applies and faults.latency > 0:
+            with self._lock:
+                stats.delayed += 1
             self._stopping.wait(faults.latency)
 
         if scripted is not None and scripted.status in ("drop", "stall"):

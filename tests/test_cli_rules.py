@@ -330,7 +330,7 @@ def test_a_fifo_among_the_rules_is_a_rule_error(tmp_path):
 
     os.mkfifo(tmp_path / "pipe.yaml")
     r = CliRunner().invoke(main, ["rules", "validate", str(tmp_path)])
-    assert r.exit_code == 2 and "pipe.yaml:1:1: error[E100] not a regular file" in r.output
+    assert r.exit_code == 2 and "pipe.yaml:1:1: error[E100] is a FIFO, not a regular file" in r.output
 
 
 def test_reference_prints_the_generated_tables_and_one_code_with_its_examples():

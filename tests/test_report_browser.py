@@ -221,7 +221,9 @@ def test_renders_sorts_and_stays_inert(browser, tmp_path):
     assert (ARTIFACTS / "report-small.png").stat().st_size > 10_000
 
 
-def test_thousand_repos_load_under_two_seconds(browser, tmp_path):
+def test_thousand_repos_load_whole_and_clean(browser, tmp_path):
+    # The load time is printed, not asserted: speed is bench/'s to measure (house rule), a loaded
+    # machine must not fail this test.
     page, exp = page_for(tmp_path, 1000, "big")
     browser.events.clear()
     wall = browser.open(page)
@@ -230,6 +232,5 @@ def test_thousand_repos_load_under_two_seconds(browser, tmp_path):
     print(f"1,000-repo report ({page.stat().st_size // 1024} kB): load {load_ms:.0f} ms in the page, "
           f"loadEventEnd {nav:.0f} ms, {wall * 1000:.0f} ms from the test")
     assert browser.eval("document.querySelectorAll('#disagreements-table tbody tr').length") == exp["mismatches"]
-    assert load_ms < 2000 and wall < 2.0
     assert browser.problems() == []
     browser.screenshot(ARTIFACTS / "report-1000.png", full=False)

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from .options import headers_option, rules_option
+from .options import follow_symlinks_option, format_option, headers_option, rules_option, token_option
 
 # Below this many repos the children's start-up (an interpreter, the imports, the rules: ~0.5 s each)
 # costs more than a second core gives back.
@@ -21,7 +21,8 @@ MIN_WORKERS_PER_PROCESS = 4
 
 @click.group("audit", invoke_without_command=True)
 @click.option("--from", "from_file", type=click.Path(path_type=Path),
-              help="Repo ids one per line (org/name[@sha]), or CSV / JSONL with an id (and optional sha) column.")
+              help="Repo ids one per line (org/name[@sha]), or CSV / JSONL with an id (and optional sha) column; "
+                   "`-` reads them from standard input.")
 @click.option("--author", "authors", multiple=True, help="List this author's / org's models (repeatable).")
 @click.option("--search", help="List models whose id contains TEXT.")
 @click.option("--filter", "filters", multiple=True, help="List models with this tag (repeatable: all must match).")
@@ -30,12 +31,14 @@ MIN_WORKERS_PER_PROCESS = 4
 @click.option("--sort", type=click.Choice(["downloads", "likes", "created", "modified"]), help="Listing order.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most N models per listing query.")
 @click.option("--dir", "local_dir", type=click.Path(path_type=Path), help="One local model per subfolder.")
+@follow_symlinks_option
 @click.option("--db", type=click.Path(path_type=Path), default=Path("audit.sqlite"), show_default=True)
 @click.option("--workers", type=click.IntRange(1, 256), default=8, show_default=True, help="Repos in flight.")
 @click.option("--resume", is_flag=True, help="Continue the run recorded in --db (its list, nothing redone).")
 @click.option("--refresh", is_flag=True, help="Inspect again even repos whose sha was audited before.")
 @click.option("--max-rps", type=click.FloatRange(min=0.01), help="Cap on Hub requests per second.")
 @click.option("--shard", help="K/N: audit only this stable 1/N of the list (by a hash of the repo id).")
+@token_option
 @headers_option
 @rules_option
 @click.option("--processes", "processes_opt", default="auto", show_default=True,
@@ -53,17 +56,19 @@ MIN_WORKERS_PER_PROCESS = 4
                    "`any` failure, or `none`.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 @click.pass_context
-def command(ctx: click.Context, from_file, authors, search, filters, population, derivatives, sort, limit, local_dir, db,
-            workers, resume, refresh, max_rps, shard, headers, rules_dirs, processes_opt, part, follow, isolate,
-            suspects_only, fail_on, quiet) -> None:
+def command(ctx: click.Context, from_file, authors, search, filters, population, derivatives, sort, limit, local_dir,
+            follow_symlinks, db, workers, resume, refresh, max_rps, shard, token, headers, rules_dirs, processes_opt, part,
+            follow, isolate, suspects_only, fail_on, quiet) -> None:
     """Audit many repos into SQLite; resumable. Subcommands: export, merge."""
     if ctx.invoked_subcommand is not None:
         return
     fail_statuses = _parse_fail_on(fail_on)
-    resume_cmd = _resume_command(db, workers, headers, rules_dirs, max_rps, processes_opt)
+    resume_cmd = _resume_command(db, workers, headers, rules_dirs, max_rps, processes_opt, follow_symlinks, token)
+    # What every child process (and a --resume's) must be told too.
+    passed = (["--token", token] if token else []) + (["--follow-symlinks"] if follow_symlinks else [])
     from ..api import Inspector
     from ..audit import Audit, Lister, render_summary, summarize
-    from ..listing import dedupe, in_shard, list_dir, parse_shard, read_list
+    from ..listing import STDIN, dedupe, in_shard, list_dir, parse_shard, read_list, read_list_stream
     from ..store import Store
 
     if derivatives and not population:
@@ -86,7 +91,7 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
     if resume and not db.is_file():
         raise UsageError("no such audit database to resume", where=str(db))
     k_n = parse_shard(shard) if shard else None
-    part_k_n = parse_shard(part) if part else None
+    part_k_n = parse_shard(part, "part") if part else None
     if part_k_n and not resume:
         raise UsageError("--part is for the child processes of --processes (with --resume)")
     share = 1.0 / part_k_n[1] if part_k_n else 1.0
@@ -97,8 +102,16 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
         from ..sources.http import HubClient
 
         # A child process paces on its share of the Hub's quota (the RateLimit counts are global).
-        client = HubClient(max_rps=max_rps * share if max_rps else None, share=share)
-    insp = Inspector(extra_rules=list(rules_dirs), headers=headers, client=client)
+        client = HubClient(max_rps=max_rps * share if max_rps else None, share=share, token=token)
+    insp = Inspector(extra_rules=list(rules_dirs), headers=headers, client=client, token=token,
+                     follow_symlinks=follow_symlinks)
+
+    # Read before the database is opened: a list that cannot be read leaves no database behind.
+    found = []
+    if from_file and not resume:
+        found += read_list_stream(sys.stdin.buffer) if str(from_file) == STDIN else read_list(from_file)
+    if local_dir and not resume:
+        found += list_dir(local_dir)
 
     with Store(db) as store, _signals_stop():
         if not part_k_n:
@@ -117,11 +130,6 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
                     # Killed (or failed) while the Hub was still listing: list again, queue what is new.
                     lister = _listing(audit, audit.query, seen={it.repo for it in todo})
             else:
-                found = []
-                if from_file:
-                    found += read_list(from_file)
-                if local_dir:
-                    found += list_dir(local_dir)
                 items = [it for it in dedupe(found) if k_n is None or in_shard(it.repo, *k_n)]
                 _refuse_offline(items, listed)
                 query = _query(authors, search, filters, sort, limit, shard, population, derivatives) if listed else None
@@ -131,7 +139,7 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
                     lister = _listing(audit, query, seen={it.repo for it in items})
             if resume and not part_k_n:
                 _refuse_offline(todo, audit.listed != "1")
-                if _settle_suspects(store, todo, _child_args(db, 1, headers, rules_dirs, max_rps)):
+                if _settle_suspects(store, todo, _child_args(db, 1, headers, rules_dirs, max_rps, passed)):
                     audit.reload()
             if suspects_only:
                 orphans = store.orphans()
@@ -147,7 +155,7 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
             if processes > 1 or (isolate and not part_k_n):
                 stats = _run_children(db, todo, processes, workers, resume=resume, refresh=refresh, max_rps=max_rps,
                                       headers=headers, rules_dirs=rules_dirs, store=store, bar=bar, lister=lister,
-                                      audit=audit, client=client, isolate=isolate)
+                                      audit=audit, client=client, isolate=isolate, passed=passed)
             else:
                 more = None
                 if lister is not None:
@@ -241,7 +249,7 @@ def _quote(p) -> str:
     return shlex.quote(str(p))
 
 
-def _resume_command(db, workers, headers, rules_dirs, max_rps, processes_opt) -> str:
+def _resume_command(db, workers, headers, rules_dirs, max_rps, processes_opt, follow_symlinks=False, token=None) -> str:
     """The command line that continues this run with the same settings (the list is in --db)."""
     parts = ["inspector", "audit", "--resume", "--db", _quote(db)]
     if workers != 8:
@@ -254,7 +262,10 @@ def _resume_command(db, workers, headers, rules_dirs, max_rps, processes_opt) ->
         parts += ["--max-rps", str(max_rps)]
     if processes_opt != "auto":
         parts += ["--processes", _quote(processes_opt)]
-    return " ".join(parts)
+    if follow_symlinks:
+        parts.append("--follow-symlinks")
+    # Never printed: a token in a terminal or a log outlives the run.
+    return " ".join(parts) + (" (and your --token again)" if token else "")
 
 
 def _describe(authors, search, filters) -> str:
@@ -382,7 +393,7 @@ def auto_processes(repos: int, workers: int) -> int:
 
 
 def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool, refresh: bool, max_rps, headers: str,
-                  rules_dirs, store, bar, audit, client, lister=None, isolate: bool = False):
+                  rules_dirs, store, bar, audit, client, lister=None, isolate: bool = False, passed: list[str] = ()):
     """Audit the recorded list as `processes` parts: this process audits the first, N-1 child
     processes the others, all writing to --db.
 
@@ -399,7 +410,7 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
     from ..listing import in_shard
 
     per = max(1, -(-workers // processes))
-    args = _child_args(db, per, headers, rules_dirs, max_rps)
+    args = _child_args(db, per, headers, rules_dirs, max_rps, list(passed))
     if lister is not None:
         args.append("--follow")  # the parent still lists: each child takes its part of what arrives
     start, since = time.monotonic(), audit.run_started
@@ -480,14 +491,15 @@ def _run_children(db: Path, todo, processes: int, workers: int, *, resume: bool,
     return stats
 
 
-def _child_args(db: Path, workers: int, headers: str, rules_dirs, max_rps) -> list[str]:
+def _child_args(db: Path, workers: int, headers: str, rules_dirs, max_rps, passed: list[str]) -> list[str]:
     """The command line of a child process: a quiet --resume of the run recorded in --db."""
     args = ["audit", "--resume", "--db", str(db), "--workers", str(workers), "--processes", "1", "--headers", headers, "-q"]
     for r in rules_dirs:
         args += ["--rules", str(r)]
     if max_rps:
         args += ["--max-rps", str(max_rps)]  # each child takes its share of it
-    return args
+    # The token travels in the spawn pipe, not on a command line that `ps` shows.
+    return args + passed
 
 
 def _settle_suspects(store, todo, args: list[str]) -> bool:
@@ -596,7 +608,8 @@ def _progress_bar(quiet: bool) -> _Bar | None:
 
 @command.command("export")
 @click.option("--db", type=click.Path(path_type=Path), default=Path("audit.sqlite"), show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl", show_default=True)
+@format_option("jsonl", "csv", "parquet", default="jsonl", json_as="jsonl",
+               help="jsonl: the inspection's JSON, one object a line; csv: the report's flat schema; parquet (needs -o).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="File to write (default: stdout).")
 def export_cmd(db: Path, fmt: str, output: Path | None) -> None:
     """A row per repo (its latest audit): the inspection's JSON contract (jsonl, parquet), or the

@@ -21,13 +21,22 @@ EXIT_CODES: list[tuple[type[InspectorError], int]] = [
 ]
 
 
+# Library parameter -> the flag that sets it: library errors name parameters, the CLI says flags.
+FLAGS = {
+    "sort": "--sort", "shard": "--shard", "part": "--part", "by": "--by", "fmt": "--format",
+    "resume": "--resume", "store": "--db", "expect": "--expect", "fid": "--id",
+    "replace_shipped": "--replace-shipped", "force": "--force",
+    "folder": "--dir", "rule_ids": "--rule",
+}
+
+
 def fail(e: InspectorError) -> None:
     code = next(c for cls, c in EXIT_CODES if isinstance(e, cls))
     if isinstance(e, RuleError):
         for p in e.problems:
             click.echo(str(p), err=True)
     else:
-        click.echo(f"error: {e.one_line()}", err=True)
+        click.echo(f"error: {e.one_line(FLAGS)}", err=True)
     sys.exit(code)
 
 

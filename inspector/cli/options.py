@@ -31,23 +31,32 @@ token_option = click.option(
 revision_option = click.option(
     "--revision", metavar="REV", help="Branch, tag or commit of every Hub target (or write org/name@REV).")
 
+follow_symlinks_option = click.option(
+    "--follow-symlinks", is_flag=True,
+    help="In local folders, also follow symlinks that lead outside the folder (refused by default; the "
+         "Hugging Face cache's snapshots -> blobs links are always followed).")
 
-def format_option(*choices: str, default: str, help: str, as_bool: bool = False):  # noqa: A002 - click's word
-    """`--format CHOICE` and `--json` as its alias (like the `hf` CLI). The command gets `fmt`, or
-    with `as_bool` (for text|json) `as_json`."""
+
+def format_option(*choices: str, default: str | None, help: str, as_bool: bool = False,  # noqa: A002 - click's word
+                  json_as: str = "json"):
+    """`--format CHOICE` and `--json` as its alias (like the `hf` CLI): `--json` is `--format json_as`
+    (`jsonl` where the JSON output is JSON Lines). The command gets `fmt` (None when neither is given
+    and `default` is None: the command then picks, e.g. from a file suffix), or with `as_bool` (for
+    text|json) `as_json`."""
+    assert json_as in choices
 
     def decorate(f):
         @functools.wraps(f)
         def wrapper(*args, fmt: str | None, as_json: bool, **kwargs):
-            if as_json and fmt not in (None, "json"):
+            if as_json and fmt not in (None, json_as):
                 raise UsageError(f"--json and --format {fmt} disagree: give one")
-            chosen = "json" if as_json else fmt or default
+            chosen = json_as if as_json else fmt or default
             if as_bool:
                 return f(*args, as_json=chosen == "json", **kwargs)
             return f(*args, fmt=chosen, **kwargs)
 
-        wrapper = click.option("--json", "as_json", is_flag=True, help="Same as --format json.")(wrapper)
-        return click.option("--format", "fmt", type=click.Choice(choices), default=None,
-                            help=f"{help} [default: {default}]")(wrapper)
+        wrapper = click.option("--json", "as_json", is_flag=True, help=f"Same as --format {json_as}.")(wrapper)
+        shown = f" [default: {default}]" if default else ""
+        return click.option("--format", "fmt", type=click.Choice(choices), default=None, help=f"{help}{shown}")(wrapper)
 
     return decorate

@@ -8,6 +8,7 @@ import click
 
 from ..errors import UsageError
 from ..report import FORMATS, chunks, report
+from .options import format_option
 
 SUFFIX_FORMAT = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".csv": "csv", ".json": "json"}
 
@@ -16,7 +17,9 @@ SUFFIX_FORMAT = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"
 @click.argument("db", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write here (default: standard output). The suffix picks the format when --format is not given.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), help="html (one self-contained page), md, csv (one line per repo), json.")
+@format_option(*FORMATS, default=None,
+               help="html (one self-contained page), md, csv (one line per repo), json "
+                    "[default: from the -o suffix, else md on standard output].")
 @click.option("--by", type=click.Choice(["author"]), help="Add a table per organisation.")
 @click.option("--lineage", help="Only repos that declare or are detected as this lineage.")
 @click.option("--claims", type=click.Path(path_type=Path, dir_okay=False),

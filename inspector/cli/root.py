@@ -21,6 +21,7 @@ from .exits import Group
 from .options import (
     CONTEXT_SETTINGS,
     color_option,
+    follow_symlinks_option,
     format_option,
     headers_option,
     revision_option,
@@ -45,6 +46,7 @@ DOC_SUFFIXES = {".md", ".txt", ".tsv", ".csv", ".rst", ".html"}
 @token_option
 @rules_option
 @headers_option
+@follow_symlinks_option
 @click.option("--with-tokenizer", is_flag=True,
               help="Also read tokenizer_config.json (and the head of tokenizer.json if needed): special tokens as evidence.")
 @click.option("--explain", is_flag=True, help="Why: the scores, the rules that held, the runner-up's near misses (with --json: JSON).")
@@ -53,7 +55,7 @@ DOC_SUFFIXES = {".md", ".txt", ".tsv", ".csv", ".rst", ".html"}
 @click.option("--evidence", type=click.Choice(["top", "all"]), default="top", show_default=True,
               help="top: the strongest items, one line each; all: every item with its rule, condition and values.")
 @color_option
-def inspect_cmd(targets, fmt, revision, token, rules_dirs, headers, with_tokenizer, explain, explain_all, rule_ids,
+def inspect_cmd(targets, fmt, revision, token, rules_dirs, headers, follow_symlinks, with_tokenizer, explain, explain_all, rule_ids,
                 evidence, color) -> None:
     """Inspect Hub repos (org/name[@rev]), model folders or .safetensors files.
 
@@ -69,7 +71,8 @@ def inspect_cmd(targets, fmt, revision, token, rules_dirs, headers, with_tokeniz
     explain = explain or explain_all
     if rule_ids and not explain:
         raise UsageError("--rule selects rules to explain: add --explain")
-    insp = Inspector(extra_rules=list(rules_dirs), headers=headers, with_tokenizer=with_tokenizer, token=token)
+    insp = Inspector(extra_rules=list(rules_dirs), headers=headers, with_tokenizer=with_tokenizer, token=token,
+                     follow_symlinks=follow_symlinks)
     if rule_ids:
         from ..explain import check_rule_ids
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from .options import headers_option, rules_option
+from .options import format_option, headers_option, rules_option
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 
@@ -22,8 +22,8 @@ def command() -> None:
 
 @command.command("validate")
 @paths_argument
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif", "junit"]), default="text",
-              show_default=True, help="github: workflow annotations; sarif: SARIF 2.1.0; junit: JUnit XML (as ruff and yamllint).")
+@format_option("text", "json", "github", "sarif", "junit", default="text",
+               help="github: workflow annotations; sarif: SARIF 2.1.0; junit: JUnit XML (as ruff and yamllint).")
 @click.option("--strict", is_flag=True, help="Exit 1 when there are warnings (and no errors).")
 def validate_cmd(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
     """Check PATHS (rule or fixture files, rule folders), or the shipped rules and fixtures.
@@ -58,7 +58,8 @@ def validate_cmd(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
 
 @command.command("test")
 @paths_argument
-@click.option("--json", "as_json", is_flag=True, help="One JSON object: failures, todo, per-rule counts.")
+@format_option("text", "json", default="text", as_bool=True,
+               help="text (failures summarised last), or json: one object with failures, todo, per-rule counts.")
 @click.option("-v", "--verbose", is_flag=True, help="Every fixture, the per-rule table, and the fixtures behind each false positive/negative.")
 @click.option("-k", "keywords", multiple=True,
               help="Only fixtures whose id or file contains this, or that expect a rule whose id, family, file or tags do "

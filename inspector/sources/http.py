@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import random
 import re
 import threading
@@ -484,8 +485,21 @@ class HubClient:
             wait = self._delay(attempt, retry_after, headers)
             self.sleep(wait)
             budget.waited(wait)
-        raise NetworkError(f"{last} after {self.retries} retries" if last != "deadline passed" else
-                           f"no answer within the deadline ({self.deadline:g} s per request)", where=what)
+        why = (f"{last} after {self.retries} retries" if last != "deadline passed" else
+               f"no answer within the deadline ({self.deadline:g} s per request)")
+        raise NetworkError(f"{why} ({self.server_of(url)})", where=what)
+
+    def server_of(self, url: str) -> str:
+        """The server a network error is about, as a user can check it: the endpoint says where it
+        came from (HF_ENDPOINT or the default), another host (a CDN) is named by its host."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return "a malformed URL"
+        if (parts.scheme, parts.netloc) == self.origin:
+            source = "HF_ENDPOINT" if os.environ.get("HF_ENDPOINT") else "the default endpoint"
+            return f"{self.endpoint}, {source}"
+        return parts.netloc[:100]
 
     def _headers(self, bucket: str | None, byte_range: tuple[int, int] | None, extra: dict[str, str] | None) -> dict[str, str]:
         if bucket is not None:

@@ -106,6 +106,12 @@ def read_local(target: str, *, headers: str = "default", with_tokenizer: bool = 
         read_weights(snap, LocalOpener(folder), headers)
     except InvalidData as e:
         snap.weights_invalid, snap.weights_error = True, e.one_line()
+    if snap.config_status == "missing" and snap.weights_format is None and not snap.weights_invalid:
+        # Nothing a model is made of: a wrong folder, not a model with a missing part (no_config and
+        # no_weights_metadata are usable statuses; this must not be).
+        note = f" ({snap.listing_note})" if snap.listing_note else ""
+        raise TargetNotFound(f"no model here: neither config.json nor weights (.safetensors, .bin, .gguf){note}",
+                             where=target)
     if with_tokenizer:
         fill_tokenizer(snap, folder.read, LocalOpener(folder).open, count_io=False)
     return snap

@@ -20,7 +20,7 @@ import os
 import stat
 from pathlib import Path
 
-from ..errors import InvalidData
+from ..errors import InvalidData, TooLarge
 from ..inert import inert
 
 _CHUNK = 1 << 20
@@ -77,7 +77,7 @@ def read_capped(path: Path, cap: int, where: str, *, what: str | None = None) ->
     fd, size = open_regular(path, where)
     try:
         if size > cap:
-            raise InvalidData(f"{inert(label, 80)} is {size} bytes (limit {cap})", where=where)
+            raise TooLarge(f"{inert(label, 80)} is {size} bytes (limit {cap})", where=where)
         parts: list[bytes] = []
         got = 0
         while True:
@@ -90,7 +90,7 @@ def read_capped(path: Path, cap: int, where: str, *, what: str | None = None) ->
             parts.append(chunk)
             got += len(chunk)
             if got > cap:
-                raise InvalidData(f"{inert(label, 80)} grew past {cap} bytes while being read", where=where)
+                raise TooLarge(f"{inert(label, 80)} grew past {cap} bytes while being read", where=where)
         return b"".join(parts)
     finally:
         os.close(fd)
