@@ -191,8 +191,9 @@ class Report:
         from .errors import did_you_mean
 
         known = sorted({r[0] for r in self._q("SELECT lineage FROM cur UNION SELECT declared_lineage FROM cur") if r[0]})
-        raise UsageError(f"--lineage {inert(lineage, 40)!r}: no repo of this audit declares or is detected as it"
-                         + did_you_mean(lineage, known, f" (lineages here: {', '.join(known[:12])})"))
+        raise UsageError(f"`lineage` {inert(lineage, 40)!r}: no repo of this audit declares or is detected as it"
+                         + did_you_mean(lineage, known, f" (lineages here: {', '.join(known[:12])})"),
+                         names={"lineage": "`lineage`"})
 
     def _fill_from_verdicts(self) -> None:
         """Rows whose columns are missing: read their verdict (only theirs) and fill the columns in."""

@@ -26,7 +26,7 @@ FLAGS = {
     "sort": "--sort", "shard": "--shard", "part": "--part", "by": "--by", "fmt": "--format",
     "resume": "--resume", "store": "--db", "expect": "--expect", "fid": "--id",
     "replace_shipped": "--replace-shipped", "force": "--force",
-    "folder": "--dir", "rule_ids": "--rule",
+    "folder": "--dir", "rule_ids": "--rule", "lineage": "--lineage",
 }
 
 
