@@ -77,9 +77,10 @@ _ATOMS = (str, int, float, bool, type(None))
 
 def as_plain(obj: Any) -> Any:
     """`dataclasses.asdict` for the verdict's values, the same result at a fraction of the cost (an
-    audit turns every verdict into a dict): atoms are shared, not deep-copied."""
+    audit turns every verdict into a dict): atoms are shared, not deep-copied. The contract has no NaN
+    or Infinity: a non-finite float (arithmetic on a hostile config's values) becomes null."""
     if isinstance(obj, _ATOMS):
-        return obj
+        return None if type(obj) is float and not math.isfinite(obj) else obj
     if isinstance(obj, dict):
         d = {as_plain(k): as_plain(v) for k, v in obj.items()}
         if type(obj) is dict:

@@ -65,3 +65,14 @@ def test_a_claim_is_ruled_out_when_no_family_is_resembled_and_the_tokenizer_is_n
 def test_the_verdict_dict_is_what_asdict_makes(insp, folder):
     v = insp.inspect(str(folder))
     assert v.to_dict() == dataclasses.asdict(v) and v.to_dict() is not v.to_dict()
+
+
+def test_a_non_finite_number_reaches_the_json_as_null(insp):
+    # Found by fuzz/fuzz_judge.py: a rope base of 2e307 scaled by a factor overflows to inf in a trait.
+    import json
+
+    v = insp.inspect(str(SAMPLES[0]))
+    v.traits = {"positions": {"value": "RoPE", "details": {"rope_base": float("inf"), "x": float("nan")}}}
+    d = v.to_dict()
+    assert d["traits"]["positions"]["details"] == {"rope_base": None, "x": None}
+    json.dumps(d, allow_nan=False)
