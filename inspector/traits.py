@@ -483,7 +483,9 @@ def _estimate(v: dict) -> tuple[int, int] | None:
         size = g["moe_expert_size"] or inter
         first_dense = g["moe_first_dense"] or 0
         freq = g["moe_layer_freq"] or 1
-        moe_n = len([i for i in range(first_dense, n) if (i - first_dense) % freq == 0])
+        # The MoE layers: first_dense, first_dense + freq, ... below n (counted, never listed: n is the
+        # config's word, and a hostile one is a billion).
+        moe_n = -(-(n - first_dense) // freq) if n > first_dense else 0
         shared = (g["moe_shared_experts"] or 0) * mats * h * size
         if not g["moe_shared_experts"] and g["shared_expert_intermediate_size"]:
             shared = mats * h * g["shared_expert_intermediate_size"]
