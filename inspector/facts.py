@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import math
 import re
 from collections import Counter, defaultdict
@@ -267,55 +266,3 @@ def _quantization(config: dict, index: TensorIndex) -> str:
     if isinstance(config.get("quantization"), dict):  # MLX repacks
         return "mlx"
     return "none"
-
-
-# --- dimension expressions in `shape:` ----------------------------------------------------------
-_ALLOWED_NODES = (ast.Expression, ast.BinOp, ast.Name, ast.Load, ast.UnaryOp, ast.USub, ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)
-
-
-def check_dim_expr(text: str) -> str | None:
-    """None when `text` is a fact name or an arithmetic expression over facts and integers."""
-    try:
-        tree = ast.parse(text, mode="eval")
-    except SyntaxError:
-        return f"cannot read dimension {text!r}"
-    for node in ast.walk(tree):
-        if isinstance(node, _ALLOWED_NODES):
-            continue
-        if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
-            continue
-        return f"dimension {text!r} may only use fact names, integers and + - * //"
-    return None
-
-
-def eval_dim(text: str, facts: Facts) -> int | None:
-    """The value of a dimension expression, or None when a fact it needs is missing."""
-
-    def ev(node: ast.AST) -> int | None:
-        if isinstance(node, ast.Expression):
-            return ev(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int):
-            return node.value
-        if isinstance(node, ast.Name):
-            found, v = facts.get(node.id)
-            return v if found and isinstance(v, int) and not isinstance(v, bool) else None
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            v = ev(node.operand)
-            return -v if v is not None else None
-        if isinstance(node, ast.BinOp):
-            a, b = ev(node.left), ev(node.right)
-            if a is None or b is None:
-                return None
-            if isinstance(node.op, ast.Add):
-                return a + b
-            if isinstance(node.op, ast.Sub):
-                return a - b
-            if isinstance(node.op, ast.Mult):
-                return a * b
-            if isinstance(node.op, ast.FloorDiv):
-                return a // b if b else None
-        return None
-
-    if check_dim_expr(text):
-        return None
-    return ev(ast.parse(text, mode="eval"))
