@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .declared import declared_of
-from .engine import Evaluation, evaluate
+from .engine import Outcomes, evaluate
 from .errors import InspectorError, InvalidData, TargetNotFound, TokenRejected, UsageError
 from .facts import Facts, build_facts
 from .ruleset import RuleSet, load_ruleset
@@ -80,21 +80,21 @@ class Inspector:
             target = f"{target}@{revision}"
         return read_hub(target, self.client, headers=self.headers, info=info, with_tokenizer=self.with_tokenizer)
 
-    def judge(self, snap: Snapshot, only: set[str] | None = None, *, full: bool = True) -> tuple[Verdict, Facts, Evaluation]:
+    def judge(self, snap: Snapshot, only: set[str] | None = None, *, full: bool = True) -> tuple[Verdict, Facts, Outcomes]:
         """`full=False` skips the outcomes of rules that do not fire (only --explain shows those)."""
         facts = build_facts(snap, self.rules.facts)
-        evaluation = evaluate(facts, self.rules, only, full=full)
+        outcomes = evaluate(facts, self.rules, only, full=full)
         declared = declared_of(snap.config, snap.card, self.rules)
-        verdict = verdict_for(snap, facts, evaluation, declared, self.rules.bases, self.rules.base_weight)
-        verdict.traits = {name: as_plain(t) for name, t in compute_traits(facts, self.rules, full=full, after=evaluation)[0].items()}
-        return verdict, facts, evaluation
+        verdict = verdict_for(snap, facts, outcomes, declared, self.rules.bases, self.rules.base_weight)
+        verdict.traits = {name: as_plain(t) for name, t in compute_traits(facts, self.rules, full=full, after=outcomes)[0].items()}
+        return verdict, facts, outcomes
 
     def examine(self, target: str, *, info=None, full: bool = True,
-                revision: str | None = None) -> tuple[Verdict, Evaluation | None]:
+                revision: str | None = None) -> tuple[Verdict, Outcomes | None]:
         """The verdict and every rule's outcome (None when the target failed). A bad target gives a
         verdict with a typed status and a one-line error, or, with `raise_errors`, its typed error."""
         try:
-            verdict, _facts, evaluation = self.judge(self.snapshot(target, info=info, revision=revision), full=full)
+            verdict, _facts, outcomes = self.judge(self.snapshot(target, info=info, revision=revision), full=full)
         except TokenRejected:
             raise  # the account's token, not this target: one error for the whole batch
         except InspectorError as e:
@@ -108,7 +108,7 @@ class Inspector:
             return self._failed(target, "invalid", error), None
         if self.raise_errors and not verdict.ok:  # a config or header read but refused
             raise InvalidData(verdict.error or "invalid", where=None if (verdict.error or "").startswith(target) else target)
-        return verdict, evaluation
+        return verdict, outcomes
 
     @staticmethod
     def _failed(target: str, status: str, error: str) -> Verdict:

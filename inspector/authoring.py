@@ -368,8 +368,8 @@ def run_tests(rs: RuleSet, fixtures: list[Fixture], *, selected: bool = False) -
     stats = {r.id: RuleStats(r.id, str(r.loc), r.status, dict(r.votes), r.weight) for r in rs.rules if r.status != "deprecated"}
     results: list[FixtureResult] = []
     for fx in fixtures:
-        verdict, _facts, evaluation = insp.judge(fx.snapshot())
-        fired = {o.rule.id for o in evaluation.fired}
+        verdict, _facts, outcomes = insp.judge(fx.snapshot())
+        fired = {o.rule.id for o in outcomes.fired}
         observed = {f: getattr(verdict, f) for f in FIELDS} | {"base": verdict.base}
         res = FixtureResult(fx.id, str(fx.loc), observed, dict(verdict.margins), sorted(fired))
         for f in EXPECT_FIELDS:

@@ -42,14 +42,14 @@ class RuleOutcome:
 
 
 @dataclass
-class Evaluation:
-    outcomes: list[RuleOutcome] = field(default_factory=list)
+class Outcomes:
+    all: list[RuleOutcome] = field(default_factory=list)
     # What another evaluation over the same tensors and config may reuse (see evaluate's `after`).
     evaluator: _Evaluator | None = field(default=None, repr=False, compare=False)
 
     @property
     def fired(self) -> list[RuleOutcome]:
-        return [o for o in self.outcomes if o.holds]
+        return [o for o in self.all if o.holds]
 
 
 def _fmt(v: Any) -> str:
@@ -174,22 +174,22 @@ class _Evaluator:
 
 
 def evaluate(facts: Facts, rules: RuleSet, only: set[str] | None = None, *, full: bool = True,
-             after: Evaluation | None = None) -> Evaluation:
+             after: Outcomes | None = None) -> Outcomes:
     """Every rule's outcome. With `full=False` a rule that does not fire keeps no predicate outcomes
     (its selections stop at their first failing predicate); a rule that fires is complete either way,
     so verdicts and their evidence are the same. `after`: an evaluation of the same target (other
     rules, or facts extended from the same snapshot) whose tensor matches and config checks are reused."""
     ev = _Evaluator(facts, after.evaluator if after is not None else None)
-    out = Evaluation(evaluator=ev)
+    out = Outcomes(evaluator=ev)
     for rule in rules.rules:
         if (only is not None and rule.id not in only) or rule.status == "deprecated":
             continue
         if full:
-            out.outcomes.append(_complete(ev, rule))
+            out.all.append(_complete(ev, rule))
         elif rule.fires is None or not ev.gates_hold(rule) or not _fires(ev, rule):
-            out.outcomes.append(RuleOutcome(rule, False, {}))
+            out.all.append(RuleOutcome(rule, False, {}))
         else:
-            out.outcomes.append(_complete(ev, rule))
+            out.all.append(_complete(ev, rule))
     return out
 
 

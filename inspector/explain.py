@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine import Evaluation, RuleOutcome
+from .engine import Outcomes, RuleOutcome
 from .errors import UsageError, did_you_mean
 from .inert import inert
 from .verdict import FIELDS, Verdict
@@ -29,12 +29,12 @@ class Board:
         return self.ranked[1][0] if len(self.ranked) > 1 else None
 
 
-def boards(v: Verdict, evaluation: Evaluation) -> list[Board]:
+def boards(v: Verdict, outcomes: Outcomes) -> list[Board]:
     out = []
     for f in FIELDS:
         totals: dict[str, float] = {}
         voters: dict[str, list[tuple[str, float]]] = {}
-        for o in evaluation.fired:
+        for o in outcomes.fired:
             if f in o.rule.votes:
                 totals[o.rule.votes[f]] = totals.get(o.rule.votes[f], 0.0) + o.rule.weight
                 voters.setdefault(o.rule.votes[f], []).append((o.rule.id, o.rule.weight))
@@ -51,11 +51,11 @@ def failing_predicates(o: RuleOutcome) -> int:
     return sum(not p.holds for s in o.selections.values() for p in s.predicates)
 
 
-def near_misses(board: Board, evaluation: Evaluation) -> list[RuleOutcome]:
+def near_misses(board: Board, outcomes: Outcomes) -> list[RuleOutcome]:
     """Rules that vote for the runner-up and did not hold, closest first."""
     if board.runner_up is None:
         return []
-    misses = [o for o in evaluation.outcomes
+    misses = [o for o in outcomes.all
               if not o.holds and o.rule.votes.get(board.field) == board.runner_up and o.rule.weight > 0]
     return sorted(misses, key=lambda o: (failing_predicates(o), -o.rule.weight, o.rule.id))[:NEAR_MISSES]
 
@@ -99,30 +99,30 @@ def _rule_block(o: RuleOutcome) -> list[str]:
     return lines
 
 
-def explain(v: Verdict, evaluation: Evaluation, *, rule_ids: set[str] | None = None, show_all: bool = False) -> str:
-    bs = boards(v, evaluation)
+def explain(v: Verdict, outcomes: Outcomes, *, rule_ids: set[str] | None = None, show_all: bool = False) -> str:
+    bs = boards(v, outcomes)
     lines = _header(v, bs)
     if rule_ids:
-        evaluated = {o.rule.id for o in evaluation.outcomes}
+        evaluated = {o.rule.id for o in outcomes.all}
         for rid in sorted(rule_ids - evaluated):
             lines.append(f"rule {rid!r} is deprecated: not evaluated")
-        for o in evaluation.outcomes:
+        for o in outcomes.all:
             if o.rule.id in rule_ids:
                 lines += ["", *_rule_block(o)]
         return "\n".join(lines + _traits_block(v, rule_ids))
-    held = evaluation.fired
+    held = outcomes.fired
     lines += ["", f"rules that held ({len(held)}):"]
     for o in held:
         lines += _rule_block(o)
     shown = {o.rule.id for o in held}
     for b in bs:
-        misses = near_misses(b, evaluation)
+        misses = near_misses(b, outcomes)
         if misses:
             lines += ["", f"near misses for the {b.field} runner-up {inert(b.runner_up)} (closest first):"]
             for o in misses:
                 lines += _rule_block(o)
                 shown.add(o.rule.id)
-    rest = [o for o in evaluation.outcomes if o.rule.id not in shown]
+    rest = [o for o in outcomes.all if o.rule.id not in shown]
     if show_all:
         lines += ["", f"every other rule ({len(rest)}):"]
         for o in rest:
@@ -154,9 +154,9 @@ def _rule_dict(o: RuleOutcome) -> dict[str, Any]:
     }
 
 
-def explain_dict(v: Verdict, evaluation: Evaluation, *, rule_ids: set[str] | None = None, show_all: bool = False) -> dict[str, Any]:
+def explain_dict(v: Verdict, outcomes: Outcomes, *, rule_ids: set[str] | None = None, show_all: bool = False) -> dict[str, Any]:
     """The same explanation for machines (`--explain --json`)."""
-    bs = boards(v, evaluation)
+    bs = boards(v, outcomes)
     out: dict[str, Any] = {
         "target": v.target,
         "fields": {b.field: {"value": b.winner, "margin": v.margins.get(b.field, 0.0),
@@ -165,11 +165,11 @@ def explain_dict(v: Verdict, evaluation: Evaluation, *, rule_ids: set[str] | Non
                    for b in bs},
     }
     if rule_ids:
-        out["rules"] = [_rule_dict(o) for o in evaluation.outcomes if o.rule.id in rule_ids]
+        out["rules"] = [_rule_dict(o) for o in outcomes.all if o.rule.id in rule_ids]
         return out
-    out["held"] = [_rule_dict(o) for o in evaluation.fired]
-    out["near_misses"] = {b.field: [_rule_dict(o) for o in near_misses(b, evaluation)] for b in bs if b.runner_up}
-    shown = {o.rule.id for o in evaluation.fired} | {r["id"] for rs in out["near_misses"].values() for r in rs}
-    rest = [o for o in evaluation.outcomes if o.rule.id not in shown]
+    out["held"] = [_rule_dict(o) for o in outcomes.fired]
+    out["near_misses"] = {b.field: [_rule_dict(o) for o in near_misses(b, outcomes)] for b in bs if b.runner_up}
+    shown = {o.rule.id for o in outcomes.fired} | {r["id"] for rs in out["near_misses"].values() for r in rs}
+    rest = [o for o in outcomes.all if o.rule.id not in shown]
     out["others"] = [_rule_dict(o) for o in rest] if show_all else len(rest)
     return out

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import condition as cond
 from . import validators as V
-from .engine import Evaluation, RuleOutcome, evaluate
+from .engine import Outcomes, RuleOutcome, evaluate
 from .errors import Location, did_you_mean
 from .facts import Facts, _number, config_get
 from .inert import inert, json_safe
@@ -503,14 +503,14 @@ def _estimate(v: dict) -> tuple[int, int] | None:
 
 
 def compute_traits(facts: Facts, rules: RuleSet, *, full: bool = True,
-                   after: Evaluation | None = None) -> tuple[dict[str, Trait], Evaluation]:
+                   after: Outcomes | None = None) -> tuple[dict[str, Trait], Outcomes]:
     """Every trait the rule set knows, decided; and the trait rules' outcomes (for --explain; with
     `full=False` a rule that fails keeps no predicate outcomes, the traits are the same). `after`: the
     family rules' evaluation of these facts, whose tensor matches and config checks are reused."""
     ts: TraitSet = rules.traits or TraitSet()
     tf = trait_facts(facts, rules)
     ev = evaluate(tf, ts.ruleset, full=full, after=after)
-    by_id = {o.rule.id: o for o in ev.outcomes}
+    by_id = {o.rule.id: o for o in ev.all}
     out: dict[str, Trait] = {name: Trait(UNKNOWN, basis="none") for name in ts.names}
     order = sorted(range(len(ts.rules)), key=lambda i: (-ts.rules[i].priority, i))
     for i in order:
@@ -606,7 +606,7 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def explain_traits(traits: dict[str, Any], evaluation: Evaluation | None = None, *,
+def explain_traits(traits: dict[str, Any], outcomes: Outcomes | None = None, *,
                    rule_ids: set[str] | None = None) -> list[str]:
     """`--explain` lines: per trait its value, the rule that decided it (file:line) and each piece of
     evidence. `traits` may be Trait objects or the verdict's dicts. With the trait rules' evaluation
@@ -614,7 +614,7 @@ def explain_traits(traits: dict[str, Any], evaluation: Evaluation | None = None,
     predicate that failed: what a rule author changes. `rule_ids` keeps the traits those rules touch."""
     lines = []
     failed: dict[str, list[RuleOutcome]] = {}
-    for o in evaluation.outcomes if evaluation else []:
+    for o in outcomes.all if outcomes else []:
         if not o.holds and o.rule.family:
             failed.setdefault(o.rule.family, []).append(o)
     for name, t in traits.items():

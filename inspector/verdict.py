@@ -11,7 +11,7 @@ from typing import Any
 
 from .catalogue import CORE, MIN_SCORE, VOTE_MIN_SCORE, BaseMatch, match_bases
 from .declared import Declared, nothing_declared
-from .engine import Evaluation, RuleOutcome
+from .engine import Outcomes, RuleOutcome
 from .facts import Facts
 from .ruleset import BaseModel
 from .snapshot import Snapshot
@@ -235,12 +235,12 @@ def disagreements(declared: Mapping[str, Any], detected: Mapping[str, Any], toke
     return out
 
 
-def decide(facts: Facts, evaluation: Evaluation, declared: Declared, bases: list[BaseModel], base_weight: float) -> Verdict:
+def decide(facts: Facts, outcomes: Outcomes, declared: Declared, bases: list[BaseModel], base_weight: float) -> Verdict:
     """Facts and rule outcomes -> the verdict. Pure: the parameter count and the read status are facts
     (facts.py); what names the target and what its reading cost is the caller's (`verdict_for`)."""
     candidates = match_bases(facts, bases)
     best = candidates[0] if candidates and candidates[0].score >= VOTE_MIN_SCORE else None
-    fired = evaluation.fired
+    fired = outcomes.fired
     sc = scores(fired, best, base_weight)
     v = Verdict(target="")
     for f in FIELDS:
@@ -297,10 +297,10 @@ def decide(facts: Facts, evaluation: Evaluation, declared: Declared, bases: list
     return v
 
 
-def verdict_for(snap: Snapshot, facts: Facts, evaluation: Evaluation, declared: Declared, bases: list[BaseModel],
+def verdict_for(snap: Snapshot, facts: Facts, outcomes: Outcomes, declared: Declared, bases: list[BaseModel],
                 base_weight: float) -> Verdict:
     """decide(), plus what names the target and what reading it cost (the snapshot's, not evidence)."""
-    v = decide(facts, evaluation, declared, bases, base_weight)
+    v = decide(facts, outcomes, declared, bases, base_weight)
     v.target, v.revision, v.source = snap.target, snap.revision, snap.source
     v.io = {"requests": snap.io.requests, "bytes": snap.io.bytes, "retries": snap.io.retries,
             "shards_read": snap.shards_read, "shards_total": snap.shards_total}

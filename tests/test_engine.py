@@ -38,7 +38,7 @@ def test_the_quick_pass_fires_the_same_rules_with_the_same_evidence(fx, ruleset)
     full, quick = evaluate(facts, ruleset, full=True), evaluate(facts, ruleset, full=False)
     assert [o.rule.id for o in quick.fired] == [o.rule.id for o in full.fired]
     assert [o.selections for o in quick.fired] == [o.selections for o in full.fired]
-    assert all(not o.selections for o in quick.outcomes if not o.holds)
+    assert all(not o.selections for o in quick.all if not o.holds)
 
 
 def _conditions(ruleset) -> list[tuple[object, tuple[str, ...]]]:

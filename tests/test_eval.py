@@ -40,7 +40,7 @@ def test_relabelled_repos_are_flagged():
 
 
 def test_lying_tags_claim_another_family():
-    from inspector.evaluation import retag
+    from inspector.accuracy import retag
 
     cfg = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "_name_or_path": "x", "hidden_size": 8}
     assert retag(cfg, "stripped", "llama") == {"hidden_size": 8}
@@ -68,8 +68,8 @@ def test_eval_reads_a_folder_labelled_by_source_md_only(tmp_path):
 def test_an_unseen_tokenizer_on_a_known_architecture_is_unknown_with_its_layout(tmp_path):
     """SYNTHETIC: a real LLaMA-architecture config whose vocabulary no family has (an own pretrain),
     relabelled as LLaMA: no family is named, the layout is, and the evidence says why."""
+    from inspector.accuracy import snapshot_of
     from inspector.api import Inspector
-    from inspector.evaluation import snapshot_of
 
     src = REPO / "corpus2" / "instructlab__granite-7b-lab"
     dst = tmp_path / "synthetic-own-pretrain"

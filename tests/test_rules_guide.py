@@ -79,7 +79,7 @@ def _holds(tmp_path: Path, fx: Fixture, match: dict, condition: str | None = Non
     p.write_text(_rule_text(match, condition))
     # With the shipped facts.yaml, so that fact names mean what they mean in real rules.
     rs = load_ruleset([shipped_rules_dir() / "facts.yaml", p], shipped=False)
-    return evaluate(build_facts(fx.snapshot(), rs.facts), rs).outcomes[0].holds
+    return evaluate(build_facts(fx.snapshot(), rs.facts), rs).all[0].holds
 
 
 @pytest.mark.parametrize("name, line, doc", CASES, ids=[c[0] for c in CASES])

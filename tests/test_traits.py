@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, SAMPLES
 
-from inspector.evaluation import retag
+from inspector.accuracy import retag
 from inspector.snapshot import Snapshot
 from inspector.traits import compute_traits, explain_traits, flat_traits, traits_line
 
@@ -92,7 +92,7 @@ def test_the_shipped_trait_rules_load(ruleset):
 
 @pytest.mark.parametrize("rule_id", _trait_rule_ids(__import__("inspector.ruleset").ruleset.load_ruleset()))
 def test_every_trait_rule_has_a_positive_and_a_negative_case(rule_id, judged):
-    fired = {case for case, (_t, ev, _s) in judged.items() for o in ev.outcomes if o.rule.id == rule_id and o.holds}
+    fired = {case for case, (_t, ev, _s) in judged.items() for o in ev.all if o.rule.id == rule_id and o.holds}
     assert fired, f"{rule_id} holds on no sample, corpus config or synthetic case"
     assert set(judged) - fired, f"{rule_id} holds on every case"
 

@@ -7,10 +7,10 @@ import dataclasses
 import pytest
 from conftest import REPO
 
+from inspector.accuracy import snapshot_of
 from inspector.api import Inspector
 from inspector.declared import declared_of
 from inspector.engine import evaluate
-from inspector.evaluation import snapshot_of
 from inspector.facts import build_facts
 from inspector.verdict import FIELDS, decide, disagreements
 
@@ -49,7 +49,7 @@ def test_a_claim_disagrees_only_with_evidence(claimed, detected, ruled_out, fiel
 def test_a_claim_is_ruled_out_when_no_family_is_resembled_and_the_tokenizer_is_no_known_familys(insp):
     """A from-scratch Jamba with its own 65024 vocabulary (real config), relabelled as LLaMA: no family
     votes, the stated tokenizer is none of theirs, so the LLaMA claim is ruled out: a mismatch."""
-    from inspector.evaluation import retag
+    from inspector.accuracy import retag
     from inspector.verdict import RULED_OUT, ruled_out_by_tokenizer
 
     snap = snapshot_of(REPO / "corpus3" / "pszemraj__jamba-900M-v0.13-KIx2__hub-page")

@@ -22,8 +22,8 @@ from .options import format_option, rules_option
               "unknown, >= 97% of relabelled repos flagged, no family < 90%, kind >= 99%, base >= 90%, all right at confidence >= 0.9).")
 def command(corpus: Path, rules_dirs, as_json: bool, tags: str, check: bool) -> None:
     """Measure lineage, kind and base accuracy on a labelled folder of real repos."""
+    from ..accuracy import TAG_MODES, render, run, summary
     from ..api import Inspector
-    from ..evaluation import TAG_MODES, render, run, summary
 
     insp = Inspector(extra_rules=list(rules_dirs))
     if tags == "all":

@@ -89,15 +89,15 @@ def inspect_cmd(targets, fmt, revision, token, rules_dirs, headers, follow_symli
             from ..explain import explain as render
             from ..explain import explain_dict
 
-            verdict, evaluation = insp.examine(target, revision=revision)
+            verdict, outcomes = insp.examine(target, revision=revision)
             picked = {"rule_ids": set(rule_ids) or None, "show_all": explain_all}
             if as_json:
-                doc = {"verdict": verdict.to_dict()} | (explain_dict(verdict, evaluation, **picked) if evaluation else {})
+                doc = {"verdict": verdict.to_dict()} | (explain_dict(verdict, outcomes, **picked) if outcomes else {})
                 out = json.dumps(doc, ensure_ascii=False)
             else:
                 out = to_text(verdict, all_evidence=True, rules=insp.rules, color=paint)
-                if evaluation is not None:
-                    out += "\n\n" + render(verdict, evaluation, **picked)
+                if outcomes is not None:
+                    out += "\n\n" + render(verdict, outcomes, **picked)
         else:
             verdict = insp.inspect(target, revision=revision)
             out = to_json(verdict) if as_json else to_text(verdict, all_evidence=evidence == "all", rules=insp.rules, color=paint)

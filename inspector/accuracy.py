@@ -1,4 +1,4 @@
-"""`inspector eval`: measure the rules on a labelled folder of real repos (the corpus layout).
+"""`inspector eval`: the accuracy of the rules on a labelled folder of real repos (the corpus layout).
 
 A labelled folder holds one folder per model (config.json, optional weight_map.json or any files a
 model folder has, SOURCE.md) and INDEX.tsv (slug, model_id, family, ..., confidence). Labels are
@@ -71,7 +71,7 @@ class Result:
 
 
 @dataclass
-class Report:
+class AccuracyReport:
     results: list[Result] = field(default_factory=list)
     low_confidence: list[Result] = field(default_factory=list)
 
@@ -129,9 +129,9 @@ def snapshot_of(folder: Path):
     return snap
 
 
-def run(folder: Path, insp: Inspector, tags: str = "as-is") -> Report:
+def run(folder: Path, insp: Inspector, tags: str = "as-is") -> AccuracyReport:
     cases = load_cases(folder, [b.id for b in insp.rules.bases])
-    report = Report()
+    report = AccuracyReport()
     for c in cases:
         target = folder / c.slug
         try:
@@ -148,7 +148,7 @@ def _pct(n: int, d: int) -> str:
     return f"{100 * n / d:.1f}% ({n}/{d})" if d else "n/a"
 
 
-def summary(report: Report) -> dict:
+def summary(report: AccuracyReport) -> dict:
     scored = report.scored()
     lin_ok = sum(1 for r in scored if r.lineage_ok)
     kind_ok = sum(1 for r in report.results if r.kind_ok)
@@ -194,7 +194,7 @@ def summary(report: Report) -> dict:
     }
 
 
-def render(report: Report) -> str:
+def render(report: AccuracyReport) -> str:
     s = summary(report)
     out = [f"cases: {s['cases']} scored (+{s['low_confidence']['n']} low-confidence labels, reported apart)"]
     out.append(f"lineage accuracy: {_pct(*s['lineage'])}")
