@@ -15,7 +15,10 @@ from typing import Any
 
 from . import validators as V
 from .errors import InspectorError, Location, RuleError, RuleProblem, UsageError, did_you_mean
-from .fixtures import (
+from .operators import OPERATORS, OPS_BY_SUBJECT
+from .operators import SUBJECTS as SUBJECT_DOCS
+from .patterns import skeleton
+from .rule_fixtures import (
     EXPECT_FIELDS,
     FIXTURE_FIELDS,
     Fixture,
@@ -26,9 +29,6 @@ from .fixtures import (
     is_fixture_file,
     load_fixtures,
 )
-from .operators import OPERATORS, OPS_BY_SUBJECT
-from .operators import SUBJECTS as SUBJECT_DOCS
-from .patterns import skeleton
 from .ruleset import (
     FIELDS,
     KINDS,
@@ -469,7 +469,7 @@ def accept_observed(report: RuleTestReport) -> tuple[list[str], list[str]]:
     """`rules test --update`: write the observed values of failed expectations into their fixtures
     (`expect:` fields, `rules:` outcomes), where those are one-line {...} mappings as `rules
     snapshot` writes them. Returns (what was updated, what could not be)."""
-    from .fixtures import render_flow
+    from .rule_fixtures import render_flow
 
     installed = shipped_rules_dir().name == "_rules"
     by_id = {fx.id: fx for fx in report.fixtures}
@@ -675,7 +675,7 @@ def make_fixture(insp, target: str, *, fid: str | None = None, expect: dict[str,
 def refuse_shipped_ids(path: Path, ids: list[str]) -> None:
     """A fixture written elsewhere with a shipped fixture's id would silently replace that one in
     `rules test`: refuse it (unless `path` is the shipped file, where write_fixtures refuses it)."""
-    from .fixtures import load_fixtures
+    from .rule_fixtures import load_fixtures
 
     shipped = {f.id: f for f in load_fixtures([], shipped=True).fixtures}
     for fid in ids:
@@ -691,7 +691,7 @@ def write_fixtures(path: Path, items: list[dict[str, Any]]) -> int:
 
     Refuses an id the file already has; reads the result back and restores the file if it does
     not load exactly as written."""
-    from .fixtures import FILE_HEADER, render_fixture
+    from .rule_fixtures import FILE_HEADER, render_fixture
 
     try:
         before = read_capped(path) if path.exists() else None

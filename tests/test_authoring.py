@@ -1,4 +1,4 @@
-"""Rule authoring (inspector/authoring.py, inspector/fixtures.py): every problem class at its line,
+"""Rule authoring (inspector/authoring.py, inspector/rule_fixtures.py): every problem class at its line,
 the compact fixture encoding, the whole-set test semantics, snapshots and the JSON Schema."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from inspector.authoring import (
     write_fixtures,
 )
 from inspector.errors import Location, RuleError, RuleProblem, UsageError
-from inspector.fixtures import compress_tensors, expand_name, load_fixtures
+from inspector.rule_fixtures import compress_tensors, expand_name, load_fixtures
 from inspector.snapshot import TensorInfo
 
 FACTS = """\

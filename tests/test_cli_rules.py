@@ -52,7 +52,7 @@ def test_the_shipped_rules_and_fixtures_pass_rules_test():
 
 
 def test_every_sample_and_corpus_folder_is_a_fixture_with_its_provenance():
-    from inspector.fixtures import load_fixtures
+    from inspector.rule_fixtures import load_fixtures
 
     fixtures = load_fixtures().fixtures
     provenance = " ".join(f.source.get("provenance", "") for f in fixtures)

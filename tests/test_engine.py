@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from inspector import condition as cond
 from inspector.engine import evaluate
 from inspector.facts import build_facts
-from inspector.fixtures import load_fixtures
 from inspector.operators import OPERATORS, _member_test, same
+from inspector.rule_fixtures import load_fixtures
 
 FIXTURES = load_fixtures().fixtures
 

@@ -16,8 +16,8 @@ from inspector import condition as cond
 from inspector.cli import main
 from inspector.engine import evaluate
 from inspector.facts import build_facts
-from inspector.fixtures import Fixture, load_fixtures
 from inspector.operators import FILE_OPS, TENSOR_OPS, VALUE_OPS
+from inspector.rule_fixtures import Fixture, load_fixtures
 from inspector.ruleset import load_ruleset, shipped_rules_dir
 from inspector.yamlloc import load_text
 

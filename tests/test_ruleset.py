@@ -120,7 +120,7 @@ def test_derived_facts_are_exactly_the_facts_code_computes(ruleset, insp):
     """Issue 14: DERIVED_FACTS advertised facts nothing computed (a rule on them never held)."""
     from conftest import SAMPLES
 
-    from inspector.fixtures import load_fixtures
+    from inspector.rule_fixtures import load_fixtures
     from inspector.ruleset import DERIVED_FACTS
     from inspector.snapshot import Snapshot, TensorInfo
 
