@@ -123,7 +123,7 @@ def pickle_self_holding_dict():
 
 class _Bytes:
     def __init__(self, data: bytes) -> None:
-        from inspector.snapshot import IOStats
+        from inspector.readout import IOStats
 
         self.data, self.where, self.io = data, "f", IOStats()
 

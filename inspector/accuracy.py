@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .api import Inspector
 from .errors import InspectorError, UsageError
-from .snapshot import TensorInfo
+from .readout import TensorInfo
 from .sources.local import read_local
 from .sources.plan import parse_index
 from .verdict import Verdict

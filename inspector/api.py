@@ -8,8 +8,8 @@ from .declared import declared_of
 from .engine import Outcomes, evaluate
 from .errors import InspectorError, InvalidData, TargetNotFound, TokenRejected, UsageError
 from .facts import Facts, build_facts
+from .readout import Snapshot
 from .ruleset import RuleSet, load_ruleset
-from .snapshot import Snapshot
 from .sources.plan import HEADERS_MODES
 from .traits import compute_traits
 from .verdict import Verdict, as_plain, verdict_for

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from .api import Inspector
 from .errors import InspectorError, TargetNotFound, TokenRejected, UsageError
 from .listing import Item, in_shard, info_from_json, info_to_json, listing_fields, split_target
-from .snapshot import IOStats
+from .readout import IOStats
 from .status import RETRYABLE, USABLE, Status
 from .store import CRASH_ATTEMPTS, Row, Store, now_iso
 from .verdict import Verdict

@@ -18,6 +18,7 @@ from .errors import InspectorError, Location, RuleError, RuleProblem, UsageError
 from .operators import OPERATORS, OPS_BY_SUBJECT
 from .operators import SUBJECTS as SUBJECT_DOCS
 from .patterns import skeleton
+from .readout import Snapshot, TensorInfo
 from .rule_fixtures import (
     EXPECT_FIELDS,
     FIXTURE_FIELDS,
@@ -38,7 +39,6 @@ from .ruleset import (
     load_ruleset,
     shipped_rules_dir,
 )
-from .snapshot import Snapshot, TensorInfo
 from .yamlloc import YamlProblem, read_capped
 
 # --- which path is what -----------------------------------------------------------------------

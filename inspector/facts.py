@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .patterns import skeleton
+from .readout import Snapshot, TensorInfo
 from .safetensors_header import ITEMSIZE_BITS
-from .snapshot import Snapshot, TensorInfo
 
 _LAYER_CONTAINERS = {"layers", "h", "layer", "blocks", "block", "decoder_layers", "blk"}  # blk: GGUF
 _QUANT_MARKERS = {

@@ -22,8 +22,8 @@ from typing import Any
 
 from . import validators as V
 from .errors import Location, RuleProblem, did_you_mean
+from .readout import Snapshot, TensorInfo
 from .ruleset import FIELDS, KINDS, ProblemLog, shipped_rules_dir
-from .snapshot import Snapshot, TensorInfo
 from .yamlloc import LocDict, LocList, YamlProblem, read_capped
 
 EXPECT_FIELDS = (*FIELDS, "base")

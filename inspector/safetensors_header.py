@@ -15,7 +15,7 @@ from itertools import accumulate
 
 from .errors import InvalidData
 from .inert import inert, json_safe
-from .snapshot import TensorInfo
+from .readout import TensorInfo
 
 # safetensors itself refuses headers over 100 MB; a 31-shard 405B index holds ~1k tensors a shard,
 # far below this, so anything larger is hostile or broken.

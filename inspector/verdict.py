@@ -13,8 +13,8 @@ from .catalogue import CORE, MIN_SCORE, VOTE_MIN_SCORE, BaseMatch, match_bases
 from .declared import Declared, nothing_declared
 from .engine import Outcomes, RuleOutcome
 from .facts import Facts
+from .readout import Snapshot
 from .ruleset import BaseModel
-from .snapshot import Snapshot
 from .status import Status, is_usable
 
 SCHEMA_VERSION = 2  # 2: `traits`

@@ -20,8 +20,8 @@ from inspector.authoring import (
     write_fixtures,
 )
 from inspector.errors import Location, RuleError, RuleProblem, UsageError
+from inspector.readout import TensorInfo
 from inspector.rule_fixtures import compress_tensors, expand_name, load_fixtures
-from inspector.snapshot import TensorInfo
 
 FACTS = """\
 facts:

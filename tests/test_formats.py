@@ -8,7 +8,7 @@ import struct
 import pytest
 from conftest import SAMPLES
 
-from inspector.snapshot import Snapshot
+from inspector.readout import Snapshot
 from inspector.sources.formats import FORMATS, format_of_file, read_weights
 from inspector.sources.local import LocalOpener, read_local
 from inspector.sources.localfs import LocalFolder

@@ -23,9 +23,9 @@ from fakehub import VirtualFile, from_folder, safetensors_file
 from inspector.api import Inspector
 from inspector.cli import main
 from inspector.errors import InvalidData, RuleError
+from inspector.readout import Snapshot
 from inspector.ruleset import load_ruleset
 from inspector.safetensors_header import parse_header
-from inspector.snapshot import Snapshot
 from inspector.sources.local import read_local
 from inspector.sources.plan import MAX_CONFIG_BYTES, parse_index, safe_shard_name
 
@@ -436,7 +436,7 @@ import json, sys
 from pathlib import Path
 from inspector.api import Inspector
 from inspector.ruleset import load_ruleset
-from inspector.snapshot import Snapshot
+from inspector.readout import Snapshot
 rs = load_ruleset([Path(sys.argv[1])], shipped=False)
 out = []
 for tail in ("!", sys.argv[2]):

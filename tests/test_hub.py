@@ -113,7 +113,7 @@ def test_a_shard_costs_one_resolve_and_one_sized_cdn_read(hub, hub_client, insp)
 
 
 def test_stop_off_hub_returns_the_cdn_redirect_unfollowed(hub, hub_client):
-    from inspector.snapshot import IOStats
+    from inspector.readout import IOStats
 
     sha = hub.add_repo("org/m", synthetic_repo(2))
     url = f"{hub_client.endpoint}/org/m/resolve/{sha}/model-00001-of-00002.safetensors"

@@ -287,7 +287,7 @@ def test_a_sha_with_a_trailing_newline_from_the_hub_is_refused(hub, insp, qwen):
 
 
 def test_an_expired_signed_cdn_url_is_resolved_again_once(hub, qwen):
-    from inspector.snapshot import IOStats
+    from inspector.readout import IOStats
 
     client = client_for(hub)
     shard = "model-00001-of-00003.safetensors"

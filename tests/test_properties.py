@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from inspector.api import Inspector
 from inspector.errors import InspectorError, InvalidData
 from inspector.facts import build_facts, config_get
+from inspector.readout import Snapshot, TensorInfo
 from inspector.ruleset import load_ruleset
 from inspector.safetensors_header import (
     ITEMSIZE_BITS,
@@ -25,7 +26,6 @@ from inspector.safetensors_header import (
     header_length,
     parse_header,
 )
-from inspector.snapshot import Snapshot, TensorInfo
 from inspector.sources.plan import evidence_shards, parse_config, parse_index, safe_shard_name
 
 RULES = load_ruleset()

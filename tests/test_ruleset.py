@@ -120,9 +120,9 @@ def test_derived_facts_are_exactly_the_facts_code_computes(ruleset, insp):
     """Issue 14: DERIVED_FACTS advertised facts nothing computed (a rule on them never held)."""
     from conftest import SAMPLES
 
+    from inspector.readout import Snapshot, TensorInfo
     from inspector.rule_fixtures import load_fixtures
     from inspector.ruleset import DERIVED_FACTS
-    from inspector.snapshot import Snapshot, TensorInfo
 
     # synthetic: a config without vocab_size / hidden_size, a card, a repo id and a read note (no real sample has all four).
     synthetic = Snapshot(target="synthetic", source="fixture", repo_id="org/synthetic", files=["config.json"],

@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO, SAMPLES
 
 from inspector.accuracy import retag
-from inspector.snapshot import Snapshot
+from inspector.readout import Snapshot
 from inspector.traits import compute_traits, explain_traits, flat_traits, traits_line
 
 TRAIT_DATA = REPO / "tests" / "data" / "traits"
@@ -50,7 +50,7 @@ SYNTHETIC_TENSORS = {  # OLMo 2 layer names: norms after attention and MLP, none
 
 
 def _synthetic(name: str) -> Snapshot:
-    from inspector.snapshot import TensorInfo
+    from inspector.readout import TensorInfo
 
     tensors = {t: TensorInfo(t) for t in SYNTHETIC_TENSORS.get(name, [])}
     config = SYNTHETIC.get(name, {"hidden_size": 2048, "num_hidden_layers": 1, "num_attention_heads": 16})
@@ -376,7 +376,7 @@ def test_a_hostile_layer_count_costs_no_memory(insp):
     # Found by fuzz/fuzz_judge.py (out of memory): the MoE estimate listed every layer the config claims.
     import tracemalloc
 
-    from inspector.snapshot import Snapshot
+    from inspector.readout import Snapshot
 
     snap = Snapshot(target="synthetic/huge-layers", source="fixture", files=["config.json"], config={
         "model_type": "x", "hidden_size": 64, "num_hidden_layers": 10**12, "num_attention_heads": 4,

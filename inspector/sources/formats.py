@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from ..errors import InvalidData
+from ..readout import Snapshot, TensorInfo
 from ..safetensors_header import (
     MAX_HEADER_BYTES,
     MAX_TENSORS,
@@ -27,7 +28,6 @@ from ..safetensors_header import (
     header_length,
     parse_header,
 )
-from ..snapshot import Snapshot, TensorInfo
 from .gguf import fill_gguf
 from .plan import (
     MAX_INDEX_BYTES,

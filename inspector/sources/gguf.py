@@ -25,8 +25,8 @@ from typing import Any
 
 from ..errors import InvalidData
 from ..inert import inert
+from ..readout import Snapshot, TensorInfo
 from ..safetensors_header import MAX_DIM, MAX_NAME_CHARS, MAX_TENSORS
-from ..snapshot import Snapshot, TensorInfo
 from .ranged import RangeFile
 
 MAX_KV = 100_000  # llama.cpp writes ~40 keys; a vocabulary is one key holding an array

@@ -40,7 +40,7 @@ from huggingface_hub.errors import (
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
 from ..errors import GatedTarget, InvalidData, NetworkError, TargetNotFound, TokenRejected
-from ..snapshot import IOStats
+from ..readout import IOStats
 
 
 def _session_module():

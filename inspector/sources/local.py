@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from ..errors import InvalidData, TargetNotFound
 from ..inert import json_safe
-from ..snapshot import Snapshot
+from ..readout import Snapshot
 from .formats import FORMATS, Selection, format_of_file, read_weights
 from .localfs import LocalFolder
 from .plan import MAX_CONFIG_BYTES, parse_config

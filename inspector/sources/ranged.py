@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import InvalidData, NetworkError
-from ..snapshot import IOStats
+from ..readout import IOStats
 from .localfs import open_regular
 
 # ASCII digits, at most 19 (int() of a 5,000-digit header raises; \d alone matches any script's digits).

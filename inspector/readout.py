@@ -1,4 +1,4 @@
-"""What a source read from a repo: the seam between reading and judging."""
+"""The readout of one repo: what a source read from it (`Snapshot`), the seam between reading and judging."""
 
 from __future__ import annotations
 
