@@ -21,6 +21,7 @@ with atheris.instrument_imports(include=["inspector"]):
     import inspector.api  # noqa: F401
     import inspector.cli  # noqa: F401
     import inspector.cli.audit  # noqa: F401
+    import inspector.jsonread  # noqa: F401
     import inspector.listing  # noqa: F401
     import inspector.ruleset  # noqa: F401
     import inspector.safetensors_header  # noqa: F401

@@ -73,7 +73,7 @@ def header_399k_tensors():
 
 @case
 def json_100k_deep():
-    from inspector.safetensors_header import loads_strict
+    from inspector.jsonread import loads_strict
 
     raw = b"[" * 100_000 + b"]" * 100_000
     return lambda: loads_strict(raw, "config.json", "c")
@@ -81,7 +81,7 @@ def json_100k_deep():
 
 @case
 def json_64mb_of_brackets():
-    from inspector.safetensors_header import loads_strict
+    from inspector.jsonread import loads_strict
 
     raw = b"[" * 64_000_000
     return lambda: loads_strict(raw, "index", "i")
@@ -89,7 +89,7 @@ def json_64mb_of_brackets():
 
 @case
 def json_64mb_depth_63():
-    from inspector.safetensors_header import loads_strict
+    from inspector.jsonread import loads_strict
 
     one = b"[1," * 62 + b"1" + b"]" * 62
     raw = b"[" + b",".join([one] * 250_000) + b"]"

@@ -166,8 +166,8 @@ def list_hub(*, authors: Iterable[str] = (), search: str | None = None, filters:
 
 def _pages(client, url: str, limit: int | None, where: str) -> Iterator[Item]:
     from .errors import InspectorError
+    from .jsonread import loads_strict
     from .readout import IOStats
-    from .safetensors_header import loads_strict
 
     count, bad = 0, 0
     while url:

@@ -789,16 +789,16 @@ DEEP = 100_000
 ], ids=["arrays", "objects", "unclosed", "mixed"])
 def test_json_nested_a_hundred_thousand_deep_is_refused_before_parsing(raw, monkeypatch):
     # The guard must not rely on RecursionError: parsing is made to fail loudly if it is reached.
-    from inspector import safetensors_header
+    from inspector import jsonread
 
-    monkeypatch.setattr(safetensors_header.json, "loads", lambda *a, **k: pytest.fail("parsed"))
+    monkeypatch.setattr(jsonread.json, "loads", lambda *a, **k: pytest.fail("parsed"))
     with pytest.raises(InvalidData, match="nested too deeply"):
-        safetensors_header.loads_strict(raw, "config.json", "w")
+        jsonread.loads_strict(raw, "config.json", "w")
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting():
     raw = js({"a": "[" * 10_000, "b": ["{" * 500, "\\\"[[["], "c": "}" * 10_000})
-    from inspector.safetensors_header import loads_strict
+    from inspector.jsonread import loads_strict
 
     assert loads_strict(raw, "config.json", "w")["a"] == "[" * 10_000
 
@@ -806,7 +806,7 @@ def test_brackets_inside_strings_do_not_count_as_nesting():
 def test_strings_cannot_hide_real_nesting():
     # Each level is `["]", <inner>, "["]`: without the strings the brackets pair up one level deep.
     raw = b'["]",' * 1000 + b"1" + b',"["]' * 1000
-    from inspector.safetensors_header import loads_strict
+    from inspector.jsonread import loads_strict
 
     with pytest.raises(InvalidData, match="nested too deeply"):
         loads_strict(raw, "config.json", "w")
@@ -955,7 +955,7 @@ def test_an_odd_tensor_name_is_judged_without_a_crash(tmp_path, insp, case):
 
 
 def test_json_of_millions_of_small_values_is_refused_before_it_is_parsed():
-    from inspector.safetensors_header import loads_strict
+    from inspector.jsonread import loads_strict
 
     raw = b"[" + b"[]," * 7_000_000 + b"[]]"  # 21 MB: below the index cap, 1.5 GB once parsed
     peak = _peak(lambda: pytest.raises(InvalidData, loads_strict, raw, "index", "w"))

@@ -310,7 +310,7 @@ def _depth(doc) -> int:
 @FAST
 @given(nested_json, st.integers(min_value=0, max_value=8), st.booleans())
 def test_the_nesting_guard_never_underestimates_and_errs_only_near_the_limit(doc, limit, ascii_only):
-    from inspector.safetensors_header import json_too_deep
+    from inspector.jsonread import json_too_deep
 
     raw = json.dumps(doc, ensure_ascii=ascii_only).encode()
     depth = _depth(doc)
@@ -323,7 +323,7 @@ def test_the_nesting_guard_never_underestimates_and_errs_only_near_the_limit(doc
 @FAST
 @given(st.binary(max_size=300), st.integers(min_value=0, max_value=6))
 def test_the_nesting_guard_never_underestimates_what_the_parser_would_enter(raw, limit):
-    from inspector.safetensors_header import json_too_deep
+    from inspector.jsonread import json_too_deep
 
     # Any prefix json.loads could nest into: the guard says "too deep" or the depth is within the limit.
     if not json_too_deep(raw, limit):

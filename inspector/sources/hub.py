@@ -12,9 +12,10 @@ from urllib.parse import quote
 from huggingface_hub.hf_api import ModelInfo
 
 from ..errors import InvalidData
+from ..jsonread import loads_strict
 from ..readout import IOStats, Snapshot
 from ..repoid import RepoRef, is_sha, valid_repo_id
-from ..safetensors_header import header_length, loads_strict
+from ..safetensors_header import header_length
 from .formats import Selection, pick_format, read_weights, reads_headers
 from .http import CdnRefused, FileMissing, HubClient
 from .plan import MAX_CONFIG_BYTES, MAX_INDEX_BYTES, parse_config

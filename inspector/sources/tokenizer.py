@@ -17,8 +17,8 @@ from typing import Any
 
 from ..errors import InvalidData, TargetNotFound
 from ..inert import inert, json_safe
+from ..jsonread import MAX_JSON_DEPTH, json_too_deep, loads_strict
 from ..readout import Snapshot
-from ..safetensors_header import MAX_JSON_DEPTH, json_too_deep, loads_strict
 from .gguf import base_vocab
 from .ranged import RangeFile
 
