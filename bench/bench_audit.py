@@ -135,8 +135,8 @@ def run_audit(hub: FakeHub, org: str, workers: int, db: Path, *, retries: int = 
     from inspector.api import Inspector
     from inspector.audit import Audit
     from inspector.listing import list_hub
-    from inspector.sources.http import HubClient
     from inspector.store import Store
+    from inspector.transport.http import HubClient
 
     if not RULES:
         from inspector.ruleset import load_ruleset

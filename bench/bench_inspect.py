@@ -82,7 +82,7 @@ def needed(files: dict, shards_read: set[str]) -> int:
 
 def run_ours(hub, repo: str, rules):
     from inspector.api import Inspector
-    from inspector.sources.http import HubClient
+    from inspector.transport.http import HubClient
 
     hub.reset_stats()
     t = time.perf_counter()

@@ -21,18 +21,18 @@ with atheris.instrument_imports(include=["inspector"]):
     import inspector.api  # noqa: F401
     import inspector.cli  # noqa: F401
     import inspector.cli.audit  # noqa: F401
+    import inspector.formats.gguf  # noqa: F401
+    import inspector.formats.plan  # noqa: F401
+    import inspector.formats.safetensors_header  # noqa: F401
+    import inspector.formats.tokenizer  # noqa: F401
+    import inspector.formats.torchzip  # noqa: F401
     import inspector.jsonread  # noqa: F401
     import inspector.listing  # noqa: F401
     import inspector.ruleset  # noqa: F401
-    import inspector.safetensors_header  # noqa: F401
-    import inspector.sources.gguf  # noqa: F401
-    import inspector.sources.http  # noqa: F401
     import inspector.sources.hub  # noqa: F401
     import inspector.sources.local  # noqa: F401
-    import inspector.sources.plan  # noqa: F401
-    import inspector.sources.tokenizer  # noqa: F401
-    import inspector.sources.torchzip  # noqa: F401
     import inspector.store  # noqa: F401
+    import inspector.transport.http  # noqa: F401
     import inspector.yamlloc  # noqa: F401
 
 from inspector.errors import InspectorError  # noqa: E402

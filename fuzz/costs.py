@@ -37,7 +37,7 @@ def case(fn: Callable[[], Callable[[], object]]) -> Callable[[], Callable[[], ob
 
 @case
 def index_1m_tensors():
-    from inspector.sources.plan import parse_index
+    from inspector.formats.plan import parse_index
 
     raw = ('{"weight_map": {' + ",".join(f'"model.layers.{i}.w": "model-1.safetensors"' for i in range(1_000_000)) + "}}").encode()
     return lambda: parse_index(raw, "idx")
@@ -45,7 +45,7 @@ def index_1m_tensors():
 
 @case
 def index_399k_tensors():
-    from inspector.sources.plan import parse_index
+    from inspector.formats.plan import parse_index
 
     raw = ('{"weight_map": {' + ",".join(f'"model.layers.{i}.w": "model-1.safetensors"' for i in range(399_000)) + "}}").encode()
     return lambda: parse_index(raw, "idx")
@@ -57,7 +57,7 @@ def _header(n: int) -> bytes:
 
 @case
 def header_1m_tensors():
-    from inspector.safetensors_header import parse_header
+    from inspector.formats.safetensors_header import parse_header
 
     raw = _header(1_000_000)
     return lambda: parse_header(raw, "h")
@@ -65,7 +65,7 @@ def header_1m_tensors():
 
 @case
 def header_399k_tensors():
-    from inspector.safetensors_header import parse_header
+    from inspector.formats.safetensors_header import parse_header
 
     raw = _header(399_000)
     return lambda: parse_header(raw, "h")
@@ -98,7 +98,7 @@ def json_64mb_depth_63():
 
 @case
 def pickle_tuple_key_1m_deep():
-    from inspector.sources.torchzip import tensors_from_pickle
+    from inspector.formats.torchzip import tensors_from_pickle
 
     raw = b"\x80\x02}" + b")" + b"\x85" * 1_000_000 + b"K\x01s."
     return lambda: tensors_from_pickle(raw, "data.pkl")
@@ -106,7 +106,7 @@ def pickle_tuple_key_1m_deep():
 
 @case
 def pickle_4m_opcodes():
-    from inspector.sources.torchzip import MAX_PICKLE_OPS, tensors_from_pickle
+    from inspector.formats.torchzip import MAX_PICKLE_OPS, tensors_from_pickle
 
     raw = b"\x80\x02]" + b"K\x01a" * (MAX_PICKLE_OPS // 2 + 10) + b"."
     return lambda: tensors_from_pickle(raw, "data.pkl")
@@ -114,7 +114,7 @@ def pickle_4m_opcodes():
 
 @case
 def pickle_self_holding_dict():
-    from inspector.sources.torchzip import tensors_from_pickle
+    from inspector.formats.torchzip import tensors_from_pickle
 
     items = b"".join(b"X\x05\x00\x00\x00" + f"k{i:04d}".encode() + b"h\x00" for i in range(10_000))
     raw = b"\x80\x02}q\x00(" + items + b"u."
@@ -136,7 +136,7 @@ class _Bytes:
 
 @case
 def gguf_nested_arrays_2pow40():
-    from inspector.sources.gguf import MAX_VALUES, read_gguf
+    from inspector.formats.gguf import MAX_VALUES, read_gguf
 
     key = b"a.b"
     raw = (b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", len(key)) + key + struct.pack("<I", 9)
@@ -146,7 +146,7 @@ def gguf_nested_arrays_2pow40():
 
 @case
 def gguf_strings_2pow40():
-    from inspector.sources.gguf import read_gguf
+    from inspector.formats.gguf import read_gguf
 
     key = b"tokenizer.ggml.tokens"
     raw = (b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", len(key)) + key + struct.pack("<I", 9)
@@ -158,7 +158,7 @@ def gguf_strings_2pow40():
 def zip_dir_400k_entries():
     import zipfile
 
-    from inspector.sources.torchzip import read_torch_bin
+    from inspector.formats.torchzip import read_torch_bin
 
     path = Path(tempfile.mkdtemp()) / "pytorch_model.bin"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
@@ -171,7 +171,7 @@ def zip_dir_400k_entries():
 
 @case
 def tokenizer_head_400k_keys():
-    from inspector.sources.tokenizer import read_tokenizer_json_head
+    from inspector.formats.tokenizer import read_tokenizer_json_head
 
     raw = b"{" + b",".join(b'"k%d":1' % i for i in range(400_000)) + b"}"
     return lambda: read_tokenizer_json_head(_Bytes(raw))

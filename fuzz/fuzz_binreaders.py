@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from _common import run
 
+from inspector.formats.gguf import gguf_config, gguf_tokenizer, read_gguf
+from inspector.formats.tokenizer import from_tokenizer_config, read_tokenizer_json_head
+from inspector.formats.torchzip import read_torch_bin, tensors_from_pickle
 from inspector.readout import IOStats
-from inspector.sources.gguf import gguf_config, gguf_tokenizer, read_gguf
-from inspector.sources.tokenizer import from_tokenizer_config, read_tokenizer_json_head
-from inspector.sources.torchzip import read_torch_bin, tensors_from_pickle
 
 
 class BytesFile:

@@ -7,7 +7,7 @@ import math
 
 from _common import run
 
-from inspector.safetensors_header import (
+from inspector.formats.safetensors_header import (
     ITEMSIZE_BITS,
     MAX_HEADER_BYTES,
     estimate_header_length,

@@ -11,7 +11,7 @@ from _common import run
 with atheris.instrument_imports(include=["inspector"]):
     import inspector.listing
     import inspector.repoid
-    import inspector.sources.http
+    import inspector.transport.http
 
 from inspector.errors import NetworkError, UsageError  # noqa: E402
 
@@ -31,11 +31,11 @@ def test_one_input(data: bytes) -> None:
             item = inspector.listing.listed_item(raw)
             assert item is None or item.sha == "" or inspector.repoid.is_sha(item.sha)
     elif kind == 1:
-        got = inspector.sources.http.parse_ratelimit(text)
-        assert got is None or 0 <= got[2] <= inspector.sources.http.MAX_WAIT
+        got = inspector.transport.http.parse_ratelimit(text)
+        assert got is None or 0 <= got[2] <= inspector.transport.http.MAX_WAIT
     elif kind == 2:
-        wait = inspector.sources.http.parse_retry_after(text)
-        assert wait is None or 0 <= wait <= inspector.sources.http.MAX_WAIT
+        wait = inspector.transport.http.parse_retry_after(text)
+        assert wait is None or 0 <= wait <= inspector.transport.http.MAX_WAIT
     elif kind == 3:
         try:
             url = inspector.listing.next_page(text, "http://127.0.0.1:1/api/models", ORIGIN, "models")

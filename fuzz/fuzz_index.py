@@ -6,8 +6,8 @@ import posixpath
 
 from _common import run
 
-from inspector.safetensors_header import estimate_header_length
-from inspector.sources.plan import evidence_shards, parse_index
+from inspector.formats.plan import evidence_shards, parse_index
+from inspector.formats.safetensors_header import estimate_header_length
 
 
 def test_one_input(data: bytes) -> None:

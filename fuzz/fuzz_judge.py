@@ -15,10 +15,10 @@ from _common import REPO, run
 
 from inspector.api import Inspector
 from inspector.errors import InvalidData
+from inspector.formats.plan import parse_config
+from inspector.formats.safetensors_header import ITEMSIZE_BITS, parse_header
 from inspector.readout import Snapshot, TensorInfo
 from inspector.ruleset import load_ruleset
-from inspector.safetensors_header import ITEMSIZE_BITS, parse_header
-from inspector.sources.plan import parse_config
 
 RULES = load_ruleset()
 INSP = Inspector(RULES)

@@ -15,7 +15,7 @@ import struct
 import atheris
 from _common import run
 
-from inspector.sources.torchzip import tensors_from_pickle
+from inspector.formats.torchzip import tensors_from_pickle
 
 _SCALARS = [b"K\x01", b"J\xff\xff\xff\xff", b"N", b"\x88", b"\x89", b"X\x01\x00\x00\x00a", b"C\x01b", b"G" + b"\x7f\xf8" + bytes(6)]
 _GLOBALS = [b"ccollections\nOrderedDict\n", b"ctorch._utils\n_rebuild_tensor_v2\n", b"ctorch\nFloatStorage\n",

@@ -12,7 +12,7 @@ import math
 
 from _common import run
 
-from inspector.sources.http import MAX_WAIT, HubClient, Pacer
+from inspector.transport.http import MAX_WAIT, HubClient, Pacer
 
 _client = HubClient(endpoint="http://127.0.0.1:9", token=False, sleep=lambda s: None, seed=1)
 

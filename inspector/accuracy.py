@@ -15,9 +15,9 @@ from pathlib import Path
 
 from .api import Inspector
 from .errors import InspectorError, UsageError
+from .formats.plan import parse_index
 from .readout import TensorInfo
 from .sources.local import read_local
-from .sources.plan import parse_index
 from .verdict import Verdict
 
 KIND_LABELS = {"encoder": "encoder", "encoder-decoder": "encoder-decoder"}

@@ -8,9 +8,9 @@ from .declared import declared_of
 from .engine import Outcomes, evaluate
 from .errors import InspectorError, InvalidData, TargetNotFound, TokenRejected, UsageError
 from .facts import Facts, build_facts
+from .formats.plan import HEADERS_MODES
 from .readout import Snapshot
 from .ruleset import RuleSet, load_ruleset
-from .sources.plan import HEADERS_MODES
 from .traits import compute_traits
 from .verdict import Verdict, as_plain, verdict_for
 
@@ -54,7 +54,7 @@ class Inspector:
     @property
     def client(self):
         if self._client is None:
-            from .sources.http import HubClient  # huggingface_hub is imported only for Hub targets
+            from .transport.http import HubClient  # huggingface_hub is imported only for Hub targets
 
             self._client = HubClient(token=self.token)
         return self._client

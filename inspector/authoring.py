@@ -591,7 +591,7 @@ def snap_target(insp, target: str) -> Snapped:
     # A corpus or samples folder: real config and weight map with a SOURCE.md (see corpus/README.md).
     wm = folder / "weight_map.json"
     if not snap.tensors and wm.is_file():
-        from .sources.plan import MAX_INDEX_BYTES, parse_index
+        from .formats.plan import MAX_INDEX_BYTES, parse_index
 
         raw = wm.read_bytes()
         if len(raw) <= MAX_INDEX_BYTES:

@@ -8,9 +8,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from .formats.safetensors_header import ITEMSIZE_BITS
 from .patterns import skeleton
 from .readout import Snapshot, TensorInfo
-from .safetensors_header import ITEMSIZE_BITS
 
 _LAYER_CONTAINERS = {"layers", "h", "layer", "blocks", "block", "decoder_layers", "blk"}  # blk: GGUF
 _QUANT_MARKERS = {
@@ -239,7 +239,7 @@ def params_of(snap: Snapshot, index: TensorIndex) -> tuple[int | None, bool, dic
     return None, False, dict(dtypes)
 
 
-# Tokenizer evidence (sources/tokenizer.py, or a GGUF's embedded tokenizer) -> facts.
+# Tokenizer evidence (formats/tokenizer.py, or a GGUF's embedded tokenizer) -> facts.
 _TOKENIZER_FACTS = (("tokenizer_class", "tokenizer_class"), ("special_tokens", "special_tokens"),
                     ("tokenizer_vocab_size", "vocab_size"), ("tokenizer_base_vocab", "base_vocab"),
                     ("chat_template_sha256", "chat_template_sha256"), ("tokenizer_model", "tokenizer_model"))

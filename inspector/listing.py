@@ -56,7 +56,7 @@ STDIN = "-"
 def read_list(path: str | Path) -> list[Item]:
     """Ids one per line (`org/name[@rev]`, `#` comments), or CSV / JSON Lines with an id column, by the
     file's suffix. Only a regular file is read (a FIFO or a device is refused, never waited on)."""
-    from .sources.localfs import read_capped
+    from .transport.localfs import read_capped
 
     p = Path(path)
     try:
@@ -142,7 +142,7 @@ def list_hub(*, authors: Iterable[str] = (), search: str | None = None, filters:
     on the endpoint's own origin: a `Link: rel="next"` elsewhere is refused, never sent the token,
     and none of its repos join. `api` (an HfApi) lends its endpoint and token when no client is given.
     """
-    from .sources.http import HubClient
+    from .transport.http import HubClient
 
     if sort is not None and sort not in SORTS:
         raise UsageError(f"`sort` must be one of {', '.join(SORTS)}", names={"sort": "`sort`"})

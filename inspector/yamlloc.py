@@ -206,10 +206,10 @@ def load_text(text: str, file_name: str) -> Any:
 
 
 def read_capped(path: Path, display: str | None = None, limit: int = MAX_RULE_FILE_BYTES) -> str:
-    """A rule or fixture file's text, read through sources.localfs: only regular files (a FIFO would
+    """A rule or fixture file's text, read through transport.localfs: only regular files (a FIFO would
     block, /dev/zero never ends), the size cap enforced while reading, not only from stat."""
     from .errors import InvalidData, TooLarge
-    from .sources.localfs import read_capped as read_file
+    from .transport.localfs import read_capped as read_file
 
     name = display or str(path)
     try:

@@ -54,6 +54,6 @@ def hub(tmp_path):
 
 @pytest.fixture
 def hub_client(hub):
-    from inspector.sources.http import HubClient
+    from inspector.transport.http import HubClient
 
     return HubClient(endpoint=hub.endpoint, token=False, sleep=RecordedSleep(), timeout=5.0, seed=1)

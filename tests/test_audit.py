@@ -11,8 +11,8 @@ from huggingface_hub import HfApi
 from inspector.api import Inspector
 from inspector.audit import Audit, render_summary, summarize
 from inspector.listing import Item, in_shard, list_hub, parse_shard, read_list
-from inspector.sources.http import HubClient
 from inspector.store import Store
+from inspector.transport.http import HubClient
 
 SHARDED = SAMPLES / "TheBloke__Llama-2-7B-fp16"
 QWEN = SAMPLES / "Qwen__Qwen-7B"

@@ -240,7 +240,7 @@ def test_a_connection_error_names_the_endpoint(tmp_path, monkeypatch):
     endpoint = f"http://127.0.0.1:{s.getsockname()[1]}"
     try:
         from inspector.api import Inspector
-        from inspector.sources.http import HubClient
+        from inspector.transport.http import HubClient
 
         monkeypatch.setenv("HF_ENDPOINT", endpoint)
         client = HubClient(endpoint=endpoint, token=False, retries=1, sleep=lambda _s: None)

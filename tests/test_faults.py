@@ -9,7 +9,7 @@ import pytest
 from conftest import SAMPLES, RecordedSleep
 
 from inspector.api import Inspector
-from inspector.sources.http import HubClient
+from inspector.transport.http import HubClient
 
 QWEN3 = SAMPLES / "Qwen__Qwen3-4B__sophgo-copy"
 TYPED = {"ok", "not_found", "gated", "no_config", "no_weights_metadata", "invalid", "network_error"}

@@ -8,10 +8,10 @@ import struct
 import pytest
 from conftest import SAMPLES
 
+from inspector.formats.registry import FORMATS, format_of_file, read_weights
 from inspector.readout import Snapshot
-from inspector.sources.formats import FORMATS, format_of_file, read_weights
 from inspector.sources.local import LocalOpener, read_local
-from inspector.sources.localfs import LocalFolder
+from inspector.transport.localfs import LocalFolder
 
 LLAMA7 = SAMPLES / "TheBloke__Llama-2-7B-fp16"
 CHATGLM_BIN = SAMPLES / "THUDM__chatglm-6b__bin"

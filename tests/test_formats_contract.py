@@ -17,7 +17,7 @@ from fakehub import from_folder, safetensors_file
 from test_formats import synthetic_gguf
 
 from inspector.api import Inspector
-from inspector.sources.formats import FORMATS, shards_to_read
+from inspector.formats.registry import FORMATS, shards_to_read
 from inspector.sources.local import read_local
 
 LLAMA7 = SAMPLES / "TheBloke__Llama-2-7B-fp16"
@@ -84,8 +84,8 @@ def test_the_headers_mode_has_one_meaning(headers, every, want):
 @pytest.fixture
 def low_tensor_limit(monkeypatch):
     """The 400,000-tensor limit per repo, lowered to 1,000 so that a test repo passes it cheaply."""
-    import inspector.safetensors_header as sh
-    import inspector.sources.formats as formats
+    import inspector.formats.registry as formats
+    import inspector.formats.safetensors_header as sh
 
     monkeypatch.setattr(sh, "MAX_TENSORS", 1_000)
     monkeypatch.setattr(formats, "MAX_TENSORS", 1_000)

@@ -15,9 +15,9 @@ from test_gguf import qwen2_7b_gguf
 from test_tokenizer import hard_case_files
 
 from inspector.api import Inspector
-from inspector.sources.gguf import read_gguf
-from inspector.sources.ranged import LocalRangeFile
-from inspector.sources.torchzip import read_torch_bin
+from inspector.formats.gguf import read_gguf
+from inspector.formats.torchzip import read_torch_bin
+from inspector.transport.ranged import LocalRangeFile
 
 CHATGLM_BIN = SAMPLES / "THUDM__chatglm-6b__bin"
 

@@ -14,8 +14,8 @@ from conftest import SAMPLES
 from formatbuild import gguf_bytes
 
 from inspector.errors import InvalidData
-from inspector.sources.gguf import MAX_KEPT_STRING, gguf_config, gguf_tokenizer, read_gguf
-from inspector.sources.ranged import LocalRangeFile
+from inspector.formats.gguf import MAX_KEPT_STRING, gguf_config, gguf_tokenizer, read_gguf
+from inspector.transport.ranged import LocalRangeFile
 
 LLAMA2_GGUF = SAMPLES / "TheBloke__Llama-2-7B-GGUF"
 

@@ -23,11 +23,11 @@ from fakehub import VirtualFile, from_folder, safetensors_file
 from inspector.api import Inspector
 from inspector.cli import main
 from inspector.errors import InvalidData, RuleError
+from inspector.formats.plan import MAX_CONFIG_BYTES, parse_index, safe_shard_name
+from inspector.formats.safetensors_header import parse_header
 from inspector.readout import Snapshot
 from inspector.ruleset import load_ruleset
-from inspector.safetensors_header import parse_header
 from inspector.sources.local import read_local
-from inspector.sources.plan import MAX_CONFIG_BYTES, parse_index, safe_shard_name
 
 LLAMA7 = SAMPLES / "TheBloke__Llama-2-7B-fp16"
 TARGET = "org/hostile"
@@ -686,7 +686,7 @@ def test_a_device_in_place_of_the_weights_is_refused_even_when_symlinks_are_foll
 
 
 def test_the_size_cap_holds_while_reading_not_only_from_stat(tmp_path, monkeypatch):
-    from inspector.sources import localfs
+    from inspector.transport import localfs
 
     p = tmp_path / "config.json"
     p.write_bytes(b"x" * 5000)
@@ -769,7 +769,7 @@ def test_a_header_with_a_million_tensors_is_refused_before_it_is_parsed(tmp_path
 
 
 def test_tensors_past_the_limit_across_shards_are_refused_per_repo(tmp_path, monkeypatch):
-    from inspector import safetensors_header
+    from inspector.formats import safetensors_header
 
     monkeypatch.setattr(safetensors_header, "MAX_TENSORS", 3)
     files = {"config.json": CONFIG, "model-1.safetensors": prefixed(js({"a": e(), "b": e(begin=8)})),
@@ -823,7 +823,7 @@ def test_a_tokenizer_json_a_hundred_thousand_deep_is_noted_and_the_verdict_stand
 _IN_CHILD = """
 import sys
 from inspector.errors import InvalidData
-from inspector.sources.torchzip import tensors_from_pickle
+from inspector.formats.torchzip import tensors_from_pickle
 try:
     tensors_from_pickle(sys.stdin.buffer.read(), "data.pkl")
 except InvalidData as e:
@@ -848,7 +848,7 @@ def test_a_deeply_nested_pickle_never_takes_the_interpreter_down(case):
 
 
 def test_a_dict_holding_itself_is_walked_once():
-    from inspector.sources.torchzip import tensors_from_pickle
+    from inspector.formats.torchzip import tensors_from_pickle
 
     # d = {}; memo d; d["k0".."k999"] = d; then a tensor-free STOP: 1000 entries, not 1000**4.
     items = b"".join(b"X\x02\x00\x00\x00k" + str(i % 10).encode() + b"h\x00" for i in range(1000))
@@ -857,7 +857,7 @@ def test_a_dict_holding_itself_is_walked_once():
 
 
 def test_a_pickle_past_the_opcode_budget_is_refused(monkeypatch):
-    from inspector.sources import torchzip
+    from inspector.formats import torchzip
 
     monkeypatch.setattr(torchzip, "MAX_PICKLE_OPS", 1000)
     with pytest.raises(InvalidData, match="past 1000 opcodes"):
@@ -865,7 +865,7 @@ def test_a_pickle_past_the_opcode_budget_is_refused(monkeypatch):
 
 
 def test_a_pickle_tensor_name_with_a_lone_surrogate_is_escaped():
-    from inspector.sources.torchzip import tensors_from_pickle
+    from inspector.formats.torchzip import tensors_from_pickle
 
     name = "model.\ud800.weight".encode("utf-8", "surrogatepass")
     data = (b"\x80\x02}X" + struct.pack("<I", len(name)) + name + b"ctorch._utils\n_rebuild_tensor_v2\n("
@@ -876,8 +876,8 @@ def test_a_pickle_tensor_name_with_a_lone_surrogate_is_escaped():
 
 
 def test_gguf_nested_arrays_with_huge_counts_stop_at_the_value_budget(tmp_path):
-    from inspector.sources.gguf import MAX_VALUES, read_gguf
-    from inspector.sources.ranged import LocalRangeFile
+    from inspector.formats.gguf import MAX_VALUES, read_gguf
+    from inspector.transport.ranged import LocalRangeFile
 
     key = b"a.b"
     # one key: an array of 2**40 arrays, each an empty array of u8
@@ -906,14 +906,14 @@ def test_a_lone_surrogate_in_a_config_costs_at_most_its_field_and_the_batch_goes
 
 
 def test_a_tokenizer_json_head_of_many_keys_is_refused_in_bounded_steps(tmp_path, monkeypatch):
-    from inspector.sources import tokenizer
+    from inspector.formats import tokenizer
 
     calls = []
     real = tokenizer._decode
     monkeypatch.setattr(tokenizer, "_decode", lambda text, i: calls.append(i) or real(text, i))
     p = tmp_path / "tokenizer.json"
     p.write_bytes(b"{" + b",".join(b'"k%d":1' % i for i in range(400_000)) + b"}")
-    from inspector.sources.ranged import LocalRangeFile
+    from inspector.transport.ranged import LocalRangeFile
 
     with pytest.raises(InvalidData, match="no added_tokens among its first 64 keys"):
         tokenizer.read_tokenizer_json_head(LocalRangeFile(p))

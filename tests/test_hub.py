@@ -10,7 +10,7 @@ from conftest import SAMPLES, RecordedSleep, expected_samples
 from fakehub import from_folder, sharded_safetensors_files
 
 from inspector.api import Inspector
-from inspector.sources.http import HubClient
+from inspector.transport.http import HubClient
 
 LLAMA70 = SAMPLES / "meta-llama__Llama-2-70b-chat-hf"
 QWEN3 = SAMPLES / "Qwen__Qwen3-4B__sophgo-copy"
@@ -250,7 +250,7 @@ def test_a_listed_index_that_404s_keeps_the_config_verdict(hub, hub_client, insp
 
 @pytest.mark.parametrize("share, reserve", [(1.0, 1), (0.5, 2), (0.25, 4)])
 def test_a_pacer_spends_only_its_share_of_the_quota(share, reserve):
-    from inspector.sources.http import Pacer
+    from inspector.transport.http import Pacer
 
     now, slept = [0.0], []
 

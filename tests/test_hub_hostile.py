@@ -18,9 +18,9 @@ from test_faults import client_for, judged
 
 from inspector.api import Inspector
 from inspector.errors import NetworkError, TokenRejected
+from inspector.formats.plan import MAX_CONFIG_BYTES, MAX_EVIDENCE_SHARDS, evidence_shards
 from inspector.listing import list_hub
-from inspector.sources.http import MAX_WAIT, Pacer, parse_ratelimit, parse_retry_after
-from inspector.sources.plan import MAX_CONFIG_BYTES, MAX_EVIDENCE_SHARDS, evidence_shards
+from inspector.transport.http import MAX_WAIT, Pacer, parse_ratelimit, parse_retry_after
 
 QWEN3 = SAMPLES / "Qwen__Qwen3-4B__sophgo-copy"
 TOKEN = "hf_ValidTokenForTheFakeHub0123456789"
@@ -326,7 +326,7 @@ def test_a_disabled_repo_is_not_gated(hub, insp, qwen):
 def test_a_closed_shared_session_does_not_fail_the_repos_in_flight(hub, insp, qwen, monkeypatch):
     from huggingface_hub.utils import get_session
 
-    from inspector.sources import http
+    from inspector.transport import http
 
     closed = http._httpx.Client()
     closed.close()
@@ -352,7 +352,7 @@ def test_a_gated_repo_from_a_listing_costs_one_request(hub, insp):
 
 @pytest.mark.parametrize("kind", ["gzip", "plain"])
 def test_content_length_of_an_encoded_body_is_not_the_file_size(hub, kind):
-    from inspector.sources.ranged import HubRangeFile
+    from inspector.transport.ranged import HubRangeFile
 
     body = gzip.compress(b"x" * 100) if kind == "gzip" else b"x" * 100
     headers = {"Content-Encoding": "gzip"} if kind == "gzip" else {}
@@ -434,7 +434,7 @@ def test_a_cdn_429_slows_the_next_cdn_reads(hub, insp, qwen):
 def test_waits_for_the_quota_or_a_retry_after_do_not_count_against_the_deadlines(hub, insp, monkeypatch):
     """A run paced to stay inside its quota may wait minutes: those waits (each capped) are not
     network time, so they do not fail the request or the inspection."""
-    from inspector.sources import http
+    from inspector.transport import http
 
     hub.add_repo("org/c", {"config.json": (QWEN3 / "config.json").read_text()})  # one read: nothing in parallel
     clock = [1000.0]

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from inspector.errors import NetworkError, UsageError
 from inspector.listing import Item, info_from_json, info_to_json, listed_item, next_page
 from inspector.repoid import RepoRef, is_sha
-from inspector.sources.http import MAX_WAIT, parse_ratelimit, parse_retry_after
+from inspector.transport.http import MAX_WAIT, parse_ratelimit, parse_retry_after
 
 HEADERISH = st.text(st.characters(codec="latin-1"), max_size=300) | st.from_regex(
     r'"[a-z\-]{1,12}";r=[0-9\u0660-\u0669²³]{0,30};t=[0-9\u0660-\u0669]{0,30}', fullmatch=True)

@@ -17,16 +17,16 @@ from hypothesis import strategies as st
 from inspector.api import Inspector
 from inspector.errors import InspectorError, InvalidData
 from inspector.facts import build_facts, config_get
-from inspector.readout import Snapshot, TensorInfo
-from inspector.ruleset import load_ruleset
-from inspector.safetensors_header import (
+from inspector.formats.plan import evidence_shards, parse_config, parse_index, safe_shard_name
+from inspector.formats.safetensors_header import (
     ITEMSIZE_BITS,
     MAX_HEADER_BYTES,
     estimate_header_length,
     header_length,
     parse_header,
 )
-from inspector.sources.plan import evidence_shards, parse_config, parse_index, safe_shard_name
+from inspector.readout import Snapshot, TensorInfo
+from inspector.ruleset import load_ruleset
 
 RULES = load_ruleset()
 INSP = Inspector(RULES)

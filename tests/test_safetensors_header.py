@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inspector.errors import InvalidData
-from inspector.safetensors_header import estimate_header_length, header_length, parse_header
-from inspector.sources.formats import read_header
-from inspector.sources.ranged import LocalRangeFile
+from inspector.formats.registry import read_header
+from inspector.formats.safetensors_header import estimate_header_length, header_length, parse_header
+from inspector.transport.ranged import LocalRangeFile
 
 
 def entry(dtype="F16", shape=(2, 2), begin=0):

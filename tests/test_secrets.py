@@ -15,7 +15,7 @@ from conftest import SAMPLES, RecordedSleep
 
 from inspector.api import Inspector
 from inspector.cli import main
-from inspector.sources.http import HubClient
+from inspector.transport.http import HubClient
 
 QWEN3 = SAMPLES / "Qwen__Qwen3-4B__sophgo-copy"
 TOKEN = "hf_SecretCanaryToken0123456789abcdefXYZ"

@@ -11,8 +11,8 @@ import json
 import pytest
 
 from inspector.api import Inspector
-from inspector.sources.ranged import LocalRangeFile
-from inspector.sources.tokenizer import from_tokenizer_config, read_tokenizer_json_head
+from inspector.formats.tokenizer import from_tokenizer_config, read_tokenizer_json_head
+from inspector.transport.ranged import LocalRangeFile
 
 _FLAGS = {"lstrip": False, "normalized": False, "rstrip": False, "single_word": False}
 QWEN_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",

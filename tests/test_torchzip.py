@@ -16,8 +16,8 @@ from conftest import SAMPLES
 from formatbuild import Call, Global, legacy_torch, raw_pickle, state_pickle, torch_zip, zip_archive
 
 from inspector.errors import InvalidData
-from inspector.sources.ranged import LocalRangeFile
-from inspector.sources.torchzip import MAX_PICKLE_BYTES, read_torch_bin, tensors_from_pickle
+from inspector.formats.torchzip import MAX_PICKLE_BYTES, read_torch_bin, tensors_from_pickle
+from inspector.transport.ranged import LocalRangeFile
 
 CHATGLM_BIN = SAMPLES / "THUDM__chatglm-6b__bin"
 

@@ -99,7 +99,7 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
 
     client = None
     if not local_dir or from_file or listed or resume:
-        from ..sources.http import HubClient
+        from ..transport.http import HubClient
 
         # A child process paces on its share of the Hub's quota (the RateLimit counts are global).
         client = HubClient(max_rps=max_rps * share if max_rps else None, share=share, token=token)

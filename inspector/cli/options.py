@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from ..sources.plan import HEADERS_MODES
+from ..formats.plan import HEADERS_MODES
 
 # `-h` as well as `--help`, for every command (set on the root group, inherited by all).
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

@@ -12,15 +12,15 @@ from urllib.parse import quote
 from huggingface_hub.hf_api import ModelInfo
 
 from ..errors import InvalidData
+from ..formats.plan import MAX_CONFIG_BYTES, MAX_INDEX_BYTES, parse_config
+from ..formats.registry import Selection, pick_format, read_weights, reads_headers
+from ..formats.safetensors_header import header_length
+from ..formats.tokenizer import fill_tokenizer
 from ..jsonread import loads_strict
 from ..readout import IOStats, Snapshot
 from ..repoid import RepoRef, is_sha, valid_repo_id
-from ..safetensors_header import header_length
-from .formats import Selection, pick_format, read_weights, reads_headers
-from .http import CdnRefused, FileMissing, HubClient
-from .plan import MAX_CONFIG_BYTES, MAX_INDEX_BYTES, parse_config
-from .ranged import HubRangeFile
-from .tokenizer import fill_tokenizer
+from ..transport.http import CdnRefused, FileMissing, HubClient
+from ..transport.ranged import HubRangeFile
 
 T = TypeVar("T")
 

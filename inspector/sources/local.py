@@ -1,7 +1,7 @@
 """Read a model folder, or one weights file a user names, from disk: headers only, never the data.
 
 Files are opened through `localfs` (inside the folder, regular files, caps while reading) and read
-by the formats of `formats.py`; this module lists the folder and supplies the opener."""
+by the formats of `formats/registry.py`; this module lists the folder and supplies the opener."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..errors import InvalidData, TargetNotFound
+from ..formats.plan import MAX_CONFIG_BYTES, parse_config
+from ..formats.registry import FORMATS, Selection, format_of_file, read_weights
+from ..formats.tokenizer import fill_tokenizer
 from ..inert import json_safe
 from ..readout import Snapshot
-from .formats import FORMATS, Selection, format_of_file, read_weights
-from .localfs import LocalFolder
-from .plan import MAX_CONFIG_BYTES, parse_config
-from .ranged import LocalRangeFile
-from .tokenizer import fill_tokenizer
+from ..transport.localfs import LocalFolder
+from ..transport.ranged import LocalRangeFile
 
 T = TypeVar("T")
 

@@ -26,8 +26,8 @@ from typing import Any
 from ..errors import InvalidData
 from ..inert import inert
 from ..readout import Snapshot, TensorInfo
-from ..safetensors_header import MAX_DIM, MAX_NAME_CHARS, MAX_TENSORS
-from .ranged import RangeFile
+from ..transport.ranged import RangeFile
+from .safetensors_header import MAX_DIM, MAX_NAME_CHARS, MAX_TENSORS
 
 MAX_KV = 100_000  # llama.cpp writes ~40 keys; a vocabulary is one key holding an array
 # Values walked (vocabulary strings count 1, values parsed one by one 4: keys, nested-array items):

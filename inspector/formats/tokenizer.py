@@ -19,8 +19,8 @@ from ..errors import InvalidData, TargetNotFound
 from ..inert import inert, json_safe
 from ..jsonread import MAX_JSON_DEPTH, json_too_deep, loads_strict
 from ..readout import Snapshot
+from ..transport.ranged import RangeFile
 from .gguf import base_vocab
-from .ranged import RangeFile
 
 MAX_TOKENIZER_CONFIG_BYTES = 8_000_000
 MAX_TEMPLATE_BYTES = 1_000_000

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from ..errors import InvalidData
 from ..inert import inert
 from ..jsonread import loads_strict, loads_tolerant
-from ..safetensors_header import MAX_NAME_CHARS, MAX_TENSORS
+from .safetensors_header import MAX_NAME_CHARS, MAX_TENSORS
 
 HEADERS_MODES = ("default", "all", "none")
 MAX_INDEX_BYTES = 64_000_000

@@ -1,6 +1,6 @@
 """The weights formats, in the order a repo's files are tried: each picks its files and reads them
-through an `Opener`, which is all a source (a local folder: `local.LocalOpener`; a Hub repo:
-`hub.HubOpener`) supplies. The sources never name a format.
+through an `Opener`, which is all a source (a local folder: `sources.local.LocalOpener`; a Hub repo:
+`sources.hub.HubOpener`) supplies. The sources never name a format.
 
 Adding a format: its parser module (bytes -> tensors, through a `RangeFile`), one class here with
 `name`, `label`, `suffix`, `pick` and `read`, its entry in FORMATS, and its case in
@@ -19,15 +19,7 @@ from typing import Any, Protocol, TypeVar
 
 from ..errors import InvalidData
 from ..readout import Snapshot, TensorInfo
-from ..safetensors_header import (
-    MAX_HEADER_BYTES,
-    MAX_TENSORS,
-    check_tensor_count,
-    estimate_header_from_config,
-    estimate_header_length,
-    header_length,
-    parse_header,
-)
+from ..transport.ranged import RangeFile
 from .gguf import fill_gguf
 from .plan import (
     MAX_INDEX_BYTES,
@@ -39,7 +31,15 @@ from .plan import (
     plan_weights,
     safe_shard_name,
 )
-from .ranged import RangeFile
+from .safetensors_header import (
+    MAX_HEADER_BYTES,
+    MAX_TENSORS,
+    check_tensor_count,
+    estimate_header_from_config,
+    estimate_header_length,
+    header_length,
+    parse_header,
+)
 from .torchzip import TorchBin as TorchBinRead
 from .torchzip import config_layers, read_torch_bin
 

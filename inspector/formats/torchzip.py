@@ -32,8 +32,8 @@ from typing import Any
 from ..errors import InvalidData
 from ..inert import inert, json_safe
 from ..readout import TensorInfo
-from ..safetensors_header import MAX_DIM, MAX_NAME_CHARS, MAX_RANK, MAX_TENSORS
-from .ranged import RangeFile
+from ..transport.ranged import RangeFile
+from .safetensors_header import MAX_DIM, MAX_NAME_CHARS, MAX_RANK, MAX_TENSORS
 
 MAX_PICKLE_BYTES = 64_000_000  # data.pkl of a 1k-tensor shard is ~200 KB; more is hostile or not a state dict
 MAX_CD_BYTES = 64_000_000

@@ -11,10 +11,10 @@ import re
 import struct
 from collections.abc import Iterable
 
-from .errors import InvalidData
-from .inert import inert
-from .jsonread import loads_strict
-from .readout import TensorInfo
+from ..errors import InvalidData
+from ..inert import inert
+from ..jsonread import loads_strict
+from ..readout import TensorInfo
 
 # safetensors itself refuses headers over 100 MB; a 31-shard 405B index holds ~1k tensors a shard,
 # far below this, so anything larger is hostile or broken.
