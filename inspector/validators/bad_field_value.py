@@ -1,19 +1,14 @@
 """E122: a rule field of the wrong type: a vote that is not a string, `references`, `related` or `tags` not lists of strings."""
 
 from . import Check
-from .examples import RULES
+from .examples import FACTS_PREAMBLE, RULES
 
 CHECK = Check(
     code="E122",
     severity="error",
     title='a rule field of the wrong type: a vote that is not a string, `references`, `related` or `tags` not lists of strings',
     passing=RULES,
-    failing="""\
-facts:
-  vocab_size: [vocab_size]
-  hidden_size: [hidden_size]
-  num_layers: [num_hidden_layers]
-  num_heads: [num_attention_heads]
+    failing=FACTS_PREAMBLE + """\
 rules:
   - id: t.vocab
     lineage: [qwen]

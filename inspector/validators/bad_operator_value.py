@@ -1,19 +1,14 @@
 """E148: an operator's argument of the wrong kind: a regex RE2 refuses, `on` where true/false is wanted, a dimension expression too long."""
 
 from . import Check
-from .examples import RULES
+from .examples import FACTS_PREAMBLE, RULES
 
 CHECK = Check(
     code="E148",
     severity="error",
     title="an operator's argument of the wrong kind: a regex RE2 refuses, `on` where true/false is wanted, a dimension expression too long",
     passing=RULES,
-    failing="""\
-facts:
-  vocab_size: [vocab_size]
-  hidden_size: [hidden_size]
-  num_layers: [num_hidden_layers]
-  num_heads: [num_attention_heads]
+    failing=FACTS_PREAMBLE + """\
 rules:
   - id: t.vocab
     lineage: qwen

@@ -1,19 +1,14 @@
 """E147: a tensor pattern that does not compile (empty component, unknown placeholder, too long)."""
 
 from . import Check
-from .examples import RULES
+from .examples import FACTS_PREAMBLE, RULES
 
 CHECK = Check(
     code="E147",
     severity="error",
     title='a tensor pattern that does not compile (empty component, unknown placeholder, too long)',
     passing=RULES,
-    failing="""\
-facts:
-  vocab_size: [vocab_size]
-  hidden_size: [hidden_size]
-  num_layers: [num_hidden_layers]
-  num_heads: [num_attention_heads]
+    failing=FACTS_PREAMBLE + """\
 rules:
   - id: t.vocab
     lineage: qwen

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import RuleProblem
 from . import Check, unique_predicates
-from .examples import FIXTURES
+from .examples import FACTS_PREAMBLE, FIXTURES
 
 if TYPE_CHECKING:
     from ..authoring import KnownNames
@@ -17,12 +17,7 @@ CHECK = Check(
     severity="warning",
     title='a `config:` key that no fixture or sample has (a dead predicate, or a missing fixture)',
     passing={
-        'rules.yaml': """\
-facts:
-  vocab_size: [vocab_size]
-  hidden_size: [hidden_size]
-  num_layers: [num_hidden_layers]
-  num_heads: [num_attention_heads]
+        'rules.yaml': FACTS_PREAMBLE + """\
 rules:
   - id: t.vocab
     lineage: qwen
@@ -34,12 +29,7 @@ rules:
         'tests/f.yaml': FIXTURES,
     },
     failing={
-        'rules.yaml': """\
-facts:
-  vocab_size: [vocab_size]
-  hidden_size: [hidden_size]
-  num_layers: [num_hidden_layers]
-  num_heads: [num_attention_heads]
+        'rules.yaml': FACTS_PREAMBLE + """\
 rules:
   - id: t.vocab
     lineage: qwen

@@ -1,11 +1,15 @@
 """The base examples most checks start from: a clean rule file and a clean fixture file."""
 
-RULES = """\
+# The core facts every example rule file declares (W301 when a rule set lacks them).
+FACTS_PREAMBLE = """\
 facts:
   vocab_size: [vocab_size]
   hidden_size: [hidden_size]
   num_layers: [num_hidden_layers]
   num_heads: [num_attention_heads]
+"""
+# The rules part of RULES alone.
+RULE_BODY = """\
 rules:
   - id: t.vocab
     lineage: qwen
@@ -14,6 +18,7 @@ rules:
         - fact: vocab_size
           in: [151936]
 """
+RULES = FACTS_PREAMBLE + RULE_BODY
 FIXTURES = """\
 fixtures:
   - id: f.qwen

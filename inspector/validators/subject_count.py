@@ -1,19 +1,14 @@
 """E144: a predicate that names no subject or more than one (`fact`, `config`, `tensor`, `file`)."""
 
 from . import Check
-from .examples import RULES
+from .examples import FACTS_PREAMBLE, RULES
 
 CHECK = Check(
     code="E144",
     severity="error",
     title='a predicate that names no subject or more than one (`fact`, `config`, `tensor`, `file`)',
     passing=RULES,
-    failing="""\
-facts:
-  vocab_size: [vocab_size]
-  hidden_size: [hidden_size]
-  num_layers: [num_hidden_layers]
-  num_heads: [num_attention_heads]
+    failing=FACTS_PREAMBLE + """\
 rules:
   - id: t.vocab
     lineage: qwen

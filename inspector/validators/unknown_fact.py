@@ -1,19 +1,14 @@
 """E146: a fact that no `facts:` entry defines and no code computes."""
 
 from . import Check
-from .examples import RULES
+from .examples import FACTS_PREAMBLE, RULES
 
 CHECK = Check(
     code="E146",
     severity="error",
     title='a fact that no `facts:` entry defines and no code computes',
     passing=RULES,
-    failing="""\
-facts:
-  vocab_size: [vocab_size]
-  hidden_size: [hidden_size]
-  num_layers: [num_hidden_layers]
-  num_heads: [num_attention_heads]
+    failing=FACTS_PREAMBLE + """\
 rules:
   - id: t.vocab
     lineage: qwen

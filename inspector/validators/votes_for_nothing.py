@@ -1,19 +1,14 @@
 """E125: a rule that votes for no field (`kind`, `layout` or `lineage`)."""
 
 from . import Check
-from .examples import RULES
+from .examples import FACTS_PREAMBLE, RULES
 
 CHECK = Check(
     code="E125",
     severity="error",
     title='a rule that votes for no field (`kind`, `layout` or `lineage`)',
     passing=RULES,
-    failing="""\
-facts:
-  vocab_size: [vocab_size]
-  hidden_size: [hidden_size]
-  num_layers: [num_hidden_layers]
-  num_heads: [num_attention_heads]
+    failing=FACTS_PREAMBLE + """\
 rules:
   - id: t.vocab
     match:
