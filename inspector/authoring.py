@@ -34,7 +34,7 @@ from .ruleset import (
     FIELDS,
     KINDS,
     RULE_FIELDS,
-    TOP_KEYS,
+    TOP_FIELDS,
     RuleSet,
     load_ruleset,
     shipped_rules_dir,
@@ -818,32 +818,9 @@ def rules_schema() -> dict[str, Any]:
     ]
     predicates.append({"type": "object", "required": ["use"], "additionalProperties": False,
                        "properties": {"use": {"type": "string", "description": "a fragment id"}}})
-    def claim(f: str, values: dict[str, Any]) -> dict[str, Any]:
-        return {"type": "object", "required": [f], "additionalProperties": False,
-                "properties": {f: values, "model_types": {"type": "array", "items": {"type": "string"}},
-                               "architectures": {"type": "array", "items": {"type": "string"}}}}
-
-    top = {
-        "rules": {"type": "array", "items": {"$ref": "#/$defs/rule"}},
-        "fragments": {"type": "array", "items": {"type": "object", "required": ["id", "predicates"], "additionalProperties": False,
-                                                 "properties": {"id": {"type": "string"}, "description": {"type": "string"},
-                                                                "predicates": {"type": "array", "items": {"$ref": "#/$defs/predicate"}}}}},
-        "facts": {"type": "object", "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string", "minLength": 1}}]}},
-        "declared": {"type": "object", "additionalProperties": False,
-                     "properties": {"lineages": {"type": "array", "items": claim("lineage", {"type": "string"})},
-                                    "kinds": {"type": "array", "items": claim("kind", {"enum": list(KINDS)})}}},
-        "bases": {"type": "array", "items": {"type": "object", "required": ["id", "lineage", "fingerprint"], "additionalProperties": False,
-                                             "properties": {"id": {"type": "string"}, "lineage": {"type": "string"}, "kind": {"enum": list(KINDS)},
-                                                            "fingerprint": {"type": "object", "minProperties": 1},
-                                                            "references": {"type": "array", "items": {"type": "string"}},
-                                                            "description": {"type": "string"}}}},
-        "base_weight": {"type": "number"},
-        "fixtures": {"type": ["array", "null"], "items": {"$ref": "#/$defs/fixture"}},
-    }
     from .traits import trait_file_schema  # traits:, layer_kinds:, lm_configs: (rules/traits.yaml)
 
-    top.update(trait_file_schema())
-    assert set(top) == set(TOP_KEYS) | {"fixtures"}, "schema out of step with ruleset.TOP_KEYS"
+    top = {**TOP_FIELDS, "fixtures": {"type": ["array", "null"], "items": {"$ref": "#/$defs/fixture"}}, **trait_file_schema()}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://github.com/inspector/rules.schema.json",

@@ -36,9 +36,44 @@ RULE_FIELDS: dict[str, dict[str, Any]] = {
     "extends": {"type": "string", "description": "id of a rule to copy; keys given here override"},
 }
 RULE_KEYS = tuple(RULE_FIELDS)
-BASE_KEYS = ("id", "lineage", "kind", "fingerprint", "references", "description")
+# A known base's keys (`bases:`) with their JSON Schema.
+BASE_FIELDS: dict[str, dict[str, Any]] = {
+    "id": {"type": "string"}, "lineage": {"type": "string"}, "kind": {"enum": list(KINDS)},
+    "fingerprint": {"type": "object", "minProperties": 1},
+    "references": {"type": "array", "items": {"type": "string"}},
+    "description": {"type": "string"},
+}
+BASE_KEYS = tuple(BASE_FIELDS)
+# `declared:` lists -> the field each claim names and that field's JSON Schema; a claim holds when the
+# repo declares one of its model types or architectures.
+DECLARED_CLAIMS: dict[str, tuple[str, dict[str, Any]]] = {
+    "lineages": ("lineage", {"type": "string"}), "kinds": ("kind", {"enum": list(KINDS)}),
+}
+CLAIM_LISTS = ("model_types", "architectures")
 MAX_EXTENDS = 16  # `extends` is resolved recursively
-TOP_KEYS = ("rules", "fragments", "facts", "declared", "bases", "base_weight", "traits", "layer_kinds", "lm_configs")
+
+
+def _claim_schema(name: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": [name], "additionalProperties": False,
+            "properties": {name: value, **{k: {"type": "array", "items": {"type": "string"}} for k in CLAIM_LISTS}}}
+
+
+# A rule file's top-level keys with their JSON Schema (`rules schema`), but for the trait keys, which
+# traits.py reads and describes (`trait_file_schema`).
+TOP_FIELDS: dict[str, dict[str, Any]] = {
+    "rules": {"type": "array", "items": {"$ref": "#/$defs/rule"}},
+    "fragments": {"type": "array", "items": {"type": "object", "required": ["id", "predicates"], "additionalProperties": False,
+                                             "properties": {"id": {"type": "string"}, "description": {"type": "string"},
+                                                            "predicates": {"type": "array", "items": {"$ref": "#/$defs/predicate"}}}}},
+    "facts": {"type": "object", "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string", "minLength": 1}}]}},
+    "declared": {"type": "object", "additionalProperties": False,
+                 "properties": {k: {"type": "array", "items": _claim_schema(name, value)} for k, (name, value) in DECLARED_CLAIMS.items()}},
+    "bases": {"type": "array", "items": {"type": "object", "required": ["id", "lineage", "fingerprint"], "additionalProperties": False,
+                                         "properties": BASE_FIELDS}},
+    "base_weight": {"type": "number"},
+}
+TRAIT_TOP_KEYS = ("traits", "layer_kinds", "lm_configs")
+TOP_KEYS = (*TOP_FIELDS, *TRAIT_TOP_KEYS)
 # Facts that facts.py computes (from the config, the tensors, the tokenizer and the repo), with
 # what each is: rules may name them without a facts: entry. tests/test_ruleset.py checks that code
 # computes each one and nothing else.
@@ -268,7 +303,7 @@ class _Builder(ProblemLog):
                 self.problem(V.wrong_type.CHECK, f"base_weight must be a number, got {w!r}", doc.where("base_weight"))
         if "fragments" in doc:
             self._fragments(doc["fragments"], doc.where("fragments"))
-        if any(k in doc for k in ("traits", "layer_kinds", "lm_configs")):
+        if any(k in doc for k in TRAIT_TOP_KEYS):
             self.trait_docs.append((doc, layer))
         if "rules" in doc:
             rules = doc["rules"]
@@ -313,8 +348,8 @@ class _Builder(ProblemLog):
                 self.problem(V.wrong_type.CHECK, "a declared entry must be a mapping", items.where(i))
                 continue
             for k in it:
-                if k not in (field_name, "model_types", "architectures"):
-                    self.unknown(k, (field_name, "model_types", "architectures"), it.key_locs[k], "key")
+                if k not in (field_name, *CLAIM_LISTS):
+                    self.unknown(k, (field_name, *CLAIM_LISTS), it.key_locs[k], "key")
             value = it.get(field_name)
             if not isinstance(value, str) or (allowed and value not in allowed):
                 self.problem(V.bad_field_value.CHECK, f"`{field_name}` must be one of {allowed}" if allowed else f"`{field_name}` must be a string", it.where(field_name))
@@ -331,8 +366,8 @@ class _Builder(ProblemLog):
             self.problem(V.wrong_type.CHECK, "`declared` must be a mapping with `lineages` and `kinds`", loc)
             return
         for k in doc:
-            if k not in ("lineages", "kinds"):
-                self.unknown(k, ("lineages", "kinds"), doc.key_locs[k], "key")
+            if k not in DECLARED_CLAIMS:
+                self.unknown(k, tuple(DECLARED_CLAIMS), doc.key_locs[k], "key")
         if "lineages" in doc:
             self.rs.declared_lineages.extend(self._claims(doc["lineages"], doc.where("lineages"), "lineage", None))
         if "kinds" in doc:

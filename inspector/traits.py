@@ -19,7 +19,7 @@ from .engine import Outcomes, RuleOutcome, evaluate
 from .errors import Location, did_you_mean
 from .facts import Facts, _number, config_get
 from .inert import inert, json_safe
-from .ruleset import STATUSES, Rule, RuleSet, Selection
+from .ruleset import STATUSES, TRAIT_TOP_KEYS, Rule, RuleSet, Selection
 from .yamlloc import LocDict, LocList
 
 TRAIT_KEYS = ("id", "trait", "value", "description", "status", "author", "references", "priority", "details",
@@ -298,9 +298,11 @@ def trait_file_schema() -> dict[str, Any]:
                        "model_types": {"type": "array", "items": {"type": "string"}}, "description": {"type": "string"}},
     }
     assert set(rule["properties"]) == set(TRAIT_KEYS) and set(layer_map["properties"]) == set(LAYER_MAP_KEYS)
-    return {"traits": {"type": "array", "items": rule},
-            "layer_kinds": {"type": "array", "items": layer_map},
-            "lm_configs": {"type": "array", "items": {"type": "string", "minLength": 1}}}
+    out = {"traits": {"type": "array", "items": rule},
+           "layer_kinds": {"type": "array", "items": layer_map},
+           "lm_configs": {"type": "array", "items": {"type": "string", "minLength": 1}}}
+    assert tuple(out) == TRAIT_TOP_KEYS, "schema out of step with ruleset.TRAIT_TOP_KEYS"
+    return out
 
 
 # ---- computing ---------------------------------------------------------------------------------
