@@ -40,6 +40,9 @@ class TensorIndex:
 
     by_skeleton: dict[str, list[TensorInfo]] = field(default_factory=dict)
     count: int = 0
+    # params_of's answer: the facts and the traits both ask for it.
+    params: tuple[int | None, bool, dict[str, int]] | None = field(default=None, repr=False, compare=False)
+    every_shape: bool = field(default=False, repr=False, compare=False)  # set with `params`
 
     @classmethod
     def build(cls, tensors: dict[str, TensorInfo]) -> TensorIndex:
@@ -155,17 +158,9 @@ def _derive(values: dict, sources: dict, config: dict, snap: Snapshot, index: Te
     if heads and kv and heads % kv == 0:
         _set(values, sources, "gqa_group", heads // kv)
     names = snap.tensors
-    layer_ids: set[int] = set()
-    for t in names:
-        parts = t.split(".")
-        for i, p in enumerate(parts[:-1]):
-            n = parts[i + 1]
-            # ASCII and short: "²".isdigit() holds and int("²") raises; no model has a million layers.
-            if p in _LAYER_CONTAINERS and n.isascii() and n.isdigit() and len(n) <= 6:
-                layer_ids.add(int(n))
-                break
-    if layer_ids:
-        _set(values, sources, "layer_count", max(layer_ids) + 1, "tensors")
+    top = _top_layer(index)
+    if top is not None:
+        _set(values, sources, "layer_count", top + 1, "tensors")
     if names:
         _set(values, sources, "tensor_count", len(names), "tensors")
     tied = values.get("tie_word_embeddings")
@@ -201,6 +196,32 @@ def _derive(values: dict, sources: dict, config: dict, snap: Snapshot, index: Te
         _set(values, sources, "auto_map", flat, "config:auto_map")
 
 
+def _layer_of(name: str) -> int | None:
+    """The number after the first layer container (`layers.7.`) in a tensor name."""
+    parts = name.split(".")
+    for i, p in enumerate(parts[:-1]):
+        n = parts[i + 1]
+        # ASCII and short: "²".isdigit() holds and int("²") raises; no model has a million layers.
+        if p in _LAYER_CONTAINERS and n.isascii() and n.isdigit() and len(n) <= 6:
+            return int(n)
+    return None
+
+
+def _top_layer(index: TensorIndex) -> int | None:
+    """The highest layer number any tensor names. A skeleton says where its names' layer number
+    stands (the component after the first container followed by `#`), so a name is split once."""
+    top = None
+    for skel, group in index.by_skeleton.items():
+        parts = skel.split(".")
+        pos = next((i + 1 for i, p in enumerate(parts[:-1]) if p in _LAYER_CONTAINERS), None)
+        for t in group:
+            n = t.name.split(".")[pos] if pos is not None and parts[pos] == "#" else ""
+            layer = int(n) if n.isascii() and n.isdigit() and len(n) <= 6 else _layer_of(t.name) if pos is not None else None
+            if layer is not None and (top is None or layer > top):
+                top = layer
+    return top
+
+
 def read_status(snap: Snapshot) -> tuple[str, str | None]:
     """How far the read got: ok, or what is missing or broken (the verdict's status)."""
     if snap.config_status == "invalid" or snap.weights_invalid:
@@ -214,9 +235,16 @@ def read_status(snap: Snapshot) -> tuple[str, str | None]:
 
 def params_of(snap: Snapshot, index: TensorIndex) -> tuple[int | None, bool, dict[str, int]]:
     """(count, exact, dtypes). Exact from every header or the Hub's own count; else an estimate."""
+    if index.params is None:
+        index.params = _params_of(snap, index)
+    return index.params
+
+
+def _params_of(snap: Snapshot, index: TensorIndex) -> tuple[int | None, bool, dict[str, int]]:
     tensors = list(snap.tensors.values())
     dtypes = Counter(t.dtype for t in tensors if t.dtype)
     known = [t for t in tensors if t.shape is not None]
+    index.every_shape = len(known) == len(tensors)
     if tensors and len(known) == len(tensors):
         return sum(t.numel or 0 for t in known), True, dict(dtypes)
     if snap.hub_params:

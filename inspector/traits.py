@@ -353,7 +353,8 @@ def trait_facts(facts: Facts, rules: RuleSet) -> Facts:
     config = facts.config
     # Only the sub-configs this config has: a path under an absent one is never found.
     lm_configs = [p for p in ts.lm_configs if config_get(config, p)[0]]
-    for name, paths in rules.facts.items():
+    # Without a sub-config, build_facts already looked every path up at the top level.
+    for name, paths in rules.facts.items() if lm_configs else ():
         if name in values:
             continue
         for p in paths:
@@ -429,7 +430,7 @@ def _params(values: dict, sources: dict, facts: Facts) -> None:
     est = _estimate(values)
     total, exact, _ = params_of(snap, facts.tensors)
     quantized = values.get("quantization") not in (None, "none")  # packed weights: numel is not a count
-    every_shape = bool(snap.tensors) and all(t.shape is not None for t in snap.tensors.values())
+    every_shape = bool(snap.tensors) and facts.tensors.every_shape
     if total and exact and every_shape and not quantized:
         active, src = total, "tensors: every shape"
         if experts and per_tok and experts > per_tok:

@@ -107,12 +107,11 @@ def _read_hub(target: str, repo_id: str, revision: str | None, client: HubClient
     likely = likely_evidence_files(snap.files, sel, frugal=frugal) if reads_headers(headers) and safetensors else []
     if (sel.index or likely) and "config.json" in snap.files and not snap.gated:
         # Neither the index nor the likely evidence shards depend on the config: while it is read,
-        # fetch the index and probe those shards' 8-byte prefixes (which also resolves their CDN
-        # URLs). Each header is then one exact read: a round trip saved, and no byte guessed.
+        # fetch the index and look the likely evidence shards up (which resolves their CDN URLs).
         fut = client.submit(_fetch, client, snap, sel.index, MAX_INDEX_BYTES) if sel.index else None
         # A shard's size is predicted from the index, so its probe need not read: the resolver's
         # redirect tells its CDN URL, and its header is then one sized read there. A single file has
-        # no index: its probe reads the 8-byte length too.
+        # no index: its probe reads its first SINGLE_FILE_FIRST_READ bytes, the header in most.
         url_only = sel.index is not None
         futs = {f: client.submit(_probe, client, snap, f, url_only) for f in likely}
         _read_config(client, snap)
@@ -238,10 +237,17 @@ def _fetch_sharded_metadata(client: HubClient, snap: Snapshot, index: str) -> by
 _SHARD_NAME = re.compile(r"^(?P<stem>.+)-(?P<k>\d+)-of-(?P<n>\d+)\.safetensors$")
 
 
+# A single weights file has no index to size its header from: its first read takes this much, which
+# holds the whole header of most (a 7B model's ~300 tensors take ~30 kB): one round trip instead of
+# an 8-byte read and then the header. A longer header costs one more read, as before; huggingface_hub
+# reads 100,000 bytes here.
+SINGLE_FILE_FIRST_READ = 64 * 1024
+
+
 @dataclass
 class Probe:
-    """A weights file looked up ahead: its CDN URL, its valid 8-byte prefix when that was read too
-    (b"" when only the URL was asked for), or the error."""
+    """A weights file looked up ahead: its CDN URL, its first bytes when they were read too (b""
+    when only the URL was asked for), or the error."""
 
     url: str | None
     prefix: bytes
@@ -270,12 +276,13 @@ def _probe(client: HubClient, snap: Snapshot, filename: str, url_only: bool = Fa
     where = f"{snap.repo_id}/{filename}"
     try:
         url = _resolve_url(client, snap.repo_id or "", snap.revision or "main", filename)
-        resp = client.get(url, what=where, io=io, byte_range=(0, 7), cap=8, stop_off_hub=url_only)
+        first = 8 if url_only else SINGLE_FILE_FIRST_READ
+        resp = client.get(url, what=where, io=io, byte_range=(0, first - 1), cap=first, stop_off_hub=url_only)
         if url_only and resp.status in (301, 302, 303, 307, 308):
             return Probe(resp.url, b"", None, io)
         # Served without leaving the Hub: the prefix came with the answer.
         header_length(resp.body[:8], where)
-        return Probe(resp.url, resp.body[:8], None, io)
+        return Probe(resp.url, resp.body, None, io)
     except Exception as e:  # handed back: raised (or retried the usual way) where the shard is read
         return Probe(None, b"", e, io)
 
