@@ -20,7 +20,7 @@ from ..jsonread import loads_strict
 from ..readout import IOStats, Snapshot
 from ..repoid import RepoRef, is_sha, valid_repo_id
 from ..transport.http import CdnRefused, FileMissing, HubClient
-from ..transport.ranged import HubRangeFile
+from ..transport.ranged import HubRangeFile, range_total
 
 T = TypeVar("T")
 
@@ -167,7 +167,8 @@ class HubOpener:
         if probe is None or probe.error is not None:
             return HubRangeFile(self.client, url, self.where(name))
         probe.used = True
-        return HubRangeFile(self.client, url, self.where(name), cdn_url=probe.url, io=probe.io, prefix=probe.prefix)
+        return HubRangeFile(self.client, url, self.where(name), cdn_url=probe.url, io=probe.io, prefix=probe.prefix,
+                            size=probe.size)
 
     def read(self, name: str, cap: int) -> bytes:
         return _small(self.client, self.snap, name, cap, self.prefetched)
@@ -254,6 +255,7 @@ class Probe:
     error: Exception | None
     io: IOStats
     used: bool = False
+    size: int | None = None  # the file's, when the read's Content-Range said it
 
 
 def likely_evidence_files(files: list[str], sel: Selection, *, frugal: bool = False) -> list[str]:
@@ -281,8 +283,9 @@ def _probe(client: HubClient, snap: Snapshot, filename: str, url_only: bool = Fa
         if url_only and resp.status in (301, 302, 303, 307, 308):
             return Probe(resp.url, b"", None, io)
         # Served without leaving the Hub: the prefix came with the answer.
+        size = range_total(resp.headers)
         header_length(resp.body[:8], where)
-        return Probe(resp.url, resp.body, None, io)
+        return Probe(resp.url, resp.body, None, io, size=size)
     except Exception as e:  # handed back: raised (or retried the usual way) where the shard is read
         return Probe(None, b"", e, io)
 

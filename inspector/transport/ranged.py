@@ -71,12 +71,18 @@ class LocalRangeFile:
         self._fh.close()
 
 
+def range_total(headers: dict[str, str]) -> int | None:
+    """The file's size a ranged answer states (`Content-Range: bytes a-b/size`), if it does."""
+    m = _CONTENT_RANGE.search(headers.get("content-range", ""))
+    return int(m.group(3)) if m else None
+
+
 class HubRangeFile:
     """Ranged GETs of one repo file; the CDN URL of the first read is reused for the next ones.
     A probe that already resolved the file hands on its CDN URL, its counts and the prefix it read."""
 
     def __init__(self, client, url: str, where: str, *, cdn_url: str | None = None, io: IOStats | None = None,
-                 prefix: bytes = b"") -> None:
+                 prefix: bytes = b"", size: int | None = None) -> None:
         self.client = client
         self.url = cdn_url or url
         self.resolve_url = url  # where an expired CDN URL is asked for again
@@ -84,7 +90,7 @@ class HubRangeFile:
         self.io = io if io is not None else IOStats()
         self.prefix = prefix
         self.head_limit = 0
-        self._size: int | None = None
+        self._size = size  # a probe's Content-Range told it already
 
     def size(self) -> int | None:
         return self._size
@@ -97,9 +103,9 @@ class HubRangeFile:
         resp = self.client.get(self.url, what=self.where, io=self.io, byte_range=(start, start + length - 1), cap=length,
                                resolve_url=self.resolve_url)
         self.url = resp.url
-        m = _CONTENT_RANGE.search(resp.headers.get("content-range", ""))
-        if m:
-            self._size = int(m.group(3))
+        ranged = range_total(resp.headers)
+        if ranged is not None:
+            self._size = ranged
         elif resp.status == 200:
             # Range ignored: HubClient kept the bytes we asked for and stopped reading there.
             # Content-Length is the file's size only for an unencoded body.
