@@ -112,6 +112,37 @@ def test_a_shard_costs_one_resolve_and_one_sized_cdn_read(hub, hub_client, insp)
     assert all(e.range and not e.range.endswith("-7") for e in shard_reads if e.kind == "cdn")
 
 
+def single_file_repo(n_layers: int) -> dict:
+    """A constructed llama-shaped single-file repo (SYNTHETIC: shapes from a real config)."""
+    from fakehub import safetensors_file
+
+    cfg = json.loads((SAMPLES / "TheBloke__Llama-2-7B-fp16" / "config.json").read_text())
+    cfg["num_hidden_layers"] = n_layers
+    t = {"model.embed_tokens.weight": ("F16", [32000, 4096]), "lm_head.weight": ("F16", [32000, 4096])}
+    for i in range(n_layers):
+        for proj in ("q_proj", "k_proj", "v_proj", "o_proj"):
+            t[f"model.layers.{i}.self_attn.{proj}.weight"] = ("F16", [4096, 4096])
+        t[f"model.layers.{i}.input_layernorm.weight"] = ("F16", [4096])
+    return {"config.json": json.dumps(cfg).encode(), "model.safetensors": safetensors_file(t, {"format": "pt"})}
+
+
+@pytest.mark.parametrize("layers, cdn_reads", [(32, 1), (400, 2)], ids=["header-in-first-read", "longer-header"])
+def test_a_single_file_header_is_read_with_its_first_bytes_when_it_fits(hub, hub_client, insp, layers, cdn_reads):
+    from inspector.sources.hub import SINGLE_FILE_FIRST_READ
+
+    files = single_file_repo(layers)
+    fits = header_len(files["model.safetensors"]) <= SINGLE_FILE_FIRST_READ
+    assert fits == (cdn_reads == 1)
+    hub.add_repo("org/single", files)
+    hub.reset_stats()
+    v = Inspector(insp.rules, client=hub_client).inspect("org/single")
+    assert v.status == "ok", v.error
+    weights = [e.kind for e in hub.stats.log if e.file == "model.safetensors"]
+    assert sorted(weights) == ["cdn"] * cdn_reads + ["resolve"], weights
+    cdn = [e for e in hub.stats.log if e.file == "model.safetensors" and e.kind == "cdn"]
+    assert cdn[0].range == f"bytes=0-{SINGLE_FILE_FIRST_READ - 1}"
+
+
 def test_stop_off_hub_returns_the_cdn_redirect_unfollowed(hub, hub_client):
     from inspector.readout import IOStats
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import REPO
 
 from inspector.yamlloc import YamlProblem, load_text
 
@@ -86,3 +87,40 @@ def test_collections_nested_too_deeply_are_invalid_yaml_not_a_crash():
     with pytest.raises(YamlProblem) as e:
         load_text("rules: " + "[" * 100_000 + "]" * 100_000, "f.yaml")
     assert e.value.problem.code == "E101" and "nest too deeply" in e.value.problem.message
+
+
+def _with_locations(x):
+    """A document with every location it carries, to compare two loaders."""
+    if isinstance(x, dict):
+        return ("map", str(x.loc), [(k, str(x.key_locs[k]), str(x.value_locs[k]), _with_locations(v)) for k, v in x.items()])
+    if isinstance(x, list):
+        return ("seq", str(x.loc), [str(loc) for loc in x.item_locs], [_with_locations(v) for v in x])
+    return (type(x).__name__, x)
+
+
+@pytest.mark.parametrize("path", sorted(str(p.relative_to(REPO)) for p in (REPO / "rules").rglob("*.yaml")))
+def test_the_direct_builder_gives_what_pyyamls_constructors_give(path):
+    from inspector.yamlloc import _FastLoader
+
+    text = (REPO / path).read_text()
+    loader = _FastLoader(text)
+    loader.file_name = path
+    try:
+        by_constructors = loader.construct_document(loader.get_single_node())
+    finally:
+        loader.dispose()
+    assert _with_locations(load_text(text, path)) == _with_locations(by_constructors)
+
+
+@pytest.mark.parametrize("text", ["a: !!python/object/apply:os.system ['x']", "a: !!set {b}", "<<: {a: 1}\nb: 2",
+                                  "a: !!binary aGk=", "? [a]\n: 1"])
+def test_tags_and_merge_keys_take_pyyamls_path(text):
+    from inspector.yamlloc import _Loader
+
+    try:
+        expected = _Loader(text).get_single_data()
+    except Exception:
+        with pytest.raises(YamlProblem):
+            load_text(text, "f.yaml")
+        return
+    assert load_text(text, "f.yaml") == expected
