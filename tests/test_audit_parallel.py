@@ -73,3 +73,17 @@ def test_a_part_of_a_listing_that_ended_empty_has_nothing_to_do(tmp_path):
         store.set_queue([], {"run.started": "2026-01-01T00:00:00+00:00", "run.listed": "1", "run.state": "running"})
     stats, _summary = run_part(PartSpec(db=db, part=(1, 2)))
     assert (stats.done, stats.failed, stats.total) == (0, 0, 0)
+
+
+def test_a_run_refused_after_the_first_child_started_leaves_no_process_behind(tmp_path):
+    """The first child starts before the list is planned; a refusal then (an unfinished run in the
+    database) ends it with the command."""
+    import os
+
+    from test_cli_audit import _alive, _children_of
+
+    db, _left = _interrupted_run(tmp_path)
+    before = _children_of(os.getpid())
+    r = run("--dir", SAMPLES, "--db", db, "-q")
+    assert r.exit_code == 2 and "did not finish" in r.output
+    assert not {p for p in _children_of(os.getpid()) - before if _alive(p)}

@@ -66,10 +66,10 @@ class PartSpec:
     suspects_only: bool = False  # only the repos a dead process left in flight, one at a time
 
 
-def run_part(spec: PartSpec, *, summary: bool = False) -> tuple[RunStats, Summary | None]:
+def run_part(spec: PartSpec, *, summary: bool = False, rules=None) -> tuple[RunStats, Summary | None]:
     """Audit `spec.part` of the recorded run in this process (what a child does); with `summary`, also
-    the summary over the part's repos. A stop (SIGTERM, Ctrl-C) is raised as KeyboardInterrupt after
-    the store is closed: every finished repo is committed."""
+    the summary over the part's repos; `rules`: the RuleSet, if loaded already. A stop (SIGTERM,
+    Ctrl-C) is raised as KeyboardInterrupt after the store is closed: every finished repo is committed."""
     from ..api import Inspector
     from ..listing import in_shard
     from ..sources.http import HubClient
@@ -81,7 +81,7 @@ def run_part(spec: PartSpec, *, summary: bool = False) -> tuple[RunStats, Summar
     # A part paces on its share of the Hub's quota (the RateLimit counts are the account's).
     client = HubClient(endpoint=spec.endpoint, max_rps=spec.max_rps * share if spec.max_rps else None, share=share,
                        token=spec.token)
-    insp = Inspector(extra_rules=list(spec.rules_dirs), headers=spec.headers, client=client, token=spec.token,
+    insp = Inspector(rules, extra_rules=list(spec.rules_dirs), headers=spec.headers, client=client, token=spec.token,
                      follow_symlinks=spec.follow_symlinks)
     with Store(spec.db) as store, signals_stop():
         audit = Audit(insp, store, workers=spec.workers)
@@ -106,7 +106,8 @@ class Progress(Protocol):
 
 
 def run_children(spec: PartSpec, todo: list[Item], processes: int, *, store: Store, audit: Audit, client=None,
-                 lister=None, bar: Progress | None = None, isolate: bool = True) -> RunStats:
+                 lister=None, bar: Progress | None = None, isolate: bool = True,
+                 warm: WarmChild | None = None) -> RunStats:
     """Audit the recorded list as `processes` parts written to the same database. With `isolate` every
     part is a child's and this process only lists, watches and restarts them; without, this process
     audits the first part itself (it is warm: imports, rules, connections) while the children start.
@@ -122,7 +123,7 @@ def run_children(spec: PartSpec, todo: list[Item], processes: int, *, store: Sto
     from .runner import RunStats
 
     per = max(1, -(-spec.workers // processes))
-    spec = replace(spec, workers=per, follow=lister is not None)
+    spec = replace(spec, workers=per, follow=lister is not None, suspects_only=False)
     start, since = time.monotonic(), audit.run_started
     before = store.statuses_since(since)  # on resume, what the killed run had finished
 
@@ -135,7 +136,11 @@ def run_children(spec: PartSpec, todo: list[Item], processes: int, *, store: Sto
 
     first = 1 if isolate else 2
     parts = {k: replace(spec, part=(k, processes)) for k in range(first, processes + 1)}
-    children = dict(zip(parts, spawn(list(parts.values())), strict=True))
+    children = {}
+    if warm is not None and first == 1:
+        children[1] = warm.take(parts[1])  # started while this process planned: its rules are loaded
+    children |= dict(zip([k for k in parts if k not in children],
+                         spawn([p for k, p in parts.items() if k not in children]), strict=True))
     restarts = dict.fromkeys(parts, 0)
     pending = [c.sentinel for c in children.values()]
     finished = threading.Event()
@@ -254,17 +259,62 @@ def spawn(specs: list[PartSpec]) -> list:
     return children
 
 
-def _child(spec: PartSpec, errors, parent: int) -> None:
-    """A child's life: its part, its error sent to the parent, which raises it (one line, its exit code)."""
+class WarmChild:
+    """A child started before the run is planned: it loads the rules while this process reads the
+    list, plans and lists, then audits the part `take` sends it (a small audit does not wait for a
+    cold start after planning). Ended unused by `close` (or this process's end)."""
+
+    def __init__(self, spec: PartSpec) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        go, self._go = ctx.Pipe(duplex=False)
+        reader, writer = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(target=_child, args=(spec, writer, os.getpid(), go), name="audit-part-1")
+        self.process.start()
+        go.close()
+        writer.close()
+        self.process.errors = reader
+        self.taken = False
+
+    def take(self, spec: PartSpec):
+        """The started process, now auditing `spec`'s part."""
+        self._go.send(spec)
+        self.taken = True
+        return self.process
+
+    def close(self) -> None:
+        """Unused (nothing to read, or the run was refused): ended at once, it has not opened the store."""
+        self._go.close()
+        if not self.taken:
+            self.process.terminate()
+            self.process.join()
+            self.process.errors.close()
+
+
+def _child(spec: PartSpec, errors, parent: int, go=None) -> None:
+    """A child's life: its part, its error sent to the parent, which raises it (one line, its exit code).
+    With `go` (a WarmChild): the rules first, then the part the parent sends."""
     # Ctrl-C reaches the whole process group: the parent alone answers it (one line) and tells its
     # children with SIGTERM, which they answer in silence.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _end_with(parent)
+    rules = None
+    if go is not None:
+        with contextlib.suppress(Exception):  # a broken rule file: the parent refuses it itself
+            from ..ruleset import load_ruleset
+            from .runner import Audit  # noqa: F401 - loaded while the parent plans
+
+            rules = load_ruleset(list(spec.rules_dirs))
+        try:
+            spec = go.recv()
+        except (EOFError, OSError):  # not needed after all (nothing to read, or the parent stopped)
+            return
     if spec.endpoint and "huggingface_hub" not in sys.modules:
         # huggingface_hub reads its endpoint once, at import (the URLs it builds, the hosts that keep the token).
         os.environ["HF_ENDPOINT"] = spec.endpoint
     try:
-        run_part(spec)
+        run_part(spec, rules=rules)
     except KeyboardInterrupt as e:  # SIGTERM from the parent: the store is closed, every finished row kept
         hard_exit(e)
     except InspectorError as e:  # the parent raises it, in one line

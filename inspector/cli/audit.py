@@ -66,6 +66,7 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
     from ..audit import Audit, Lister, listing_query, render_summary, start_listing, summarize
     from ..audit.parallel import (
         PartSpec,
+        WarmChild,
         hard_exit,
         run_children,
         run_part,
@@ -115,6 +116,10 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
     resume_cmd = _resume_command(db, workers, headers, rules_dirs, max_rps, processes_opt, follow_symlinks, token,
                                  isolate)
     fixed_processes = _parse_processes(processes_opt)
+    # The first child starts now: its interpreter, imports and rules load while this process plans.
+    warm = WarmChild(spec) if isolate else None
+    if warm is not None:
+        ctx.call_on_close(warm.close)
 
     client = None
     if not local_dir or from_file or listed or resume:
@@ -169,7 +174,7 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
             # Nothing to read (every sha audited before, no listing): no child, no parser, nothing to isolate.
             if (processes > 1 or isolate) and (pending or lister is not None):
                 stats = run_children(spec, todo, processes, store=store, audit=audit, client=client, lister=lister,
-                                     bar=bar, isolate=isolate)
+                                     bar=bar, isolate=isolate, warm=warm)
             else:
                 stats = audit.execute(todo, audit.follow(alive=lister.alive) if lister is not None else None)
             if lister is not None:
