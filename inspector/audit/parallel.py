@@ -101,8 +101,35 @@ def run_part(spec: PartSpec, *, summary: bool = False, rules=None) -> tuple[RunS
 class Progress(Protocol):
     """A progress display the parent moves from the database (every process writes there)."""
 
+    def start(self, total: int) -> None: ...
     def grow_to(self, total: int) -> None: ...
     def advance_to(self, done: int, failed: int = 0, base: int = 0) -> None: ...
+
+
+def read_planned(audit: Audit, todo: list[Item], spec: PartSpec, *, processes: int | None = None, isolate: bool = True,
+                 lister=None, client=None, bar: Progress | None = None, warm: WarmChild | None = None) -> RunStats:
+    """Read what `audit.plan` recorded (and what `lister` still records), then the listing's error if
+    it failed. `processes`: None for auto_processes. Isolated, every repo is read in child processes;
+    a run with nothing to read (every sha audited before, no listing) starts none. In process, a
+    resume first reads the repos a dead process left in flight, alone, in a child."""
+    if not isolate and audit.resumed and settle_suspects(audit.store, todo, spec):
+        audit.reload()
+    pending = sum(map(audit.needs_reading, todo))
+    if processes is None:
+        listed = lister.wait_for(AUTO_MIN_REPOS - pending) if lister is not None and pending < AUTO_MIN_REPOS else 0
+        processes = auto_processes(pending + listed, spec.workers)
+    if bar is not None:
+        bar.start(len(todo) + (lister.count if lister is not None else 0))
+    if (processes > 1 or isolate) and (pending or lister is not None):
+        stats = run_children(spec, todo, processes, store=audit.store, audit=audit, client=client, lister=lister,
+                             bar=bar, isolate=isolate, warm=warm)
+    else:
+        stats = audit.execute(todo, audit.follow(alive=lister.alive) if lister is not None else None)
+    if lister is not None:
+        lister.join()
+        if lister.error is not None:
+            raise lister.error  # after every repo it did list is audited and recorded
+    return stats
 
 
 def run_children(spec: PartSpec, todo: list[Item], processes: int, *, store: Store, audit: Audit, client=None,

@@ -129,6 +129,11 @@ class Audit:
         self._state = self.store.state()
 
     @property
+    def resumed(self) -> bool:
+        """plan() read back a recorded run."""
+        return self._resume
+
+    @property
     def run_started(self) -> str:
         return self._run_started
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..audit.parallel import AUTO_MIN_REPOS, auto_processes
+from ..audit.parallel import AUTO_MIN_REPOS
 from ..errors import UsageError
 from .options import follow_symlinks_option, format_option, headers_option, rules_option, token_option
 
@@ -68,9 +68,8 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
         PartSpec,
         WarmChild,
         hard_exit,
-        run_children,
+        read_planned,
         run_part,
-        settle_suspects,
         signals_stop,
         stopped_by,
     )
@@ -152,9 +151,6 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
                     # Killed (or failed) while the Hub was still listing: list again, queue what is new.
                     lister = start_listing(audit, audit.query, seen={it.repo for it in todo})
                 _refuse_offline(todo, audit.listed != "1")
-                # In one process, the repos a dead process left in flight are read again in a child first.
-                if not isolate and settle_suspects(store, todo, spec):
-                    audit.reload()
             else:
                 items = [it for it in dedupe(found) if k_n is None or in_shard(it.repo, *k_n)]
                 _refuse_offline(items, listed)
@@ -163,27 +159,11 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
                 if query:
                     # Streamed: the first page is audited while the Hub pages the rest.
                     lister = start_listing(audit, query, seen={it.repo for it in items})
-            pending = sum(map(audit.needs_reading, todo))
-            if fixed_processes:
-                processes = fixed_processes
-            else:
-                listed_so_far = lister.wait_for(AUTO_MIN_REPOS - pending) if lister and pending < AUTO_MIN_REPOS else 0
-                processes = auto_processes(pending + listed_so_far, workers)
-            if bar:
-                bar.start(len(todo) + (lister.count if lister else 0))
-            # Nothing to read (every sha audited before, no listing): no child, no parser, nothing to isolate.
-            if (processes > 1 or isolate) and (pending or lister is not None):
-                stats = run_children(spec, todo, processes, store=store, audit=audit, client=client, lister=lister,
-                                     bar=bar, isolate=isolate, warm=warm)
-            else:
-                stats = audit.execute(todo, audit.follow(alive=lister.alive) if lister is not None else None)
-            if lister is not None:
-                lister.join()
-                if lister.error is not None:
-                    raise lister.error  # after every repo it did list is audited and recorded
-                if lister.count == 0 and not todo:
-                    click.echo(f"warning: the listing ({_describe(authors, search, filters) or 'recorded query'}) "
-                               "matched no models: nothing was audited", err=True)
+            stats = read_planned(audit, todo, spec, processes=fixed_processes, isolate=isolate, lister=lister,
+                                 client=client, bar=bar, warm=warm)
+            if lister is not None and lister.count == 0 and not todo:
+                click.echo(f"warning: the listing ({_describe(authors, search, filters) or 'recorded query'}) "
+                           "matched no models: nothing was audited", err=True)
             audit.finish()
         except KeyboardInterrupt as e:
             if bar:
