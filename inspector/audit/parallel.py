@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -59,7 +59,7 @@ class PartSpec:
     headers: str = "default"
     rules_dirs: tuple[Path, ...] = ()
     max_rps: float | None = None  # the run's: each part takes its share
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)  # never in a repr, a log or a traceback
     endpoint: str | None = None  # the parent's Hub (HF_ENDPOINT or a client's): a child reads the same one
     follow_symlinks: bool = False
     follow: bool = False  # also audit what the parent's listing still records
