@@ -218,8 +218,10 @@ def run_separately(hub: FakeHub, tmp: Path, org: str, repos: list[str], workers:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         return time.monotonic() - t0, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
-    # The command as an auditor types it (--processes auto: one per core here), then pinned to one process.
-    for label, extra in (("inspector audit", []), ("--processes 1", ["--processes", "1"])):
+    # The command as an auditor types it (--processes auto: one per core here, each repo read in a child
+    # process), then pinned to one child process, then to this one process (--in-process: no isolation).
+    for label, extra in (("inspector audit", []), ("--processes 1", ["--processes", "1"]),
+                         ("--in-process", ["--processes", "1", "--in-process"])):
         db = tmp / f"sub-audit-{len(times)}.sqlite"
         times[label] = timed([sys.executable, "-m", "inspector", "audit", "--author", org, "--workers", str(workers),
                               *extra, "--db", str(db), "-q"])

@@ -64,6 +64,11 @@ class StoreError(InspectorError):
     status = "invalid"
 
 
+class AuditProcessFailed(InspectorError):
+    """A child process of an audit ended with an error (its own line is above) rather than a crash,
+    which costs one row and a restart."""
+
+
 class InvalidData(InspectorError):
     """A file from a repo that we refuse to trust: a hostile header, a broken config or index."""
 

@@ -98,9 +98,15 @@ def test_a_run_killed_with_sigkill_resumes_with_exactly_one_row_per_repo(hub, tm
         second = run("--from", tmp_path / "other.txt", "--db", db, "--quiet")
         assert second.exit_code == 1 and "another audit (pid" in second.output
         assert len(second.output.strip().splitlines()) == 1
+        readers = _children_of(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(10)
+    # Its child processes end with it: a --resume never runs beside readers of the dead run.
+    deadline = time.monotonic() + 30
+    while any(map(_alive, readers)) and time.monotonic() < deadline:
+        time.sleep(0.02)  # polling processes, not a backoff
+    assert readers and not any(map(_alive, readers))
     before = {r for (r,) in sqlite3.connect(db).execute("SELECT repo FROM results")}
     assert 5 <= len(before) < len(repos)
     # After the kill, a new run would make --resume forget the first list: refused, with the way on.
@@ -171,15 +177,15 @@ def test_a_bad_processes_value_is_a_usage_error(tmp_path, value):
 
 
 def test_auto_processes_stay_one_for_a_short_list_and_follow_the_cores_for_a_long_one(monkeypatch):
-    from inspector.cli import audit as cli_audit
+    from inspector.audit import parallel
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3, 4, 5, 6, 7}, raising=False)
-    assert cli_audit.auto_processes(cli_audit.AUTO_MIN_REPOS - 1, 16) == 1
-    assert cli_audit.auto_processes(cli_audit.AUTO_MIN_REPOS, 16) == 4  # at most 4, each with 4 workers
-    assert cli_audit.auto_processes(10_000, 8) == 2
-    assert cli_audit.auto_processes(10_000, 2) == 1
+    assert parallel.auto_processes(parallel.AUTO_MIN_REPOS - 1, 16) == 1
+    assert parallel.auto_processes(parallel.AUTO_MIN_REPOS, 16) == 4  # at most 4, each with 4 workers
+    assert parallel.auto_processes(10_000, 8) == 2
+    assert parallel.auto_processes(10_000, 2) == 1
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0}, raising=False)
-    assert cli_audit.auto_processes(10_000, 16) == 1
+    assert parallel.auto_processes(10_000, 16) == 1
 
 
 def test_a_listing_cut_short_audits_what_it_listed_and_resume_lists_the_rest(hub, tmp_path, monkeypatch):
@@ -253,7 +259,7 @@ def test_a_long_listing_as_typed_audits_every_repo_once(hub, tmp_path):
     pages while this process and (on a multi-core machine) child processes audit their parts."""
     from fakehub import from_folder
 
-    from inspector.cli.audit import AUTO_MIN_REPOS
+    from inspector.audit.parallel import AUTO_MIN_REPOS
 
     files = from_folder(SAMPLES / "Qwen__Qwen3-4B__sophgo-copy")
     repos = [f"many/m{i:03d}" for i in range(AUTO_MIN_REPOS + 40)]
@@ -315,13 +321,13 @@ def statuses(db) -> dict[str, tuple[str, str]]:
         return {r.rsplit("/", 1)[-1]: (s, e or "") for r, s, e in con.execute("SELECT repo, status, error FROM results")}
 
 
-def test_a_parse_that_aborts_the_process_costs_one_row_after_resume(tmp_path):
+def test_in_process_a_parse_that_aborts_ends_the_run_and_resume_costs_one_row(tmp_path):
     root, crasher = crash_dir(tmp_path)
     db = tmp_path / "a.sqlite"
-    first = audit_proc(["--dir", root, "--db", db, "--workers", "2", "--processes", "1", "-q"])
+    first = audit_proc(["--dir", root, "--db", db, "--workers", "2", "--processes", "1", "--in-process", "-q"])
     assert first.returncode == -signal.SIGABRT  # the whole interpreter, as a C-level crash would
     # One --resume: the repos in flight at the crash are read again alone, each in a child process.
-    r = audit_proc(["--resume", "--db", db, "--workers", "2", "--processes", "1", "-q"])
+    r = audit_proc(["--resume", "--db", db, "--workers", "2", "--processes", "1", "--in-process", "-q"])
     assert r.returncode == 1, r.stderr  # a repo failed: it is named
     assert crasher in r.stderr and "invalid" in r.stderr
     got = statuses(db)
@@ -329,14 +335,43 @@ def test_a_parse_that_aborts_the_process_costs_one_row_after_resume(tmp_path):
     bad = {k: v for k, v in got.items() if not is_usable(v[0])}
     assert list(bad) == [crasher] and bad[crasher][0] == "invalid" and "parser crash" in bad[crasher][1]
     # Never retried again: a further --resume has nothing to do and does not crash.
-    again = audit_proc(["--resume", "--db", db, "--processes", "1", "-q"])
+    again = audit_proc(["--resume", "--db", db, "--processes", "1", "--in-process", "-q"])
     assert again.returncode == 1 and statuses(db) == got
+
+
+@pytest.mark.parametrize("source", ["--author", "--from"])
+def test_by_default_a_parse_that_aborts_costs_one_invalid_row_and_the_run_goes_on(hub, tmp_path, source):
+    """The command as typed, against the Hub: every repo is read in a child process, so the crash
+    costs its repo one row; the exit code is 1 because a repo of the run failed (--fail-on any)."""
+    repos = ["crash/m0", "crash/crash-me", "crash/m1"] if source == "--author" else ["crash/m0", "crash/crash-me"]
+    for r in repos:
+        hub.add_folder(r, QWEN)
+    (tmp_path / "list.txt").write_text("\n".join(repos) + "\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
+    env.update(hub.env(tmp_path / "hf"))
+    db = tmp_path / "a.sqlite"
+    r = audit_proc([source, "crash" if source == "--author" else tmp_path / "list.txt", "--db", db], env_extra=env)
+    assert r.returncode == 1, r.stderr
+    assert "1 repos failed (invalid 1): crash/crash-me (invalid)" in r.stderr and "Traceback" not in r.stderr
+    assert f"{len(repos)} repos: {len(repos) - 1} done, 1 failed" in r.stdout
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT repo, status, error FROM results").fetchall()
+        state = con.execute("SELECT value FROM meta WHERE key = 'run.state'").fetchone()[0]
+    assert sorted(r for r, _s, _e in rows) == sorted(repos)  # one row each
+    assert {r: s for r, s, _e in rows} == {r: "invalid" if "crash-me" in r else "ok" for r in repos}
+    assert "parser crash" in next(e for r, _s, e in rows if "crash-me" in r)
+    assert state == "done"  # nothing left for --resume
+    # --in-process, the opt-out: the crash ends the run, as before.
+    inproc = audit_proc([source, "crash" if source == "--author" else tmp_path / "list.txt", "--db",
+                         tmp_path / "b.sqlite", "--in-process", "-q"], env_extra=env)
+    assert inproc.returncode == -signal.SIGABRT
 
 
 def test_the_parent_restarts_a_child_that_crashed_and_the_run_goes_on(tmp_path):
     root, crasher = crash_dir(tmp_path, n=6, part=(2, 2))  # in the child's part
     db = tmp_path / "a.sqlite"
-    r = audit_proc(["--dir", root, "--db", db, "--workers", "4", "--processes", "2", "-q"])
+    # --in-process: this process audits part 1 itself; the child that crashes on part 2 is restarted.
+    r = audit_proc(["--dir", root, "--db", db, "--workers", "4", "--processes", "2", "--in-process", "-q"])
     assert r.returncode == 1, r.stderr  # one invocation: the crash cost one row, not the run
     got = statuses(db)
     assert len(got) == 7
@@ -441,7 +476,7 @@ def test_a_listing_that_matches_nothing_warns(hub, tmp_path, monkeypatch):
     for k, v in hub.env(tmp_path / "hf").items():
         monkeypatch.setenv(k, v)
     r = run("--author", "nobody", "--db", tmp_path / "a.sqlite", "-q")
-    assert r.exit_code == 0 and "warning: the listing (--author nobody) matched no models" in r.output
+    assert r.exit_code == 0 and "warning: the listing (--author nobody) matched no models" in r.output, r.output
 
 
 @pytest.mark.parametrize("args", [
@@ -512,7 +547,7 @@ def test_a_full_disk_mid_audit_is_one_line_and_resume_finishes(tmp_path, monkeyp
             self.db.execute(f"PRAGMA max_page_count = {n}")
 
     monkeypatch.setattr(Store, "put", put_then_fill_the_disk)
-    r = run("--dir", SAMPLES, "--db", db, "--processes", "1", "-q")
+    r = run("--dir", SAMPLES, "--db", db, "--processes", "1", "--in-process", "-q")  # the patch is in this process
     assert r.exit_code == 1 and "Traceback" not in r.output and "internal error" not in r.output
     assert r.output.count("\n") == 1 and "database or disk is full" in r.output and "--resume" in r.output
     with sqlite3.connect(db) as con:

@@ -7,7 +7,15 @@ import sys
 
 import click
 
-from ..errors import GatedTarget, InspectorError, NetworkError, RuleError, TargetNotFound, UsageError
+from ..errors import (
+    AuditProcessFailed,
+    GatedTarget,
+    InspectorError,
+    NetworkError,
+    RuleError,
+    TargetNotFound,
+    UsageError,
+)
 
 # Library exception -> exit code. Per-target failures inside a batch are not raised: they come back
 # as verdicts with a status, and make the exit code 1.
@@ -17,6 +25,7 @@ EXIT_CODES: list[tuple[type[InspectorError], int]] = [
     (TargetNotFound, 1),
     (GatedTarget, 1),
     (NetworkError, 1),
+    (AuditProcessFailed, 1),
     (InspectorError, 1),
 ]
 

@@ -1,4 +1,4 @@
-"""Bulk audit: many repos through one Inspector and one HubClient, each result committed as it lands.
+"""One audit run: many repos through one Inspector and one HubClient, each result committed as it lands.
 
 Workers are threads sharing the HubClient (one session, keep-alive, one Pacer for the whole run). A
 single thread -- the caller's -- writes the store, so each repo is one short transaction and a kill at
@@ -14,17 +14,16 @@ import os
 import queue
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from .api import Inspector
-from .errors import InspectorError, TargetNotFound, TokenRejected, UsageError
-from .listing import Item, in_shard, info_from_json, info_to_json, listing_fields, split_target
-from .readout import IOStats
-from .status import RETRYABLE, USABLE, Status
-from .store import CRASH_ATTEMPTS, Row, Store, now_iso
-from .verdict import Verdict
+from ..api import Inspector
+from ..errors import InspectorError, TargetNotFound, TokenRejected, UsageError
+from ..listing import Item, in_shard, info_from_json, info_to_json, listing_fields, split_target
+from ..readout import IOStats
+from ..status import RETRYABLE, USABLE, Status
+from ..store import CRASH_ATTEMPTS, Row, Store, now_iso
+from ..verdict import Verdict
 
 # A test hook: the repo whose parse aborts the interpreter, as a C-level crash in a parser would.
 CRASH_HOOK = "INSPECTOR_TEST_CRASH_ON"
@@ -128,6 +127,11 @@ class Audit:
     def reload(self) -> None:
         """Read again what is finished (another process wrote rows since plan())."""
         self._state = self.store.state()
+
+    @property
+    def resumed(self) -> bool:
+        """plan() read back a recorded run."""
+        return self._resume
 
     @property
     def run_started(self) -> str:
@@ -324,7 +328,7 @@ class Audit:
             return self._row(it.repo, it.sha, Verdict(target=it.repo, status="invalid", error=msg), None)
 
     def _process_hub(self, it: Item) -> Outcome:
-        from .sources.hub import fetch_info, parse_repo_target
+        from ..sources.hub import fetch_info, parse_repo_target
 
         io = IOStats()
         author = None
@@ -366,119 +370,3 @@ class Audit:
                                requests=(d.get("io") or {}).get("requests", 0) + extra.requests,
                                nbytes=(d.get("io") or {}).get("bytes", 0) + extra.bytes, listing=listing)
         return Outcome(repo, sha, v.status, row)
-
-
-class Lister:
-    """Pages through a Hub listing in a thread, recording each batch in the queue as it arrives: the
-    audit starts on the first page while the Hub still pages the rest. Its error, if any, is kept for
-    the caller to raise once the repos already queued are audited."""
-
-    BATCH = 25  # small: a page's first repos reach the workers at once, whatever the page size
-
-    def __init__(self, audit: Audit, items: Iterable[Item], *, seen: set[str],
-                 keep: Callable[[Item], bool] = lambda _it: True) -> None:
-        self.audit, self.items, self.seen, self.keep = audit, items, seen, keep
-        self.count = 0
-        self.finished = False
-        self.error: BaseException | None = None
-        self.cond = threading.Condition()
-        self.thread = threading.Thread(target=self._run, daemon=True, name="audit-listing")
-
-    def start(self) -> Lister:
-        self.thread.start()
-        return self
-
-    def _run(self) -> None:
-        batch: list[Item] = []
-        state = "error"
-        try:
-            for it in self.items:
-                if it.repo in self.seen or not self.keep(it):
-                    continue
-                self.seen.add(it.repo)
-                batch.append(it)
-                if len(batch) >= self.BATCH:
-                    self._flush(batch)
-                    batch = []
-            state = "1"
-        except BaseException as e:  # handed to the caller
-            self.error = e
-        finally:
-            try:
-                self._flush(batch)  # listed before an error: still audited
-                self.audit.store.set_meta("run.listed", state)
-            except Exception as e:  # the store is gone: the caller has an error to show already
-                self.error = self.error or e
-            with self.cond:
-                self.finished = True
-                self.cond.notify_all()
-
-    def _flush(self, batch: list[Item]) -> None:
-        if batch:
-            self.audit.record(batch)
-            with self.cond:
-                self.count += len(batch)
-                self.cond.notify_all()
-
-    def wait_for(self, n: int) -> int:
-        """Until `n` repos are recorded or the listing ended; how many were recorded."""
-        with self.cond:
-            self.cond.wait_for(lambda: self.finished or self.count >= n)
-            return self.count
-
-    def alive(self) -> bool:
-        return not self.finished
-
-    def join(self) -> None:
-        self.thread.join()
-
-
-# ---- the summary
-
-
-@dataclass
-class Summary:
-    repos: int = 0
-    by_status: Counter[str] = field(default_factory=Counter)
-    by_kind: Counter[str] = field(default_factory=Counter)
-    by_lineage: Counter[str] = field(default_factory=Counter)
-    mismatches: int = 0
-    requests: int = 0
-    bytes: int = 0
-
-
-def summarize(store: Store, repos: set[str] | None = None) -> Summary:
-    """Over each repo's latest row (only `repos` when given)."""
-    s = Summary()
-    for r in store.records(columns=("repo", "status", "kind", "lineage", "mismatch", "requests", "bytes")):
-        if repos is not None and r["repo"] not in repos:
-            continue
-        s.repos += 1
-        s.by_status[r["status"]] += 1
-        if r["status"] in USABLE:
-            s.by_kind[r["kind"] or "unknown"] += 1
-            s.by_lineage[r["lineage"] or "unknown"] += 1
-        s.mismatches += int(bool(r["mismatch"]))
-        s.requests += r["requests"] or 0
-        s.bytes += r["bytes"] or 0
-    return s
-
-
-def render_summary(s: Summary, stats: RunStats | None = None, *, top: int = 12) -> str:
-    def line(title: str, c: Counter[str]) -> str:
-        items = c.most_common()
-        shown = ", ".join(f"{k} {v}" for k, v in items[:top])
-        rest = sum(v for _k, v in items[top:])
-        return f"  {title:<9}{shown}" + (f", other {rest}" if rest else "")
-
-    out = []
-    if stats is not None:
-        rate = stats.done + stats.failed
-        out.append(f"audit: {stats.total} repos: {stats.done} done, {stats.failed} failed, {stats.skipped} unchanged "
-                   f"in {stats.elapsed:.1f}s ({rate / stats.elapsed if stats.elapsed > 0 else 0:.1f} repos/s)")
-    out.append(f"  {s.repos} repos in the store's view; {s.mismatches} mismatches; "
-               f"{s.requests} requests, {s.bytes / 1e6:.1f} MB recorded")
-    out.append(line("status", s.by_status))
-    out.append(line("kind", s.by_kind))
-    out.append(line("lineage", s.by_lineage))
-    return "\n".join(out)
