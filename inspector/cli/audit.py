@@ -62,17 +62,20 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
     if ctx.invoked_subcommand is not None:
         return
     fail_statuses = _parse_fail_on(fail_on)
+    from ..audit.parallel import PartSpec, WarmChild  # light: the audit's machinery loads on use
+
+    # What every child process is told: the run's settings (the list is in --db).
+    spec = PartSpec(db=db, workers=workers, headers=headers, rules_dirs=tuple(rules_dirs), max_rps=max_rps, token=token,
+                    follow_symlinks=follow_symlinks)
+    # The first child starts before this process imports the Hub client and loads the rules: its
+    # interpreter, imports and rules load meanwhile (a small audit waits for no cold start).
+    warm = WarmChild(spec) if isolate and not part else None
+    if warm is not None:
+        ctx.call_on_close(warm.close)
+
     from ..api import Inspector
     from ..audit import Audit, Lister, listing_query, render_summary, start_listing, summarize
-    from ..audit.parallel import (
-        PartSpec,
-        WarmChild,
-        hard_exit,
-        read_planned,
-        run_part,
-        signals_stop,
-        stopped_by,
-    )
+    from ..audit.parallel import hard_exit, read_planned, run_part, signals_stop, stopped_by
     from ..listing import STDIN, dedupe, in_shard, list_dir, parse_shard, read_list, read_list_stream
     from ..store import Store
 
@@ -99,9 +102,6 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
     part_k_n = parse_shard(part, "part") if part else None
     if part_k_n and not resume:
         raise UsageError("--part is for the child processes of --processes (with --resume)")
-    # What every child process is told: the run's settings (the list is in --db).
-    spec = PartSpec(db=db, workers=workers, headers=headers, rules_dirs=tuple(rules_dirs), max_rps=max_rps, token=token,
-                    follow_symlinks=follow_symlinks)
     if part_k_n:
         # One part, in this process: what a child does (its exit code says nothing of failed repos).
         try:
@@ -115,10 +115,6 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
     resume_cmd = _resume_command(db, workers, headers, rules_dirs, max_rps, processes_opt, follow_symlinks, token,
                                  isolate)
     fixed_processes = _parse_processes(processes_opt)
-    # The first child starts now: its interpreter, imports and rules load while this process plans.
-    warm = WarmChild(spec) if isolate else None
-    if warm is not None:
-        ctx.call_on_close(warm.close)
 
     client = None
     if not local_dir or from_file or listed or resume:
