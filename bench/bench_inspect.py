@@ -128,7 +128,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, FakeHub() as hub, use_endpoint(hub.endpoint, hf_home=tmp):
         hub.set_faults(latency=args.latency)
         for i, (label, files) in enumerate(repos.items()):
-            repo = f"bench/r{i}"
+            repo = f"bench-org/r{i}"  # not "bench": ./bench is a folder here, read as a local path
             hub.add_repo(repo, files)
             o_req, o_bytes, o_read, o_dt, v = run_ours(hub, repo, rules)
             h_req, h_bytes, h_read, h_dt = run_hf(hub, repo, Path(tmp) / f"c{i}")
