@@ -25,10 +25,19 @@ LABEL = 14  # two spaces, then "confidence  " and the other labels of a verdict'
 MIN_WIDTH = 60
 FALLBACK_WIDTH = 100  # piped output: a line a text viewer shows whole
 
-# Styles (click.style keywords) for the words a reader looks for first.
+# Styles (fg colour, bold) for the words a reader looks for first.
 STATUS_STYLE = {"ok": {"fg": "green"}, "no_config": {"fg": "yellow"}, "no_weights_metadata": {"fg": "yellow"}}
 FAILED_STYLE = {"fg": "red", "bold": True}
 MISMATCH_STYLE = {"fg": "red", "bold": True}
+
+
+_SGR = {"green": "32", "yellow": "33", "red": "31"}
+
+
+def _styled(text: str, style: dict) -> str:
+    """ANSI colour (SGR) around text already made inert: what click.style writes, without the CLI's library."""
+    codes = ([_SGR[style["fg"]]] if style.get("fg") in _SGR else []) + (["1"] if style.get("bold") else [])
+    return "".join(f"\x1b[{c}m" for c in codes) + text + "\x1b[0m" if codes else text
 
 
 def confidence_style(c: float) -> dict:
@@ -99,9 +108,7 @@ def _render(segs: list[_Seg], width: int | None, color: bool) -> str:
             text = text[: max(0, width - used - 1)] + "…"
         used += len(text)
         if color and s.style and text:
-            import click
-
-            text = click.style(text, **s.style)
+            text = _styled(text, s.style)
         out.append(text)
         if width is not None and used >= width:
             break
