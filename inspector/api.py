@@ -6,12 +6,13 @@ from pathlib import Path
 
 from .declared import declared_of
 from .engine import Outcomes, evaluate
-from .errors import InspectorError, InvalidData, TargetNotFound, TokenRejected, UsageError
+from .errors import InspectorError, InvalidData, SettingsError, TargetNotFound, UsageError
 from .facts import Facts, build_facts
 from .formats.plan import HEADERS_MODES
 from .readout import Snapshot
 from .ruleset import RuleSet, load_ruleset
 from .traits import compute_traits
+from .transport.endpoint import check_env
 from .verdict import Verdict, as_plain, verdict_for
 
 
@@ -54,6 +55,7 @@ class Inspector:
     @property
     def client(self):
         if self._client is None:
+            check_env()  # before huggingface_hub, which parses HF_ENDPOINT at import
             from .transport.http import HubClient  # huggingface_hub is imported only for Hub targets
 
             self._client = HubClient(token=self.token)
@@ -71,6 +73,7 @@ class Inspector:
                                      "not looked up on the Hub)", where=target)
             return read_local(target, headers=self.headers, with_tokenizer=self.with_tokenizer,
                               follow_symlinks=self.follow_symlinks)
+        check_env()
         from .sources.hub import read_hub
 
         if revision:
@@ -95,7 +98,7 @@ class Inspector:
         verdict with a typed status and a one-line error, or, with `raise_errors`, its typed error."""
         try:
             verdict, _facts, outcomes = self.judge(self.snapshot(target, info=info, revision=revision), full=full)
-        except TokenRejected:
+        except SettingsError:
             raise  # the account's token, not this target: one error for the whole batch
         except InspectorError as e:
             if self.raise_errors:

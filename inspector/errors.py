@@ -39,9 +39,17 @@ class UsageError(InspectorError):
     status = "invalid"
 
 
-class TokenRejected(UsageError):
+class SettingsError(UsageError):
+    """The user's settings, not a repo (the token, HF_ENDPOINT): one error for the whole run or batch."""
+
+
+class TokenRejected(SettingsError):
     """The Hub refused the token itself (401 Invalid credentials, even on public repos): one error for
     the whole run, not a `gated` row per repo."""
+
+
+class BadEndpoint(SettingsError):
+    """HF_ENDPOINT (or a client's endpoint) is no http(s) URL with a host."""
 
 
 class TargetNotFound(InspectorError):

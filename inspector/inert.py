@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 # What a terminal or a text viewer would act on instead of showing: C0/C1 controls, DEL, the bidi
 # embeddings/overrides/isolates (a "Trojan Source" reordering), zero-width and other format
@@ -68,3 +69,16 @@ def json_safe_deep(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [json_safe_deep(v) for v in value]
     return value
+
+
+def shown_url(url: str) -> str:
+    """A URL as an error line may show it: no user:password@ (an endpoint may carry credentials), no
+    query or fragment (a signed CDN URL's signature), made inert."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return "a malformed URL"
+    host = f"[{host}]" if ":" in host else host
+    return inert(f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else host + parts.path, 120)

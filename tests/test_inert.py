@@ -36,3 +36,16 @@ def test_other_cells_are_kept():
 
 def test_lone_surrogates_become_encodable():
     assert json_safe("llama\ud800").encode() == b"llama\\ud800"
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("https://user:pw@hub.example:8443/api?token=x#f", "https://hub.example:8443/api"),
+    ("https://cdn.example/blob?X-Amz-Signature=abc", "https://cdn.example/blob"),
+    ("http://[::1]:8080/p", "http://[::1]:8080/p"),
+    ("http://[::1", "a malformed URL"),
+    ("http://h/x\x1b[2J", "http://h/x\\x1b[2J"),
+])
+def test_a_shown_url_carries_no_credentials_no_query_and_no_controls(url, shown):
+    from inspector.inert import shown_url
+
+    assert shown_url(url) == shown

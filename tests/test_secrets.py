@@ -235,3 +235,22 @@ def test_code_shipped_by_a_repo_is_never_run_nor_fetched(tmp_path, hub, hub_clie
     assert not marker.exists()
     assert not {m for m in set(sys.modules) - modules if "evil" in m}
     assert not [e.path for e in hub.stats.log if e.path.split("?")[0].endswith(".py")]
+
+
+def test_credentials_in_the_endpoint_never_reach_an_error_line():
+    from inspector.errors import NetworkError
+    from inspector.readout import IOStats
+
+    client = HubClient(endpoint="http://hubuser:s3cret-pw@127.0.0.1:1", token=False, sleep=RecordedSleep(), retries=1)
+    with pytest.raises(NetworkError) as e:
+        client.get(f"{client.endpoint}/api/models/org/m", what="org/m", io=IOStats(), cap=100)
+    assert "s3cret" not in e.value.one_line() and "hubuser" not in e.value.one_line()
+    assert "http://127.0.0.1:1" in e.value.one_line()
+
+
+@pytest.mark.parametrize("endpoint", ["http://[::1", "http://h:99999", "ftp://hub.example", "http://", "hub.example"])
+def test_an_unusable_endpoint_is_one_line_for_the_whole_batch(endpoint, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    r = CliRunner().invoke(main, ["inspect", "org/a", "org/b"])
+    assert r.exit_code == 2, r.output
+    assert r.output.count("HF_ENDPOINT is not an http(s) URL with a host") == 1 and "Traceback" not in r.output

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..api import Inspector
-from ..errors import InspectorError, TargetNotFound, TokenRejected, UsageError
+from ..errors import InspectorError, SettingsError, TargetNotFound, UsageError
 from ..listing import Item, in_shard, info_from_json, info_to_json, listing_fields, split_target
 from ..readout import IOStats
 from ..status import RETRYABLE, USABLE, Status
@@ -251,7 +251,7 @@ class Audit:
                     break
                 try:
                     out = self.process(it)
-                except TokenRejected as e:  # the account's token, not a repo: the run stops in one line
+                except SettingsError as e:  # the account's token or endpoint, not a repo: the run stops in one line
                     feed_errors.append(e)
                     stop.set()
                     break
@@ -321,7 +321,7 @@ class Audit:
                 v = self.insp.inspect(it.repo)
                 return self._row(it.repo, it.sha, v, None)
             return self._process_hub(it)
-        except TokenRejected:
+        except SettingsError:
             raise
         except Exception as e:  # a bug costs one repo, not the run
             msg = f"{it.repo}: internal error: {type(e).__name__}: {' '.join(str(e).split())[:200]}"
@@ -355,7 +355,7 @@ class Audit:
                 else:
                     if fresh.sha and fresh.sha != sha:
                         sha, v = fresh.sha, self.insp.inspect(repo_id, info=fresh)
-        except TokenRejected:
+        except SettingsError:
             raise
         except InspectorError as e:
             v = Verdict(target=it.repo, revision=it.sha or None, status=e.status, error=e.one_line())

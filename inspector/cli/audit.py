@@ -63,6 +63,9 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
         return
     fail_statuses = _parse_fail_on(fail_on)
     from ..audit.parallel import PartSpec, WarmChild  # light: the audit's machinery loads on use
+    from ..transport.endpoint import check_env
+
+    check_env()  # before huggingface_hub, which parses HF_ENDPOINT at import
 
     # What every child process is told: the run's settings (the list is in --db).
     spec = PartSpec(db=db, workers=workers, headers=headers, rules_dirs=tuple(rules_dirs), max_rps=max_rps, token=token,

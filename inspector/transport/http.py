@@ -40,7 +40,9 @@ from huggingface_hub.errors import (
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
 from ..errors import GatedTarget, InvalidData, NetworkError, TargetNotFound, TokenRejected
+from ..inert import shown_url
 from ..readout import IOStats
+from .endpoint import endpoint_origin
 
 
 def _session_module():
@@ -342,8 +344,7 @@ class HubClient:
                  deadline: float = DEADLINE, inspection_deadline: float = INSPECTION_DEADLINE,
                  sharded_metadata: bool = True) -> None:
         self.endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
-        parts = urlsplit(self.endpoint)
-        self.origin = (parts.scheme, parts.netloc)
+        self.origin = endpoint_origin(self.endpoint, "HF_ENDPOINT" if endpoint is None else "the endpoint")
         self.token = token
         self.timeout = timeout
         self.deadline = deadline
@@ -498,8 +499,8 @@ class HubClient:
             return "a malformed URL"
         if (parts.scheme, parts.netloc) == self.origin:
             source = "HF_ENDPOINT" if os.environ.get("HF_ENDPOINT") else "the default endpoint"
-            return f"{self.endpoint}, {source}"
-        return parts.netloc[:100]
+            return f"{shown_url(self.endpoint)}, {source}"
+        return shown_url(f"{parts.scheme}://{parts.netloc}")
 
     def _headers(self, bucket: str | None, byte_range: tuple[int, int] | None, extra: dict[str, str] | None) -> dict[str, str]:
         if bucket is not None:
