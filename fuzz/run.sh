@@ -72,7 +72,12 @@ for t in "${targets[@]}"; do
         -artifact_prefix="$out/" -print_final_stats=1 "${extra[@]}" >"$out/last.log" 2>&1 || true
     grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)|^#[0-9]+ +DONE|ERROR: libFuzzer|^=== Uncaught' "$out/last.log" | awk '!seen[$0]++' >&2 || true
     grep -h '^=== finding' "$out/last.log" >&2 || true
-    if ls "$out"/crash-* "$out"/oom-* "$out"/timeout-* "$out"/survey/finding-* >/dev/null 2>&1; then
+    # One test per kind: `ls a* b*` fails when any one pattern matches nothing, which hid a crash-* file.
+    found=0
+    for pat in "$out"/crash-* "$out"/oom-* "$out"/timeout-* "$out"/survey/finding-*; do
+        [ -e "$pat" ] && found=1
+    done
+    if [ "$found" = 1 ]; then
         echo "!! $t: findings in $out (reproduce: $py $here/fuzz_$t.py <file>)" >&2
         status=1
     fi

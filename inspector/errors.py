@@ -125,5 +125,5 @@ class RuleProblem:
 
 def did_you_mean(word: object, candidates: Iterable[str], otherwise: str = "") -> str:
     """`; did you mean 'x'?` for the closest candidate, else `otherwise` (message tails)."""
-    hint = difflib.get_close_matches(str(word), list(candidates), n=1)
+    hint = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1)
     return f"; did you mean {hint[0]!r}?" if hint else otherwise

@@ -514,10 +514,7 @@ class _Builder(ProblemLog):
         if not isinstance(match, LocDict) or not match:
             self.problem(V.no_match.CHECK, f"rule {rid!r} needs a `match:` mapping of named selections", raw.where("match") if "match" in raw else raw.loc)
         else:
-            for name, body in match.items():
-                sel = self._selection(str(name), body, match.where(name))
-                if sel is not None:
-                    selections[str(name)] = sel
+            selections = self.selections_of(match)
         ctext = raw.get("condition")
         tree: object = None
         if ctext is None:
@@ -533,13 +530,14 @@ class _Builder(ProblemLog):
                 self.problem(V.bad_condition.CHECK, f"condition: {e}", Location(cloc.file, cloc.line, cloc.col + e.col))
             if tree is not None and isinstance(match, LocDict):
                 used: set[str] = set()
+                named = [n for n in match if isinstance(n, str) and n]
                 for ref in cond.names(tree):
-                    hit = cond.expand(ref, list(match))
+                    hit = cond.expand(ref, named)
                     if not hit:
-                        tail = did_you_mean(ref, list(match))
+                        tail = did_you_mean(ref, named)
                         self.problem(V.undefined_selection.CHECK, f"condition names selection {ref!r}, which `match` does not define{tail}", cloc)
                     used.update(hit)
-                for name in match:
+                for name in named:
                     if name not in used:
                         self.problem(V.unused_selection.CHECK, f"selection {name!r} is never used in the condition", match.key_locs[name])
         if len(self.rs.errors) > before:
@@ -550,6 +548,20 @@ class _Builder(ProblemLog):
             family=raw.get("family") or votes.get("lineage"), references=tuple(refs), related=tuple(dict(r) for r in related),
             tags=tuple(tags), fires=cond.to_closure(tree, tuple(selections)) if tree is not None else None,
         )
+
+    def selections_of(self, match: LocDict) -> dict[str, Selection]:
+        """A rule's (or trait rule's) `match:` mapping as named selections; a name that is no string
+        (`null:`, `1:`, an anchored empty key) is a problem, not a selection."""
+        selections: dict[str, Selection] = {}
+        for name, body in match.items():
+            if not isinstance(name, str) or not name:
+                self.problem(V.bad_field_value.CHECK, f"a selection name must be a non-empty string, not {name!r}",
+                             match.key_locs.get(name, match.loc))
+                continue
+            sel = self._selection(name, body, match.where(name))
+            if sel is not None:
+                selections[name] = sel
+        return selections
 
     def _selection(self, name: str, body: Any, loc: Location) -> Selection | None:
         if isinstance(body, LocDict):

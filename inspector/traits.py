@@ -177,10 +177,7 @@ def _trait_rule(b: Any, it: LocDict) -> TraitRule | None:
     if not isinstance(match, LocDict) or not match:
         b.problem(V.no_match.CHECK, f"trait rule {rid!r} needs a `match:` mapping of named selections", it.where("match") if "match" in it else it.loc)
     else:
-        for name, body in match.items():
-            sel = b._selection(str(name), body, match.where(name))
-            if sel is not None:
-                selections[str(name)] = sel
+        selections = b.selections_of(match)
     tree, ctext = _condition(b, it, selections)
     if len(b.rs.errors) > before:
         return None

@@ -66,6 +66,10 @@ def test_an_extra_rule_with_a_shipped_id_replaces_it(tmp_path, ruleset):
         (GOOD + "  - id: t.qwen-vocab\n    lineage: x\n    match: {a: {fact: vocab_size, exists: true}}\n", "E201", 12, "duplicate rule id"),
         (GOOD.replace("status: test", "extends: t.nothing"), "E130", 5, "unknown rule"),
         (GOOD.replace("        - fact: vocab_size\n          in: [151936, 152064]", "        - use: t.frag"), "E142", 10, "unknown fragment"),
+        # Found by fuzz_rules: a selection named by an anchor alone (`&arch:`) is a null key; the
+        # condition's did-you-mean then crashed on it.
+        (GOOD.replace("      vocab:", "      &arch:") + "    condition: arch\n", "E122", 9, "non-empty string"),
+        (GOOD.replace("      vocab:", "      1:") + "    condition: vocab\n", "E122", 9, "non-empty string"),
     ],
 )
 def test_a_broken_rule_is_reported_at_its_line(tmp_path, text, code, line, hint):
