@@ -73,7 +73,7 @@ class Inspector:
                                      "not looked up on the Hub)", where=target)
             return read_local(target, headers=self.headers, with_tokenizer=self.with_tokenizer,
                               follow_symlinks=self.follow_symlinks)
-        check_env()
+        client = self.client  # first: it checks HF_ENDPOINT before huggingface_hub is imported
         from .sources.hub import read_hub
 
         if revision:
@@ -81,7 +81,7 @@ class Inspector:
                 raise UsageError(f"two revisions: {target.partition('@')[2]!r} in the target and {revision!r}",
                                  where=target)
             target = f"{target}@{revision}"
-        return read_hub(target, self.client, headers=self.headers, info=info, with_tokenizer=self.with_tokenizer)
+        return read_hub(target, client, headers=self.headers, info=info, with_tokenizer=self.with_tokenizer)
 
     def judge(self, snap: Snapshot, only: set[str] | None = None, *, full: bool = True) -> tuple[Verdict, Facts, Outcomes]:
         """`full=False` skips the outcomes of rules that do not fire (only --explain shows those)."""

@@ -214,9 +214,12 @@ def _top_layer(index: TensorIndex) -> int | None:
     for skel, group in index.by_skeleton.items():
         parts = skel.split(".")
         pos = next((i + 1 for i, p in enumerate(parts[:-1]) if p in _LAYER_CONTAINERS), None)
+        if pos is None:  # no container in the skeleton, so none in its names
+            continue
+        numbered = parts[pos] == "#"
         for t in group:
-            n = t.name.split(".")[pos] if pos is not None and parts[pos] == "#" else ""
-            layer = int(n) if n.isascii() and n.isdigit() and len(n) <= 6 else _layer_of(t.name) if pos is not None else None
+            n = t.name.split(".")[pos] if numbered else ""
+            layer = int(n) if n.isascii() and n.isdigit() and len(n) <= 6 else _layer_of(t.name)
             if layer is not None and (top is None or layer > top):
                 top = layer
     return top

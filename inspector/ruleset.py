@@ -306,24 +306,32 @@ class _Builder(ProblemLog):
         if any(k in doc for k in TRAIT_TOP_KEYS):
             self.trait_docs.append((doc, layer))
         if "rules" in doc:
-            rules = doc["rules"]
-            if not isinstance(rules, LocList):
-                self.problem(V.wrong_type.CHECK, "`rules` must be a list of rules", doc.where("rules"))
-                return
-            for i, raw in enumerate(rules):
-                if not isinstance(raw, LocDict):
-                    self.problem(V.wrong_type.CHECK, "a rule must be a mapping", rules.where(i))
-                    continue
-                rid = raw.get("id")
-                if not isinstance(rid, str) or not rid:
-                    self.problem(V.rule_without_id.CHECK, "a rule needs an `id` (a non-empty string)", raw.loc)
-                    continue
-                if rid in self.raw_rules:
-                    prev, prev_layer = self.raw_rules[rid]
-                    if prev_layer == layer:
-                        self.problem(V.duplicate_id.CHECK, f"duplicate rule id {rid!r} (first at {prev.where('id')})", raw.where("id"))
-                        continue
-                self.raw_rules[rid] = (raw, layer)
+            self.collect(doc, "rules", "rule", self.raw_rules, layer)
+
+    def collect(self, doc: LocDict, key: str, noun: str, into: dict[str, tuple[LocDict, int]], layer: int,
+                taken: dict[str, Any] | None = None) -> None:
+        """`doc[key]`, a list of rules (or trait rules) with ids, into `into` by id: a later layer's rule
+        replaces an earlier one of its id, one layer may not name an id twice, nor an id in `taken`."""
+        items = doc[key]
+        if not isinstance(items, LocList):
+            self.problem(V.wrong_type.CHECK, f"`{key}` must be a list of {noun}s", doc.where(key))
+            return
+        for i, it in enumerate(items):
+            if not isinstance(it, LocDict):
+                self.problem(V.wrong_type.CHECK, f"a {noun} must be a mapping", items.where(i))
+                continue
+            rid = it.get("id")
+            if not isinstance(rid, str) or not rid:
+                self.problem(V.rule_without_id.CHECK, f"a {noun} needs an `id` (a non-empty string)", it.loc)
+                continue
+            if rid in into and into[rid][1] == layer:
+                self.problem(V.duplicate_id.CHECK, f"duplicate {noun} id {rid!r} (first at {into[rid][0].where('id')})",
+                             it.where("id"))
+                continue
+            if taken is not None and rid in taken:
+                self.problem(V.duplicate_id.CHECK, f"{noun} id {rid!r} is also a rule id", it.where("id"))
+                continue
+            into[rid] = (it, layer)
 
     def _facts(self, facts: Any, loc: Location) -> None:
         if not isinstance(facts, LocDict):

@@ -99,27 +99,8 @@ def build_traits(b: Any, docs: list[tuple[LocDict, int]]) -> TraitSet:
                 b.problem(V.wrong_type.CHECK, "`lm_configs` must list config paths (strings)", doc.where("lm_configs"))
         if "layer_kinds" in doc:
             ts.layer_maps.extend(_layer_maps(b, doc["layer_kinds"], doc.where("layer_kinds")))
-        items = doc.get("traits")
-        if items is None:
-            continue
-        if not isinstance(items, LocList):
-            b.problem(V.wrong_type.CHECK, "`traits` must be a list of trait rules", doc.where("traits"))
-            continue
-        for i, it in enumerate(items):
-            if not isinstance(it, LocDict):
-                b.problem(V.wrong_type.CHECK, "a trait rule must be a mapping", items.where(i))
-                continue
-            rid = it.get("id")
-            if not isinstance(rid, str) or not rid:
-                b.problem(V.rule_without_id.CHECK, "a trait rule needs an `id` (a non-empty string)", it.loc)
-                continue
-            if rid in raw and raw[rid][1] == layer:
-                b.problem(V.duplicate_id.CHECK, f"duplicate trait rule id {rid!r} (first at {raw[rid][0].where('id')})", it.where("id"))
-                continue
-            if rid in b.raw_rules:
-                b.problem(V.duplicate_id.CHECK, f"trait rule id {rid!r} is also a rule id", it.where("id"))
-                continue
-            raw[rid] = (it, layer)
+        if doc.get("traits") is not None:
+            b.collect(doc, "traits", "trait rule", raw, layer, taken=b.raw_rules)
     for it, _layer in raw.values():
         tr = _trait_rule(b, it)
         if tr is not None:

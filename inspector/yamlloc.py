@@ -170,11 +170,11 @@ class _Build:
     values and locations as the constructors above at a third of their cost (rules load at every start)."""
 
     def __init__(self, loader) -> None:
-        self.loader, self.file_name = loader, loader.file_name
+        self.loader = loader
         self.scalars = {tag: loader.yaml_constructors[tag] for tag in _PLAIN}
 
     def loc(self, node: Node) -> Location:
-        return Location(self.file_name, node.start_mark.line + 1, node.start_mark.column + 1)
+        return _loc(self.loader, node)
 
     def node(self, node: Node) -> Any:
         if isinstance(node, MappingNode):

@@ -343,6 +343,11 @@ def _load(tmp_path: Path, text: str):
     ("layer_kinds:\n  - {config: full_attention_interval, every: full}\n", "E123", "needs `others`"),
     ("traits:\n  - {id: trait.attention.mla, trait: a, value: b, match: {s: {fact: vocab_size, equals: 1}}}\n"
      "  - {id: trait.attention.mla, trait: a, value: c, match: {s: {fact: vocab_size, equals: 2}}}\n", "E201", "duplicate trait rule id"),
+    ("traits:\n  - {id: qwen.declared, trait: a, value: b, match: {s: {fact: vocab_size, equals: 1}}}\n", "E201", "is also a rule id"),
+    ("traits: {id: x}\n", "E120", "`traits` must be a list of trait rules"),
+    ("traits:\n  - just a string\n", "E120", "a trait rule must be a mapping"),
+    ("traits:\n  - {trait: a, value: b, match: {s: {fact: vocab_size, equals: 1}}}\n", "E121", "a trait rule needs an `id`"),
+    ("traits:\n  - {id: x, trait: a, value: b, match: {null: {fact: vocab_size, equals: 1}}}\n", "E122", "selection name"),
 ])
 def test_a_broken_trait_rule_is_reported_with_its_code_and_place(tmp_path, text, code, words):
     rs = _load(tmp_path, text)
