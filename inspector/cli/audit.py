@@ -67,21 +67,6 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
 
     check_env()  # before huggingface_hub, which parses HF_ENDPOINT at import
 
-    # What every child process is told: the run's settings (the list is in --db).
-    spec = PartSpec(db=db, workers=workers, headers=headers, rules_dirs=tuple(rules_dirs), max_rps=max_rps, token=token,
-                    follow_symlinks=follow_symlinks)
-    # The first child starts before this process imports the Hub client and loads the rules: its
-    # interpreter, imports and rules load meanwhile (a small audit waits for no cold start).
-    warm = WarmChild(spec) if isolate and not part else None
-    if warm is not None:
-        ctx.call_on_close(warm.close)
-
-    from ..api import Inspector
-    from ..audit import Audit, Lister, listing_query, render_summary, start_listing, summarize
-    from ..audit.parallel import hard_exit, read_planned, run_part, signals_stop, stopped_by
-    from ..listing import STDIN, dedupe, in_shard, list_dir, parse_shard, read_list, read_list_stream
-    from ..store import Store
-
     if derivatives and not population:
         raise UsageError("--derivatives goes with --population")
     if population and (authors or search or filters):
@@ -101,6 +86,22 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
         raise UsageError("--sort and --limit apply to Hub listings (--author, --search, --filter)")
     if resume and not db.is_file():
         raise UsageError("no such audit database to resume", where=str(db))
+
+    # What every child process is told: the run's settings (the list is in --db).
+    spec = PartSpec(db=db, workers=workers, headers=headers, rules_dirs=tuple(rules_dirs), max_rps=max_rps, token=token,
+                    follow_symlinks=follow_symlinks)
+    # The first child starts once the arguments hold and before this process imports the Hub client and
+    # loads the rules: its interpreter, imports and rules load meanwhile (a small audit waits for no cold start).
+    warm = WarmChild(spec) if isolate and not part else None
+    if warm is not None:
+        ctx.call_on_close(warm.close)
+
+    from ..api import Inspector
+    from ..audit import Audit, Lister, listing_query, render_summary, start_listing, summarize
+    from ..audit.parallel import hard_exit, read_planned, run_part, signals_stop, stopped_by
+    from ..listing import STDIN, dedupe, in_shard, list_dir, parse_shard, read_list, read_list_stream
+    from ..store import Store
+
     k_n = parse_shard(shard) if shard else None
     part_k_n = parse_shard(part, "part") if part else None
     if part_k_n and not resume:
