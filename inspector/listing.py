@@ -50,7 +50,6 @@ class Item:
 
 # A list file is read whole: 256 MB holds millions of ids, and a FIFO or /dev/zero ends there, or earlier.
 MAX_LIST_BYTES = 256 * 1024 * 1024
-STDIN = "-"
 
 
 def read_list(path: str | Path) -> list[Item]:

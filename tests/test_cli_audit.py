@@ -568,3 +568,23 @@ def test_isolate_survives_a_crash_in_a_single_process_run(tmp_path):
     got = statuses(db)
     assert len(got) == 5 and [k for k, v in got.items() if not is_usable(v[0])] == [crasher]
     assert "5 repos: 4 done, 1 failed" in r.stdout
+
+
+def test_the_children_started_before_planning_are_as_many_as_the_run_will_likely_have(tmp_path):
+    """A list file is counted (up to the auto threshold) to start its children early; a listing's size is
+    not known, so it gets as many as a large run; a pipe is never read twice, /dev/zero never forever."""
+    from inspector.audit.parallel import AUTO_MIN_REPOS
+    from inspector.cli.audit import _expected_repos
+
+    big, small = tmp_path / "big.txt", tmp_path / "small.txt"
+    big.write_text("".join(f"org/m{i}\n" for i in range(AUTO_MIN_REPOS * 3)))
+    small.write_text("org/a\norg/b\n")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # opening it for reading would block: it must not be opened at all
+    assert _expected_repos(big, listed=False, resume=False) >= AUTO_MIN_REPOS
+    assert _expected_repos(small, listed=False, resume=False) == 2
+    assert _expected_repos(fifo, listed=False, resume=False) == 1
+    assert _expected_repos(Path("-"), listed=False, resume=False) == 1
+    assert _expected_repos(Path("/dev/zero"), listed=False, resume=False) == 1
+    assert _expected_repos(None, listed=True, resume=False) is None
+    assert _expected_repos(None, listed=False, resume=True) is None

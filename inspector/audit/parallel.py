@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -107,7 +107,7 @@ class Progress(Protocol):
 
 
 def read_planned(audit: Audit, todo: list[Item], spec: PartSpec, *, processes: int | None = None, isolate: bool = True,
-                 lister=None, client=None, bar: Progress | None = None, warm: WarmChild | None = None) -> RunStats:
+                 lister=None, client=None, bar: Progress | None = None, warm: Sequence[WarmChild] = ()) -> RunStats:
     """Read what `audit.plan` recorded (and what `lister` still records), then the listing's error if
     it failed. `processes`: None for auto_processes. Isolated, every repo is read in child processes;
     a run with nothing to read (every sha audited before, no listing) starts none. In process, a
@@ -134,7 +134,7 @@ def read_planned(audit: Audit, todo: list[Item], spec: PartSpec, *, processes: i
 
 def run_children(spec: PartSpec, todo: list[Item], processes: int, *, store: Store, audit: Audit, client=None,
                  lister=None, bar: Progress | None = None, isolate: bool = True,
-                 warm: WarmChild | None = None) -> RunStats:
+                 warm: Sequence[WarmChild] = ()) -> RunStats:
     """Audit the recorded list as `processes` parts written to the same database. With `isolate` every
     part is a child's and this process only lists, watches and restarts them; without, this process
     audits the first part itself (it is warm: imports, rules, connections) while the children start.
@@ -164,8 +164,8 @@ def run_children(spec: PartSpec, todo: list[Item], processes: int, *, store: Sto
     first = 1 if isolate else 2
     parts = {k: replace(spec, part=(k, processes)) for k in range(first, processes + 1)}
     children = {}
-    if warm is not None and first == 1:
-        children[1] = warm.take(parts[1])  # started while this process planned: its rules are loaded
+    if first == 1:  # started while this process planned: their rules are loaded
+        children |= {k: w.take(parts[k]) for k, w in zip(parts, warm, strict=False)}
     children |= dict(zip([k for k in parts if k not in children],
                          spawn([p for k, p in parts.items() if k not in children]), strict=True))
     restarts = dict.fromkeys(parts, 0)
@@ -291,13 +291,13 @@ class WarmChild:
     list, plans and lists, then audits the part `take` sends it (a small audit does not wait for a
     cold start after planning). Ended unused by `close` (or this process's end)."""
 
-    def __init__(self, spec: PartSpec) -> None:
+    def __init__(self, spec: PartSpec, k: int = 1) -> None:
         import multiprocessing
 
         ctx = multiprocessing.get_context("spawn")
         go, self._go = ctx.Pipe(duplex=False)
         reader, writer = ctx.Pipe(duplex=False)
-        self.process = ctx.Process(target=_child, args=(spec, writer, os.getpid(), go), name="audit-part-1")
+        self.process = ctx.Process(target=_child, args=(spec, writer, os.getpid(), go), name=f"audit-part-{k}")
         self.process.start()
         go.close()
         writer.close()
@@ -317,6 +317,15 @@ class WarmChild:
             self.process.terminate()
             self.process.join()
             self.process.errors.close()
+
+
+def warm_children(spec: PartSpec, processes: int | None, repos: int | None) -> list[WarmChild]:
+    """As many warm children as the run will likely have parts: `processes` when fixed, else what
+    `auto_processes` gives for `repos` (None: not known before listing, so as many as a large run).
+    A cold child takes ~0.5 s to import and load rules: one started after the listing had shown the
+    run large left its workers idle for that long. Those a small run does not use are ended unused."""
+    n = processes or auto_processes(AUTO_MIN_REPOS if repos is None else repos, spec.workers)
+    return [WarmChild(spec, k) for k in range(1, n + 1)]
 
 
 def _child(spec: PartSpec, errors, parent: int, go=None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -11,6 +13,8 @@ import click
 from ..audit.parallel import AUTO_MIN_REPOS
 from ..errors import UsageError
 from .options import follow_symlinks_option, format_option, headers_option, rules_option, token_option
+
+STDIN = "-"  # `--from -`: the list comes on standard input
 
 
 @click.group("audit", invoke_without_command=True)
@@ -62,7 +66,7 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
     if ctx.invoked_subcommand is not None:
         return
     fail_statuses = _parse_fail_on(fail_on)
-    from ..audit.parallel import PartSpec, WarmChild  # light: the audit's machinery loads on use
+    from ..audit.parallel import PartSpec, warm_children  # light: the audit's machinery loads on use
     from ..transport.endpoint import check_env
 
     check_env()  # before huggingface_hub, which parses HF_ENDPOINT at import
@@ -90,16 +94,17 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
     # What every child process is told: the run's settings (the list is in --db).
     spec = PartSpec(db=db, workers=workers, headers=headers, rules_dirs=tuple(rules_dirs), max_rps=max_rps, token=token,
                     follow_symlinks=follow_symlinks)
-    # The first child starts once the arguments hold and before this process imports the Hub client and
-    # loads the rules: its interpreter, imports and rules load meanwhile (a small audit waits for no cold start).
-    warm = WarmChild(spec) if isolate and not part else None
-    if warm is not None:
-        ctx.call_on_close(warm.close)
+    # The children start once the arguments hold and before this process imports the Hub client and
+    # loads the rules: their interpreters, imports and rules load meanwhile (no run waits for a cold start).
+    warm = warm_children(spec, _parse_processes(processes_opt), _expected_repos(from_file, listed, resume)) \
+        if isolate and not part else []
+    for w in warm:
+        ctx.call_on_close(w.close)
 
     from ..api import Inspector
     from ..audit import Audit, Lister, listing_query, render_summary, start_listing, summarize
     from ..audit.parallel import hard_exit, read_planned, run_part, signals_stop, stopped_by
-    from ..listing import STDIN, dedupe, in_shard, list_dir, parse_shard, read_list, read_list_stream
+    from ..listing import dedupe, in_shard, list_dir, parse_shard, read_list, read_list_stream
     from ..store import Store
 
     k_n = parse_shard(shard) if shard else None
@@ -275,6 +280,26 @@ def _refuse_offline(items, listing: bool) -> None:
 
         what = f"{len(hub)} Hub repos (e.g. {inert(hub[0], 80)})" if hub else "a Hub listing"
         raise UsageError(f"HF_HUB_OFFLINE is set and this audit needs {what}: unset it, or audit local folders with --dir")
+
+
+def _expected_repos(from_file: Path | None, listed: bool, resume: bool) -> int | None:
+    """About how many repos the run has, before anything is read: None when only the listing (or the
+    recorded run) will tell; for a regular list file its lines, counted up to AUTO_MIN_REPOS (all the
+    choice needs: a pipe or a FIFO is not read twice, /dev/zero not forever); else 1."""
+    if listed or resume:
+        return None
+    if from_file is None or str(from_file) == STDIN:
+        return 1
+    lines = 0
+    try:
+        if not stat.S_ISREG(os.stat(from_file).st_mode):
+            return 1
+        with open(from_file, "rb") as f:
+            while lines < AUTO_MIN_REPOS and (chunk := f.read(1 << 16)):
+                lines += chunk.count(b"\n")
+    except OSError:
+        return 1  # refused later, in one line, by the list's reader
+    return lines
 
 
 def _parse_processes(opt: str) -> int | None:
