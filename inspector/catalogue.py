@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .facts import Facts
+from .operators import hash_key
 from .ruleset import BaseModel
 
 # Structural dimensions must agree exactly: a fine-tune or a quantized copy keeps them.
@@ -36,10 +37,43 @@ def _same(a: object, b: object) -> bool:
     return a == b
 
 
+# Every base states INDEX_KEY, a CORE key: a model that states it is compared only with the bases
+# of its value (a differing core key rules a base out anyway), not with the whole catalogue.
+INDEX_KEY = "hidden_size"
+_index: tuple[list[BaseModel], int, dict[tuple, list[int]], list[int]] | None = None  # the last catalogue's
+
+
+def _by_index_key(bases: list[BaseModel]) -> tuple[dict[tuple, list[int]], list[int]]:
+    """(hash key of INDEX_KEY's value -> the positions of the bases with it, the positions of the
+    bases without one). `hash_key` equates what `_same` does: numbers by value, booleans apart."""
+    global _index
+    if _index is None or _index[0] is not bases or _index[1] != len(bases):
+        by_value: dict[tuple, list[int]] = {}
+        unkeyed: list[int] = []
+        for order, b in enumerate(bases):
+            key = hash_key(b.fingerprint[INDEX_KEY]) if INDEX_KEY in b.fingerprint else None
+            if key is None:
+                unkeyed.append(order)
+            else:
+                by_value.setdefault(key, []).append(order)
+        _index = (bases, len(bases), by_value, unkeyed)
+    return _index[2], _index[3]
+
+
+def _candidates(facts: Facts, bases: list[BaseModel]) -> list[int]:
+    found, have = facts.get(INDEX_KEY)
+    key = hash_key(have) if found and not facts.sources.get(INDEX_KEY, "").startswith("derived: =") else None
+    if key is None:
+        return list(range(len(bases)))
+    by_value, unkeyed = _by_index_key(bases)
+    return sorted(by_value.get(key, []) + unkeyed)
+
+
 def match_bases(facts: Facts, bases: list[BaseModel]) -> list[BaseMatch]:
     """Candidates, best first (catalogue order breaks ties). Differing structure rules a base out."""
     out: list[tuple[int, BaseMatch]] = []
-    for order, b in enumerate(bases):
+    for order in _candidates(facts, bases):
+        b = bases[order]
         matched, differing = [], []
         total = got = 0.0
         core_compared = 0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from .facts import Facts, config_get
-from .operators import MEMO_CHARS, MEMO_ENTRIES, VALUE_SUBJECTS, Matched
+from .operators import MEMO_CHARS, MEMO_ENTRIES, VALUE_SUBJECTS, Matched, hash_key
 from .patterns import compile_tensor_pattern, glob_match
 from .ruleset import Predicate, Rule, RuleSet, Selection
 
@@ -34,7 +36,7 @@ class SelectionOutcome:
 class RuleOutcome:
     rule: Rule
     holds: bool
-    selections: dict[str, SelectionOutcome]
+    selections: Mapping[str, SelectionOutcome]  # empty when the rule did not fire (and full=False)
 
     def deciding(self) -> list[PredicateOutcome]:
         """The predicates of the selections that held: the evidence worth showing."""
@@ -73,13 +75,23 @@ class _Evaluator:
         self.cache: dict[int, PredicateOutcome] = {}
         self.truth: dict[str, bool] = {}
         self.matches: dict[str, list] = {}  # tensor pattern -> matched tensors, shared by every rule
+        self.shown: dict[str, tuple[str, ...]] = {}  # tensor pattern -> the first names, sorted
         if prior is not None and prior.facts.tensors is facts.tensors:
-            self.matches = prior.matches  # names only: the same whatever the fact values
+            self.matches, self.shown = prior.matches, prior.shown  # names only: the same whatever the fact values
         if prior is not None and prior.facts.config is facts.config and prior.facts.files is facts.files:
             self.truth = {k: v for k, v in prior.truth.items() if k.startswith(("config\0", "file\0"))}
         self.layers = facts.values.get("num_layers") if isinstance(facts.values.get("num_layers"), int) else None
         if not self.layers or self.layers <= 0:
             self.layers = facts.values.get("layer_count")
+
+    def answer_memberships(self, memberships: dict[str, tuple[tuple[str, ...], dict[tuple, tuple[str, ...]]]]) -> None:
+        """The truth of every `in` / `equals` check of a fact (RuleSet.memberships), one lookup a fact."""
+        truth, values = self.truth, self.facts.values
+        for fact, (sigs, holding) in memberships.items():
+            truth.update(dict.fromkeys(sigs, False))
+            key = hash_key(values[fact]) if fact in values else None
+            if key is not None and key in holding:
+                truth.update(dict.fromkeys(holding[key], True))
 
     def predicate(self, p: Predicate) -> PredicateOutcome:
         """The full outcome: whether it holds, what was observed, a few matched names."""
@@ -145,7 +157,9 @@ class _Evaluator:
     def _match(self, p: Predicate) -> PredicateOutcome:
         matched = self._matched(p)
         if p.subject == "tensor":
-            names = tuple(sorted(t.name for t in matched.items)[:MAX_NAMES_SHOWN])
+            names = self.shown.get(p.key)
+            if names is None:
+                names = self.shown[p.key] = tuple(sorted(t.name for t in matched.items)[:MAX_NAMES_SHOWN])
         else:
             names = tuple(matched.items[:MAX_NAMES_SHOWN])
         results = [test(matched) for test in p.tests]
@@ -162,16 +176,6 @@ class _Evaluator:
                 return False
         return True
 
-    def gates_hold(self, rule: Rule) -> bool:
-        truth = self.truth
-        for p in rule.gates:
-            t = truth.get(p.sig)
-            if t is None:
-                t = self.holds(p)
-            if not t:
-                return False
-        return True
-
 
 def evaluate(facts: Facts, rules: RuleSet, only: set[str] | None = None, *, full: bool = True,
              after: Outcomes | None = None) -> Outcomes:
@@ -180,24 +184,44 @@ def evaluate(facts: Facts, rules: RuleSet, only: set[str] | None = None, *, full
     so verdicts and their evidence are the same. `after`: an evaluation of the same target (other
     rules, or facts extended from the same snapshot) whose tensor matches and config checks are reused."""
     ev = _Evaluator(facts, after.evaluator if after is not None else None)
+    ev.answer_memberships(rules.memberships)
     out = Outcomes(evaluator=ev)
+    append, truth, holds, selection_holds = out.all.append, ev.truth, ev.holds, ev.selection_holds
     for rule in rules.rules:
         if (only is not None and rule.id not in only) or rule.status == "deprecated":
             continue
         if full:
-            out.all.append(_complete(ev, rule))
-        elif rule.fires is None or not ev.gates_hold(rule) or not _fires(ev, rule):
-            out.all.append(RuleOutcome(rule, False, {}))
+            append(_complete(ev, rule))
+            continue
+        # The yes/no pass (most rules fail here, most at a gate): gates, then the condition, which
+        # computes a selection only when it asks for it.
+        fires = rule.fires is not None
+        for p in rule.gates if fires else ():
+            t = truth.get(p.sig)
+            if t is None:
+                t = holds(p)
+            if not t:
+                fires = False
+                break
+        if fires and rule.fires_on(selection_holds):
+            append(_complete(ev, rule))
         else:
-            out.all.append(_complete(ev, rule))
+            o = _NOT_FIRED.get(id(rule))
+            append(o if o is not None and o.rule is rule else _not_fired(rule))
     return out
 
 
-def _fires(ev: _Evaluator, rule: Rule) -> bool:
-    """The yes/no pass: a selection is computed only when the condition asks for it."""
-    sels, holds = rule.selections, ev.selection_holds
-    # A selection named twice is asked twice: its checks' truths are cached, so that is cheap.
-    return rule.fires(lambda name: holds(sels[name]))
+# id(rule) -> its outcome when it does not fire: the same for every target, so made once a run
+# (an audit's rules are loaded once; the `is` check guards against a reused id).
+_NOT_FIRED: dict[int, RuleOutcome] = {}
+_NO_SELECTIONS: Mapping[str, SelectionOutcome] = MappingProxyType({})
+
+
+def _not_fired(rule: Rule) -> RuleOutcome:
+    if len(_NOT_FIRED) >= MEMO_ENTRIES:
+        _NOT_FIRED.clear()
+    o = _NOT_FIRED[id(rule)] = RuleOutcome(rule, False, _NO_SELECTIONS)
+    return o
 
 
 def _complete(ev: _Evaluator, rule: Rule) -> RuleOutcome:

@@ -12,7 +12,7 @@ from typing import Any
 from . import condition as cond
 from . import validators as V
 from .errors import Location, RuleError, RuleProblem, did_you_mean
-from .operators import OPERATORS, OPS_BY_SUBJECT, TENSOR_OPS, VALUE_OPS, VALUE_SUBJECTS, describe
+from .operators import OPERATORS, OPS_BY_SUBJECT, TENSOR_OPS, VALUE_OPS, VALUE_SUBJECTS, describe, hash_key
 from .operators import SUBJECTS as SUBJECT_DOCS
 from .patterns import PatternError, compile_tensor_pattern
 from .yamlloc import LocDict, LocList, YamlProblem, load_file
@@ -167,6 +167,13 @@ class Rule:
         return self.loc.file
 
     @cached_property
+    def fires_on(self) -> Callable[[Callable[[Selection], bool]], bool] | None:
+        """The condition over the truths of the selections themselves (the engine's yes/no pass)."""
+        if self.condition is None:
+            return None
+        return cond.to_closure(self.condition, tuple(self.selections), self.selections)
+
+    @cached_property
     def gates(self) -> tuple[Predicate, ...]:
         """Value predicates the rule cannot fire without: one per selection its condition requires
         (that selection's first cheap check). The engine tries them before the condition."""
@@ -225,6 +232,27 @@ class RuleSet:
             for sel in rule.selections.values():
                 for p in sel.predicates:
                     yield rule, p
+
+    @cached_property
+    def memberships(self) -> dict[str, tuple[tuple[str, ...], dict[tuple, tuple[str, ...]]]]:
+        """The `fact: F` predicates whose one operator is `in` or `equals` (over values with a hash key),
+        by fact F: (their signatures, a value's hash key -> the signatures that hold for it). Rules
+        ask vocab_size and model_type dozens of times each: the engine answers them all with one
+        lookup. Built on first use, when the rules are loaded."""
+        sigs: dict[str, dict[str, None]] = {}
+        holding: dict[str, dict[tuple, dict[str, None]]] = {}
+        for _rule, p in self.predicates():
+            if p.subject != "fact" or len(p.ops) != 1:
+                continue
+            (op, arg), = p.ops.items()
+            args = [arg] if op == "equals" else arg if op == "in" else None
+            keys = [hash_key(a) for a in args] if args is not None else [None]
+            if None in keys:  # a list or mapping argument: the operator compares it itself
+                continue
+            sigs.setdefault(p.key, {})[p.sig] = None
+            for k in keys:
+                holding.setdefault(p.key, {}).setdefault(k, {})[p.sig] = None
+        return {f: (tuple(ss), {k: tuple(v) for k, v in holding[f].items()}) for f, ss in sigs.items()}
 
 
 def shipped_rules_dir() -> Path:
