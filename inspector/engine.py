@@ -7,13 +7,28 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .facts import Facts, config_get
-from .operators import MEMO_CHARS, MEMO_ENTRIES, VALUE_SUBJECTS, Matched, hash_key
+from .facts import Facts, TensorIndex, config_get
+from .operators import MEMO_CHARS, MEMO_ENTRIES, VALUE_SUBJECTS, Matched
 from .patterns import compile_tensor_pattern, glob_match
-from .ruleset import Predicate, Rule, RuleSet, Selection
+from .ruleset import Predicate, Rule, RuleSet, Selection, ValueChecks
 
 MAX_NAMES_SHOWN = 5
 _SKELETON_HITS: dict[str, dict[str, bool]] = {}  # tensor pattern -> skeleton -> whether it matches
+# A target's skeletons (one tuple per architecture and layout) -> tensor pattern -> the skeletons it
+# matches: a pattern costs a target one lookup once its architecture has been seen.
+_LAYOUT_HITS: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {}
+MAX_LAYOUTS = 256
+
+
+def _layout_hits(tensors: TensorIndex) -> dict[str, tuple[str, ...]]:
+    """The pattern -> skeletons memo of this target's layout (a fresh one when it is too large to keep)."""
+    layout = tuple(tensors.by_skeleton)
+    hits = _LAYOUT_HITS.get(layout)
+    if hits is None:
+        hits = {}
+        if len(_LAYOUT_HITS) < MAX_LAYOUTS and len(layout) <= MEMO_ENTRIES and all(len(s) <= MEMO_CHARS for s in layout):
+            _LAYOUT_HITS[layout] = hits
+    return hits
 
 
 @dataclass(frozen=True)
@@ -76,22 +91,21 @@ class _Evaluator:
         self.truth: dict[str, bool] = {}
         self.matches: dict[str, list] = {}  # tensor pattern -> matched tensors, shared by every rule
         self.shown: dict[str, tuple[str, ...]] = {}  # tensor pattern -> the first names, sorted
+        self.file_truth: dict[str, bool] = {}  # the file predicates' truths (a subset of `truth`)
         if prior is not None and prior.facts.tensors is facts.tensors:
             self.matches, self.shown = prior.matches, prior.shown  # names only: the same whatever the fact values
-        if prior is not None and prior.facts.config is facts.config and prior.facts.files is facts.files:
-            self.truth = {k: v for k, v in prior.truth.items() if k.startswith(("config\0", "file\0"))}
+        if prior is not None and prior.facts.files is facts.files:
+            self.truth, self.file_truth = dict(prior.file_truth), prior.file_truth
+        self.layout = _layout_hits(facts.tensors)
         self.layers = facts.values.get("num_layers") if isinstance(facts.values.get("num_layers"), int) else None
         if not self.layers or self.layers <= 0:
             self.layers = facts.values.get("layer_count")
 
-    def answer_memberships(self, memberships: dict[str, tuple[tuple[str, ...], dict[tuple, tuple[str, ...]]]]) -> None:
-        """The truth of every `in` / `equals` check of a fact (RuleSet.memberships), one lookup a fact."""
-        truth, values = self.truth, self.facts.values
-        for fact, (sigs, holding) in memberships.items():
-            truth.update(dict.fromkeys(sigs, False))
-            key = hash_key(values[fact]) if fact in values else None
-            if key is not None and key in holding:
-                truth.update(dict.fromkeys(holding[key], True))
+    def answer_values(self, checks: ValueChecks) -> None:
+        """The truth of every fact and config predicate of a rule set, a lookup per value read."""
+        facts, config, update = self.facts, self.facts.config, self.truth.update
+        for answers in checks.truths(lambda subject, key: facts.get(key) if subject == "fact" else config_get(config, key)):
+            update(answers)
 
     def predicate(self, p: Predicate) -> PredicateOutcome:
         """The full outcome: whether it holds, what was observed, a few matched names."""
@@ -113,6 +127,8 @@ class _Evaluator:
                 matched = self._matched(p)
                 t = all(test(matched)[0] for test in p.tests)
             self.truth[p.sig] = t
+            if p.subject == "file":
+                self.file_truth[p.sig] = t
         return t
 
     def _lookup(self, p: Predicate) -> tuple[bool, Any]:
@@ -125,20 +141,27 @@ class _Evaluator:
     def _tensors(self, pattern: str) -> list:
         if pattern not in self.matches:
             skel_rx, real_rx, literal = compile_tensor_pattern(pattern)
-            # Skeletons repeat from repo to repo (one per architecture): each is searched once a run.
-            hits = _SKELETON_HITS.get(pattern)
-            if hits is None:
-                hits = {} if len(_SKELETON_HITS) >= MEMO_ENTRIES else _SKELETON_HITS.setdefault(pattern, {})
+            groups = self.facts.tensors.by_skeleton
+            skels = self.layout.get(pattern)
+            if skels is None:
+                # Skeletons repeat from repo to repo (one per architecture): each is searched once a run.
+                hits = _SKELETON_HITS.get(pattern)
+                if hits is None:
+                    hits = {} if len(_SKELETON_HITS) >= MEMO_ENTRIES else _SKELETON_HITS.setdefault(pattern, {})
+                found_skels = []
+                for skel in groups:
+                    hit = hits.get(skel)
+                    if hit is None:
+                        hit = skel_rx.search(skel) is not None
+                        if len(skel) <= MEMO_CHARS and len(hits) < MEMO_ENTRIES:
+                            hits[skel] = hit
+                    if hit:
+                        found_skels.append(skel)
+                skels = self.layout[pattern] = tuple(found_skels)
             found = []
-            for skel, group in self.facts.tensors.by_skeleton.items():
-                hit = hits.get(skel)
-                if hit is None:
-                    hit = skel_rx.search(skel) is not None
-                    if len(skel) <= MEMO_CHARS and len(hits) < MEMO_ENTRIES:
-                        hits[skel] = hit
-                if hit:
-                    # Digits stand as `#` in skeletons: a literal layer number needs the real names.
-                    found.extend(t for t in group if real_rx.search(t.name)) if literal else found.extend(group)
+            for skel in skels:
+                # Digits stand as `#` in skeletons: a literal layer number needs the real names.
+                found.extend(t for t in groups[skel] if real_rx.search(t.name)) if literal else found.extend(groups[skel])
             self.matches[pattern] = found
         return self.matches[pattern]
 
@@ -184,7 +207,7 @@ def evaluate(facts: Facts, rules: RuleSet, only: set[str] | None = None, *, full
     so verdicts and their evidence are the same. `after`: an evaluation of the same target (other
     rules, or facts extended from the same snapshot) whose tensor matches and config checks are reused."""
     ev = _Evaluator(facts, after.evaluator if after is not None else None)
-    ev.answer_memberships(rules.memberships)
+    ev.answer_values(rules.value_checks)
     out = Outcomes(evaluator=ev)
     append, truth, holds, selection_holds = out.all.append, ev.truth, ev.holds, ev.selection_holds
     for rule in rules.rules:

@@ -210,19 +210,20 @@ def _layer_of(name: str) -> int | None:
 def _top_layer(index: TensorIndex) -> int | None:
     """The highest layer number any tensor names. A skeleton says where its names' layer number
     stands (the component after the first container followed by `#`), so a name is split once."""
-    top = None
+    top = -1
     for skel, group in index.by_skeleton.items():
         parts = skel.split(".")
         pos = next((i + 1 for i, p in enumerate(parts[:-1]) if p in _LAYER_CONTAINERS), None)
         if pos is None:  # no container in the skeleton, so none in its names
             continue
-        numbered = parts[pos] == "#"
-        for t in group:
-            n = t.name.split(".")[pos] if numbered else ""
-            layer = int(n) if n.isascii() and n.isdigit() and len(n) <= 6 else _layer_of(t.name)
-            if layer is not None and (top is None or layer > top):
-                top = layer
-    return top
+        if parts[pos] != "#":  # the first container is not followed by a number: a later one may be
+            layers = [_layer_of(t.name) for t in group]
+        else:  # split no further than the number
+            numbers = [t.name.split(".", pos + 1)[pos] for t in group]
+            layers = [int(n) if n.isascii() and n.isdigit() and len(n) <= 6 else _layer_of(t.name)
+                      for n, t in zip(numbers, group, strict=True)]
+        top = max(top, max((n for n in layers if n is not None), default=-1))
+    return top if top >= 0 else None
 
 
 def read_status(snap: Snapshot) -> tuple[str, str | None]:
@@ -249,7 +250,7 @@ def _params_of(snap: Snapshot, index: TensorIndex) -> tuple[int | None, bool, di
     known = [t for t in tensors if t.shape is not None]
     index.every_shape = len(known) == len(tensors)
     if tensors and len(known) == len(tensors):
-        return sum(t.numel or 0 for t in known), True, dict(dtypes)
+        return sum(math.prod(t.shape) for t in known), True, dict(dtypes)  # TensorInfo.numel, without a call a tensor
     if snap.hub_params:
         total = snap.hub_params.get("total") or sum(v for k, v in snap.hub_params.items() if k != "total")
         return int(total), True, dict(dtypes)  # dtypes counts tensors; the Hub's per-dtype figures count parameters

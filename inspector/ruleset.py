@@ -12,7 +12,17 @@ from typing import Any
 from . import condition as cond
 from . import validators as V
 from .errors import Location, RuleError, RuleProblem, did_you_mean
-from .operators import OPERATORS, OPS_BY_SUBJECT, TENSOR_OPS, VALUE_OPS, VALUE_SUBJECTS, describe, hash_key
+from .operators import (
+    MEMO_CHARS,
+    MEMO_ENTRIES,
+    OPERATORS,
+    OPS_BY_SUBJECT,
+    TENSOR_OPS,
+    VALUE_OPS,
+    VALUE_SUBJECTS,
+    describe,
+    hash_key,
+)
 from .operators import SUBJECTS as SUBJECT_DOCS
 from .patterns import PatternError, compile_tensor_pattern
 from .yamlloc import LocDict, LocList, YamlProblem, load_file
@@ -234,25 +244,52 @@ class RuleSet:
                     yield rule, p
 
     @cached_property
-    def memberships(self) -> dict[str, tuple[tuple[str, ...], dict[tuple, tuple[str, ...]]]]:
-        """The `fact: F` predicates whose one operator is `in` or `equals` (over values with a hash key),
-        by fact F: (their signatures, a value's hash key -> the signatures that hold for it). Rules
-        ask vocab_size and model_type dozens of times each: the engine answers them all with one
-        lookup. Built on first use, when the rules are loaded."""
-        sigs: dict[str, dict[str, None]] = {}
-        holding: dict[str, dict[tuple, dict[str, None]]] = {}
-        for _rule, p in self.predicates():
-            if p.subject != "fact" or len(p.ops) != 1:
-                continue
-            (op, arg), = p.ops.items()
-            args = [arg] if op == "equals" else arg if op == "in" else None
-            keys = [hash_key(a) for a in args] if args is not None else [None]
-            if None in keys:  # a list or mapping argument: the operator compares it itself
-                continue
-            sigs.setdefault(p.key, {})[p.sig] = None
-            for k in keys:
-                holding.setdefault(p.key, {}).setdefault(k, {})[p.sig] = None
-        return {f: (tuple(ss), {k: tuple(v) for k, v in holding[f].items()}) for f, ss in sigs.items()}
+    def value_checks(self) -> ValueChecks:
+        """Every fact and config predicate, by what it reads (built on first use, once the rules are loaded)."""
+        return ValueChecks([p for _rule, p in self.predicates() if p.subject in VALUE_SUBJECTS])
+
+
+MAX_LIST_KEY = 16  # a list value longer than this is checked, not remembered
+
+
+def value_key(v: Any) -> tuple | None:
+    """A hashable stand-in for a fact or config value such that equal keys pass the same value
+    operators (numbers by value, booleans apart, lists element by element); None: no stand-in."""
+    if isinstance(v, str):
+        return ("str", v) if len(v) <= MEMO_CHARS else None
+    if isinstance(v, list):
+        if len(v) > MAX_LIST_KEY:
+            return None
+        keys = tuple(value_key(x) if not isinstance(x, list | dict) else None for x in v)
+        return None if None in keys else ("list", keys)
+    return hash_key(v)
+
+
+class ValueChecks:
+    """The value predicates of a rule set, grouped by the fact or config path they read. Rules ask
+    the same few values (vocab_size, model_type, architectures) hundreds of times a target, and an
+    audit meets the same values again and again: all of a value's predicates are answered at once,
+    and the answers are remembered per value (bounded), so most targets cost a lookup per fact."""
+
+    def __init__(self, predicates: list[Predicate]) -> None:
+        self.tests: dict[tuple[str, str], dict[str, Callable[[bool, Any], bool]]] = {}  # (subject, key) -> sig -> test
+        for p in predicates:
+            self.tests.setdefault((p.subject, p.key), {})[p.sig] = p.value_holds
+        self.known: dict[tuple[str, str], dict[tuple, dict[str, bool]]] = {read: {} for read in self.tests}
+
+    def truths(self, lookup: Callable[[str, str], tuple[bool, Any]]) -> Iterator[dict[str, bool]]:
+        """Per value read, the truth of each of its predicates by signature; `lookup(subject, key)`
+        gives (found, value)."""
+        for read, tests in self.tests.items():
+            found, v = lookup(*read)
+            key = value_key(v) if found else ("missing",)
+            known = self.known[read]
+            answers = known.get(key) if key is not None else None
+            if answers is None:
+                answers = {sig: test(found, v) for sig, test in tests.items()}
+                if key is not None and len(known) < MEMO_ENTRIES:
+                    known[key] = answers
+            yield answers
 
 
 def shipped_rules_dir() -> Path:
