@@ -227,21 +227,25 @@ def _any_of(parts: tuple[Callable, ...]) -> Callable:
     return any_holds
 
 
-def required(tree: object, names: tuple[str, ...]) -> frozenset[str]:
-    """Selections that must hold for the condition to hold (the engine skips a rule at once when
-    one of them fails); an empty set when no selection is required."""
+def needed(tree: object, names: tuple[str, ...]) -> tuple[frozenset[str], ...]:
+    """What the condition cannot hold without: groups of selections, each with one at least that
+    must hold (`a and (b or c)`: {a}, {b, c}); the engine skips a rule at once when every selection
+    of a group fails a cheap check. Empty when nothing is needed (`not a`, `a or not b`)."""
     if isinstance(tree, Sel):
-        return frozenset({tree.name}) if tree.name in names else frozenset()
+        return (frozenset({tree.name}),) if tree.name in names else ()
     if isinstance(tree, And):
-        return frozenset().union(*(required(a, names) for a in tree.args))
+        return tuple(dict.fromkeys(g for a in tree.args for g in needed(a, names)))
     if isinstance(tree, Or):
-        parts = [required(a, names) for a in tree.args]
-        return frozenset.intersection(*parts) if parts else frozenset()
+        parts = [needed(a, names) for a in tree.args]
+        # Each alternative needs something, so one of those is needed (the first group of each).
+        return (frozenset().union(*(p[0] for p in parts)),) if parts and all(parts) else ()
     if isinstance(tree, Of):
         picked = expand(tree.prefix, list(names))
         if picked and (tree.count is None or tree.count >= len(picked)):
-            return frozenset(picked)
-    return frozenset()  # Not, or a count below the selections named
+            return tuple(frozenset({n}) for n in picked)
+        if picked and tree.count >= 1:
+            return (frozenset(picked),)
+    return ()  # Not, or `0 of`
 
 
 def evaluate(tree: object, values: Mapping[str, bool]) -> bool:

@@ -219,11 +219,14 @@ def evaluate(facts: Facts, rules: RuleSet, only: set[str] | None = None, *, full
         # The yes/no pass (most rules fail here, most at a gate): gates, then the condition, which
         # computes a selection only when it asks for it.
         fires = rule.fires is not None
-        for p in rule.gates if fires else ():
-            t = truth.get(p.sig)
-            if t is None:
-                t = holds(p)
-            if not t:
+        for group in rule.gates if fires else ():
+            for p in group:  # one of a group must hold
+                t = truth.get(p.sig)
+                if t is None:
+                    t = holds(p)
+                if t:
+                    break
+            else:
                 fires = False
                 break
         if fires and rule.fires_on(selection_holds):

@@ -184,16 +184,17 @@ class Rule:
         return cond.to_closure(self.condition, tuple(self.selections), self.selections)
 
     @cached_property
-    def gates(self) -> tuple[Predicate, ...]:
-        """Value predicates the rule cannot fire without: one per selection its condition requires
-        (that selection's first cheap check). The engine tries them before the condition."""
+    def gates(self) -> tuple[tuple[Predicate, ...], ...]:
+        """Value predicates the rule cannot fire without: per group of selections its condition
+        needs (condition.needed), each selection's first cheap check, one of which must hold. A
+        group with a selection that has no value check is left out. The engine tries them first."""
         if self.condition is None:
             return ()
         out = []
-        for name in sorted(cond.required(self.condition, tuple(self.selections))):
-            first = self.selections[name].quick_order[:1]
-            if first and first[0].subject in VALUE_SUBJECTS:
-                out.append(first[0])
+        for group in cond.needed(self.condition, tuple(self.selections)):
+            firsts = [self.selections[name].quick_order[:1] for name in sorted(group)]
+            if all(first and first[0].subject in VALUE_SUBJECTS for first in firsts):
+                out.append(tuple(first[0] for first in firsts))
         return tuple(out)
 
 

@@ -95,17 +95,30 @@ def test_each_value_operator_as_the_reference_says(op, arg, found, value, holds)
     assert OPERATORS[op].compile(arg)(found, value) is holds
 
 
-@pytest.mark.parametrize(("text", "required"), [
-    ("a", {"a"}), ("a and b", {"a", "b"}), ("a or b", set()), ("a and (b or c)", {"a"}),
-    ("(a and b) or (a and c)", {"a"}), ("not a", set()), ("all of them", {"a", "b", "c"}),
-    ("any of them", set()), ("3 of them", {"a", "b", "c"}), ("2 of them", set()), ("all of x*", set()),
+@pytest.mark.parametrize(("text", "needed"), [
+    ("a", [{"a"}]), ("a and b", [{"a"}, {"b"}]), ("a or b", [{"a", "b"}]), ("a and (b or c)", [{"a"}, {"b", "c"}]),
+    ("(a and b) or (a and c)", [{"a"}]), ("not a", []), ("a or not b", []), ("all of them", [{"a"}, {"b"}, {"c"}]),
+    ("any of them", [{"a", "b", "c"}]), ("3 of them", [{"a"}, {"b"}, {"c"}]), ("2 of them", [{"a", "b", "c"}]),
+    ("all of x*", []), ("a and a", [{"a"}]),
 ])
-def test_a_rule_is_skipped_only_on_a_selection_its_condition_requires(text, required):
-    assert cond.required(cond.parse(text), ("a", "b", "c")) == required
+def test_a_rule_is_skipped_only_when_a_group_its_condition_needs_fails(text, needed):
+    assert [set(g) for g in cond.needed(cond.parse(text), ("a", "b", "c"))] == needed
 
 
-def test_every_gate_is_a_value_check_of_a_required_selection(ruleset):
+@settings(max_examples=60, deadline=None)
+@given(bits=st.lists(st.booleans(), min_size=12, max_size=12))
+def test_a_condition_that_holds_has_a_selection_holding_in_each_group_it_needs(bits, ruleset):
+    extra = [cond.parse(t) for t in ("a or not b", "1 of x* and c", "all of x*", "2 of them", "(a and b) or (c and x1)")]
+    for tree, names in _conditions(ruleset) + [(c, ("a", "b", "c", "x1", "x2")) for c in extra]:
+        values = {n: bits[i % len(bits)] for i, n in enumerate(names)}
+        if _oracle(tree, values):
+            assert all(any(values[n] for n in group) for group in cond.needed(tree, names))
+
+
+def test_every_gate_is_a_value_check_of_a_group_the_condition_needs(ruleset):
     for rule in ruleset.rules:
-        need = cond.required(rule.condition, tuple(rule.selections)) if rule.condition is not None else set()
-        assert all(any(g in rule.selections[n].predicates for n in need) for g in rule.gates), rule.id
-        assert all(g.subject in ("fact", "config") for g in rule.gates), rule.id
+        groups = cond.needed(rule.condition, tuple(rule.selections)) if rule.condition is not None else ()
+        for gate in rule.gates:
+            assert any(all(any(g in rule.selections[n].predicates for n in group) for g in gate) and len(gate) == len(group)
+                       for group in groups), rule.id
+            assert all(g.subject in ("fact", "config") for g in gate), rule.id
