@@ -230,7 +230,7 @@ def evaluate(facts: Facts, rules: RuleSet, only: set[str] | None = None, *, full
                 fires = False
                 break
         if fires and rule.fires_on(selection_holds):
-            append(_complete(ev, rule))
+            append(_complete(ev, rule, True))
         else:
             o = _NOT_FIRED.get(id(rule))
             append(o if o is not None and o.rule is rule else _not_fired(rule))
@@ -250,10 +250,13 @@ def _not_fired(rule: Rule) -> RuleOutcome:
     return o
 
 
-def _complete(ev: _Evaluator, rule: Rule) -> RuleOutcome:
+def _complete(ev: _Evaluator, rule: Rule, holds: bool | None = None) -> RuleOutcome:
+    """Every predicate's outcome; `holds`: whether the rule fires, when the yes/no pass knows it."""
     sels: dict[str, SelectionOutcome] = {}
+    predicate = ev.predicate
     for name, sel in rule.selections.items():
-        outs = tuple(ev.predicate(p) for p in sel.predicates)
-        sels[name] = SelectionOutcome(name, all(o.holds for o in outs), outs)
-    holds = rule.fires(lambda n: sels[n].holds) if rule.fires is not None else False
+        outs = tuple([predicate(p) for p in sel.predicates])
+        sels[name] = SelectionOutcome(name, all([o.holds for o in outs]), outs)
+    if holds is None:
+        holds = rule.fires(lambda n: sels[n].holds) if rule.fires is not None else False
     return RuleOutcome(rule, holds, sels)

@@ -10,6 +10,7 @@ too, so a new family needs no code.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -412,7 +413,9 @@ def _params(values: dict, sources: dict, facts: Facts) -> None:
     if total and exact and every_shape and not quantized:
         active, src = total, "tensors: every shape"
         if experts and per_tok and experts > per_tok:
-            routed = sum(t.numel or 0 for t in snap.tensors.values() if _is_routed_expert(t.name))
+            # Numbers aside, a name's components are its skeleton's: one test a skeleton, not a tensor.
+            routed = sum(math.prod(t.shape) for skel, group in facts.tensors.by_skeleton.items() if _is_routed_expert(skel)
+                         for t in group)
             active = total - routed + routed * per_tok // experts
             src = "tensors: routed-expert shapes x experts_per_token / experts"
         values.update(params_total=total, params_active=active, params_basis="headers")
