@@ -216,13 +216,14 @@ def _top_layer(index: TensorIndex) -> int | None:
         pos = next((i + 1 for i, p in enumerate(parts[:-1]) if p in _LAYER_CONTAINERS), None)
         if pos is None:  # no container in the skeleton, so none in its names
             continue
-        if parts[pos] != "#":  # the first container is not followed by a number: a later one may be
-            layers = [_layer_of(t.name) for t in group]
-        else:  # split no further than the number
+        if parts[pos] == "#":  # split no further than the number
             numbers = [t.name.split(".", pos + 1)[pos] for t in group]
-            layers = [int(n) if n.isascii() and n.isdigit() and len(n) <= 6 else _layer_of(t.name)
-                      for n, t in zip(numbers, group, strict=True)]
-        top = max(top, max((n for n in layers if n is not None), default=-1))
+            joined = "".join(numbers)
+            if joined.isascii() and joined.isdigit() and max(map(len, numbers)) <= 6:  # the usual case, checked at once
+                top = max(top, max(map(int, numbers)))
+                continue
+        # The first container is not followed by a number (a later one may be), or a number is odd.
+        top = max(top, max((n for n in map(_layer_of, (t.name for t in group)) if n is not None), default=-1))
     return top if top >= 0 else None
 
 
@@ -246,15 +247,15 @@ def params_of(snap: Snapshot, index: TensorIndex) -> tuple[int | None, bool, dic
 
 def _params_of(snap: Snapshot, index: TensorIndex) -> tuple[int | None, bool, dict[str, int]]:
     tensors = list(snap.tensors.values())
-    dtypes = Counter(t.dtype for t in tensors if t.dtype)
-    known = [t for t in tensors if t.shape is not None]
-    index.every_shape = len(known) == len(tensors)
-    if tensors and len(known) == len(tensors):
-        return sum(math.prod(t.shape) for t in known), True, dict(dtypes)  # TensorInfo.numel, without a call a tensor
+    dtypes = Counter([t.dtype for t in tensors if t.dtype])
+    shapes = [t.shape for t in tensors if t.shape is not None]
+    index.every_shape = len(shapes) == len(tensors)
+    if tensors and len(shapes) == len(tensors):
+        return sum(map(math.prod, shapes)), True, dict(dtypes)  # TensorInfo.numel, without a call a tensor
     if snap.hub_params:
         total = snap.hub_params.get("total") or sum(v for k, v in snap.hub_params.items() if k != "total")
         return int(total), True, dict(dtypes)  # dtypes counts tensors; the Hub's per-dtype figures count parameters
-    if known:
+    if shapes:
         # Unread shards hold more layers of the same shapes: each tensor without a shape borrows the
         # first known one of its skeleton (the index already grouped them).
         est = 0
