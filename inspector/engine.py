@@ -10,7 +10,7 @@ from typing import Any
 from .facts import Facts, TensorIndex, config_get
 from .operators import MEMO_CHARS, MEMO_ENTRIES, VALUE_SUBJECTS, Matched
 from .patterns import compile_tensor_pattern, glob_match
-from .ruleset import Predicate, Rule, RuleSet, Selection, ValueChecks
+from .ruleset import Predicate, Rule, RuleSet, Selection
 
 MAX_NAMES_SHOWN = 5
 _SKELETON_HITS: dict[str, dict[str, bool]] = {}  # tensor pattern -> skeleton -> whether it matches
@@ -31,7 +31,9 @@ def _layout_hits(tensors: TensorIndex) -> dict[str, tuple[str, ...]]:
     return hits
 
 
-@dataclass(frozen=True)
+# Predicate and selection outcomes are plain dataclasses: a target makes a few hundred, a frozen
+# one costs three times as much to make, and nothing changes them once the engine has.
+@dataclass
 class PredicateOutcome:
     predicate: Predicate
     holds: bool
@@ -40,7 +42,7 @@ class PredicateOutcome:
     count: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass
 class SelectionOutcome:
     name: str
     holds: bool
@@ -100,12 +102,6 @@ class _Evaluator:
         self.layers = facts.values.get("num_layers") if isinstance(facts.values.get("num_layers"), int) else None
         if not self.layers or self.layers <= 0:
             self.layers = facts.values.get("layer_count")
-
-    def answer_values(self, checks: ValueChecks) -> None:
-        """The truth of every fact and config predicate of a rule set, a lookup per value read."""
-        facts, config, update = self.facts, self.facts.config, self.truth.update
-        for answers in checks.truths(lambda subject, key: facts.get(key) if subject == "fact" else config_get(config, key)):
-            update(answers)
 
     def predicate(self, p: Predicate) -> PredicateOutcome:
         """The full outcome: whether it holds, what was observed, a few matched names."""
@@ -207,7 +203,8 @@ def evaluate(facts: Facts, rules: RuleSet, only: set[str] | None = None, *, full
     so verdicts and their evidence are the same. `after`: an evaluation of the same target (other
     rules, or facts extended from the same snapshot) whose tensor matches and config checks are reused."""
     ev = _Evaluator(facts, after.evaluator if after is not None else None)
-    ev.answer_values(rules.value_checks)
+    config = facts.config
+    rules.value_checks.answer(ev.truth, facts.values, lambda path: config_get(config, path))
     out = Outcomes(evaluator=ev)
     append, truth, holds, selection_holds = out.all.append, ev.truth, ev.holds, ev.selection_holds
     for rule in rules.rules:

@@ -278,19 +278,25 @@ class ValueChecks:
             self.tests.setdefault((p.subject, p.key), {})[p.sig] = p.value_holds
         self.known: dict[tuple[str, str], dict[tuple, dict[str, bool]]] = {read: {} for read in self.tests}
 
-    def truths(self, lookup: Callable[[str, str], tuple[bool, Any]]) -> Iterator[dict[str, bool]]:
-        """Per value read, the truth of each of its predicates by signature; `lookup(subject, key)`
-        gives (found, value)."""
+    def answer(self, truth: dict[str, bool], facts: dict[str, Any], config_get: Callable[[str], tuple[bool, Any]]) -> None:
+        """Set in `truth` each predicate's truth by signature, for these fact values and this
+        config (`config_get(path)` gives (found, value))."""
+        known_by_read = self.known
         for read, tests in self.tests.items():
-            found, v = lookup(*read)
-            key = value_key(v) if found else ("missing",)
-            known = self.known[read]
-            answers = known.get(key) if key is not None else None
+            subject, name = read
+            if subject == "fact":
+                found = name in facts
+                v = facts[name] if found else None
+            else:
+                found, v = config_get(name)
+            vkey = value_key(v) if found else ("missing",)
+            known = known_by_read[read]
+            answers = known.get(vkey) if vkey is not None else None
             if answers is None:
                 answers = {sig: test(found, v) for sig, test in tests.items()}
-                if key is not None and len(known) < MEMO_ENTRIES:
-                    known[key] = answers
-            yield answers
+                if vkey is not None and len(known) < MEMO_ENTRIES:
+                    known[vkey] = answers
+            truth.update(answers)
 
 
 def shipped_rules_dir() -> Path:
