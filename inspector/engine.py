@@ -119,6 +119,8 @@ class _Evaluator:
                 t = p.value_holds(*self._lookup(p))
             elif id(p) in self.cache:
                 t = self.cache[id(p)].holds
+            elif p.presence is not None and p.subject == "tensor":  # `present` alone: no Matched, no observed text
+                t = bool(self._tensors(p.key)) == p.presence
             else:  # yes or no only: no names, and the tests stop at the first that fails
                 matched = self._matched(p)
                 t = all(test(matched)[0] for test in p.tests)

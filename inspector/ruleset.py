@@ -133,6 +133,12 @@ class Predicate:
         return f"{self.subject}\0{self.key}\0{self.ops!r}"
 
     @cached_property
+    def presence(self) -> bool | None:
+        """For a tensor or file predicate whose one operator is `present` (the default), the
+        presence it asks for: its truth is whether the pattern matches anything. Else None."""
+        return self.ops["present"] if self.subject not in VALUE_SUBJECTS and self.ops.keys() == {"present"} else None
+
+    @cached_property
     def value_holds(self) -> Callable[[bool, Any], bool]:
         """All operators' tests as one (most predicates have one operator)."""
         if len(self.tests) == 1:
