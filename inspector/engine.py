@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
+from functools import cached_property
 from typing import Any
 
 from .facts import Facts, TensorIndex, config_get
@@ -62,13 +62,21 @@ class RuleOutcome:
 
 @dataclass
 class Outcomes:
-    all: list[RuleOutcome] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)  # the rules evaluated, in order
+    # By position in `rules`: the outcomes made in full (every rule's with full=True, else those that fire).
+    complete: dict[int, RuleOutcome] = field(default_factory=dict)
     # What another evaluation over the same tensors and config may reuse (see evaluate's `after`).
     evaluator: _Evaluator | None = field(default=None, repr=False, compare=False)
 
+    @cached_property
+    def all(self) -> list[RuleOutcome]:
+        """Every rule's outcome; a rule not evaluated in full did not fire and shows no selections
+        (made only when asked: verdicts read `fired`)."""
+        return [self.complete.get(i) or RuleOutcome(r, False, {}) for i, r in enumerate(self.rules)]
+
     @property
     def fired(self) -> list[RuleOutcome]:
-        return [o for o in self.all if o.holds]
+        return [o for o in self.complete.values() if o.holds]
 
 
 def _fmt(v: Any) -> str:
@@ -207,16 +215,15 @@ def evaluate(facts: Facts, rules: RuleSet, only: set[str] | None = None, *, full
     ev = _Evaluator(facts, after.evaluator if after is not None else None)
     config = facts.config
     rules.value_checks.answer(ev.truth, facts.values, lambda path: config_get(config, path))
-    out = Outcomes(evaluator=ev)
-    append, truth, holds, selection_holds = out.all.append, ev.truth, ev.holds, ev.selection_holds
-    for rule in rules.rules:
-        if (only is not None and rule.id not in only) or rule.status == "deprecated":
-            continue
-        if full:
-            append(_complete(ev, rule))
-            continue
-        # The yes/no pass (most rules fail here, most at a gate): gates, then the condition, which
-        # computes a selection only when it asks for it.
+    evaluated = rules.active if only is None else [r for r in rules.active if r.id in only]
+    out = Outcomes(evaluated, evaluator=ev)
+    if full:
+        out.complete = {i: _complete(ev, rule) for i, rule in enumerate(evaluated)}
+        return out
+    complete, truth, holds, selection_holds = out.complete, ev.truth, ev.holds, ev.selection_holds
+    # The yes/no pass (most rules fail here, most at a gate): gates, then the condition, which
+    # computes a selection only when it asks for it. A rule that does not fire costs nothing more.
+    for i, rule in enumerate(evaluated):
         fires = rule.fires is not None
         for group in rule.gates if fires else ():
             for p in group:  # one of a group must hold
@@ -229,24 +236,8 @@ def evaluate(facts: Facts, rules: RuleSet, only: set[str] | None = None, *, full
                 fires = False
                 break
         if fires and rule.fires_on(selection_holds):
-            append(_complete(ev, rule, True))
-        else:
-            o = _NOT_FIRED.get(id(rule))
-            append(o if o is not None and o.rule is rule else _not_fired(rule))
+            complete[i] = _complete(ev, rule, True)
     return out
-
-
-# id(rule) -> its outcome when it does not fire: the same for every target, so made once a run
-# (an audit's rules are loaded once; the `is` check guards against a reused id).
-_NOT_FIRED: dict[int, RuleOutcome] = {}
-_NO_SELECTIONS: Mapping[str, SelectionOutcome] = MappingProxyType({})
-
-
-def _not_fired(rule: Rule) -> RuleOutcome:
-    if len(_NOT_FIRED) >= MEMO_ENTRIES:
-        _NOT_FIRED.clear()
-    o = _NOT_FIRED[id(rule)] = RuleOutcome(rule, False, _NO_SELECTIONS)
-    return o
 
 
 def _complete(ev: _Evaluator, rule: Rule, holds: bool | None = None) -> RuleOutcome:

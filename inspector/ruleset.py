@@ -240,6 +240,11 @@ class RuleSet:
     def errors(self) -> list[RuleProblem]:
         return [p for p in self.problems if p.severity == "error"]
 
+    @cached_property
+    def active(self) -> list[Rule]:
+        """The rules the engine evaluates: all but the deprecated (computed once the rules are loaded)."""
+        return [r for r in self.rules if r.status != "deprecated"]
+
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
 

@@ -494,7 +494,7 @@ def compute_traits(facts: Facts, rules: RuleSet, *, full: bool = True,
     ts: TraitSet = rules.traits or TraitSet()
     tf = trait_facts(facts, rules)
     ev = evaluate(tf, ts.ruleset, full=full, after=after)
-    by_id = {o.rule.id: o for o in ev.all}
+    by_id = {o.rule.id: o for o in ev.fired}
     out: dict[str, Trait] = {name: Trait(UNKNOWN, basis="none") for name in ts.names}
     order = sorted(range(len(ts.rules)), key=lambda i: (-ts.rules[i].priority, i))
     for i in order:
