@@ -113,10 +113,10 @@ class _Evaluator:
 
     def predicate(self, p: Predicate) -> PredicateOutcome:
         """The full outcome: whether it holds, what was observed, a few matched names."""
-        key = id(p)
-        if key not in self.cache:
-            self.cache[key] = self._value(p) if p.subject in VALUE_SUBJECTS else self._match(p)
-        return self.cache[key]
+        o = self.cache.get(id(p))
+        if o is None:
+            o = self.cache[id(p)] = self._value(p) if p.subject in VALUE_SUBJECTS else self._match(p)
+        return o
 
     def holds(self, p: Predicate) -> bool:
         """Whether `p` holds, shared by every predicate with its signature; a value predicate
