@@ -21,7 +21,6 @@ from .operators import (
     VALUE_OPS,
     VALUE_SUBJECTS,
     describe,
-    hash_key,
 )
 from .operators import SUBJECTS as SUBJECT_DOCS
 from .patterns import PatternError, compile_tensor_pattern
@@ -262,37 +261,40 @@ class RuleSet:
 
 
 MAX_LIST_KEY = 16  # a list value longer than this is checked, not remembered
+_SCALARS = (int, float, bool, type(None))
 
 
 def value_key(v: Any) -> tuple | None:
-    """A hashable stand-in for a fact or config value such that equal keys pass the same value
-    operators (numbers by value, booleans apart, lists element by element); None: no stand-in."""
-    if isinstance(v, str):
+    """A hashable stand-in for a fact or config value: keys are equal only for equal values of the
+    same types (1 and 1.0 apart), so every operator answers them alike. None: the value has none
+    (a mapping, a long string or list, a list of lists), it is checked each time."""
+    kind = type(v)
+    if kind is str:
         return ("str", v) if len(v) <= MEMO_CHARS else None
-    if isinstance(v, list):
-        if len(v) > MAX_LIST_KEY:
-            return None
-        keys = tuple(value_key(x) if not isinstance(x, list | dict) else None for x in v)
+    if kind in _SCALARS:
+        return (kind.__name__, v)
+    if kind is list and len(v) <= MAX_LIST_KEY:
+        keys = tuple(value_key(x) if type(x) is not list else None for x in v)
         return None if None in keys else ("list", keys)
-    return hash_key(v)
+    return None
 
 
 class ValueChecks:
     """The value predicates of a rule set, grouped by the fact or config path they read. Rules ask
     the same few values (vocab_size, model_type, architectures) hundreds of times a target, and an
     audit meets the same values again and again: all of a value's predicates are answered at once,
-    and the answers are remembered per value (bounded), so most targets cost a lookup per fact."""
+    and which of them hold is remembered per value (bounded), so most targets cost a lookup a read."""
 
     def __init__(self, predicates: list[Predicate]) -> None:
         self.tests: dict[tuple[str, str], dict[str, Callable[[bool, Any], bool]]] = {}  # (subject, key) -> sig -> test
         for p in predicates:
             self.tests.setdefault((p.subject, p.key), {})[p.sig] = p.value_holds
-        self.known: dict[tuple[str, str], dict[tuple, dict[str, bool]]] = {read: {} for read in self.tests}
+        self.none_hold = {read: dict.fromkeys(tests, False) for read, tests in self.tests.items()}
+        self.holding: dict[tuple[str, str], dict[tuple, tuple[str, ...]]] = {read: {} for read in self.tests}  # value key -> sigs
 
     def answer(self, truth: dict[str, bool], facts: dict[str, Any], config_get: Callable[[str], tuple[bool, Any]]) -> None:
         """Set in `truth` each predicate's truth by signature, for these fact values and this
         config (`config_get(path)` gives (found, value))."""
-        known_by_read = self.known
         for read, tests in self.tests.items():
             subject, name = read
             if subject == "fact":
@@ -301,13 +303,15 @@ class ValueChecks:
             else:
                 found, v = config_get(name)
             vkey = value_key(v) if found else ("missing",)
-            known = known_by_read[read]
-            answers = known.get(vkey) if vkey is not None else None
-            if answers is None:
-                answers = {sig: test(found, v) for sig, test in tests.items()}
+            known = self.holding[read]
+            holding = known.get(vkey) if vkey is not None else None
+            if holding is None:
+                holding = tuple(sig for sig, test in tests.items() if test(found, v))
                 if vkey is not None and len(known) < MEMO_ENTRIES:
-                    known[vkey] = answers
-            truth.update(answers)
+                    known[vkey] = holding
+            truth.update(self.none_hold[read])
+            for sig in holding:
+                truth[sig] = True
 
 
 def shipped_rules_dir() -> Path:

@@ -12,6 +12,7 @@ from inspector.engine import evaluate
 from inspector.facts import build_facts
 from inspector.operators import OPERATORS, _member_test, same
 from inspector.rule_fixtures import load_fixtures
+from inspector.ruleset import value_key
 
 FIXTURES = load_fixtures().fixtures
 
@@ -83,6 +84,29 @@ VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=3), st.dictionaries(st.sa
 @given(args=st.lists(VALUES, min_size=1, max_size=4), v=VALUES)
 def test_a_set_lookup_agrees_with_comparing_one_by_one(args, v):
     assert _member_test(args)(v) == any(same(v, a) for a in args)
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=VALUES, b=VALUES)
+def test_values_with_one_memo_key_pass_the_same_value_checks(a, b, ruleset):
+    if value_key(a) is None or value_key(a) != value_key(b):
+        return
+    for _r, p in ruleset.predicates():
+        if p.subject in ("fact", "config"):
+            assert p.value_holds(True, a) == p.value_holds(True, b), p.text
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=st.lists(st.tuples(st.sampled_from(["vocab_size", "model_type", "architectures", "num_layers"]), VALUES),
+                       max_size=4))
+def test_value_checks_answer_as_each_predicate_would_alone(values, ruleset):
+    facts = dict(values)
+    for _ in range(2):  # cold, then from what the first answer remembered
+        truth: dict[str, bool] = {}
+        ruleset.value_checks.answer(truth, facts, lambda path: (False, None))
+        for _r, p in ruleset.predicates():
+            if p.subject == "fact":
+                assert truth[p.sig] == p.value_holds(p.key in facts, facts.get(p.key)), p.text
 
 
 @pytest.mark.parametrize("op, arg, found, value, holds", [
