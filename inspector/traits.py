@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from . import condition as cond
@@ -70,6 +71,11 @@ class TraitSet:
     lm_configs: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)  # traits in the order they are first written
     ruleset: RuleSet = field(default_factory=RuleSet)  # the trait rules as a rule set, for the engine
+
+    @cached_property
+    def by_priority(self) -> list[TraitRule]:
+        """The order a trait's rules are tried in: highest priority first, then file order (once loaded)."""
+        return [tr for _i, tr in sorted(enumerate(self.rules), key=lambda it: (-it[1].priority, it[0]))]
 
 
 @dataclass
@@ -496,9 +502,7 @@ def compute_traits(facts: Facts, rules: RuleSet, *, full: bool = True,
     ev = evaluate(tf, ts.ruleset, full=full, after=after)
     by_id = {o.rule.id: o for o in ev.fired}
     out: dict[str, Trait] = {name: Trait(UNKNOWN, basis="none") for name in ts.names}
-    order = sorted(range(len(ts.rules)), key=lambda i: (-ts.rules[i].priority, i))
-    for i in order:
-        tr = ts.rules[i]
+    for tr in ts.by_priority:
         o = by_id.get(tr.rule.id)
         if o is None or not o.holds or out[tr.trait].rule is not None:
             continue
