@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -53,7 +52,7 @@ class SelectionOutcome:
 class RuleOutcome:
     rule: Rule
     holds: bool
-    selections: Mapping[str, SelectionOutcome]  # empty when the rule did not fire (and full=False)
+    selections: dict[str, SelectionOutcome]  # empty when the rule did not fire (and full=False)
 
     def deciding(self) -> list[PredicateOutcome]:
         """The predicates of the selections that held: the evidence worth showing."""
@@ -104,8 +103,8 @@ class _Evaluator:
         self.file_truth: dict[str, bool] = {}  # the file predicates' truths (a subset of `truth`)
         if prior is not None and prior.facts.tensors is facts.tensors:
             self.matches, self.shown = prior.matches, prior.shown  # names only: the same whatever the fact values
-        if prior is not None and prior.facts.files is facts.files:
-            self.truth, self.file_truth = dict(prior.file_truth), prior.file_truth
+        if prior is not None and prior.facts.files is facts.files:  # config checks: the value memo answers them
+            self.truth, self.file_truth = dict(prior.file_truth), prior.file_truth  # shared: the same files
         self.layout = _layout_hits(facts.tensors)
         self.layers = facts.values.get("num_layers") if isinstance(facts.values.get("num_layers"), int) else None
         if not self.layers or self.layers <= 0:
@@ -211,7 +210,7 @@ def evaluate(facts: Facts, rules: RuleSet, only: set[str] | None = None, *, full
     """Every rule's outcome. With `full=False` a rule that does not fire keeps no predicate outcomes
     (its selections stop at their first failing predicate); a rule that fires is complete either way,
     so verdicts and their evidence are the same. `after`: an evaluation of the same target (other
-    rules, or facts extended from the same snapshot) whose tensor matches and config checks are reused."""
+    rules, or facts extended from the same snapshot) whose tensor matches and file checks are reused."""
     ev = _Evaluator(facts, after.evaluator if after is not None else None)
     config = facts.config
     rules.value_checks.answer(ev.truth, facts.values, lambda path: config_get(config, path))

@@ -496,7 +496,7 @@ def compute_traits(facts: Facts, rules: RuleSet, *, full: bool = True,
                    after: Outcomes | None = None) -> tuple[dict[str, Trait], Outcomes]:
     """Every trait the rule set knows, decided; and the trait rules' outcomes (for --explain; with
     `full=False` a rule that fails keeps no predicate outcomes, the traits are the same). `after`: the
-    family rules' evaluation of these facts, whose tensor matches and config checks are reused."""
+    family rules' evaluation of these facts, whose tensor matches and file checks are reused."""
     ts: TraitSet = rules.traits or TraitSet()
     tf = trait_facts(facts, rules)
     ev = evaluate(tf, ts.ruleset, full=full, after=after)
