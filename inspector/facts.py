@@ -209,20 +209,34 @@ def _layer_of(name: str) -> int | None:
 
 def _top_layer(index: TensorIndex) -> int | None:
     """The highest layer number any tensor names. A skeleton says where its names' layer number
-    stands (the component after the first container followed by `#`), so a name is split once."""
-    top = -1
+    stands (the component after the first container, when it is `#`), so a name is cut once; the
+    layers repeat from group to group, so each distinct number is read once."""
+    numbers: list[str] = []  # the layer number of each name of the numbered groups
+    numbered: list[list[TensorInfo]] = []
+    others: list[list[TensorInfo]] = []  # groups whose first container is not followed by a number
     for skel, group in index.by_skeleton.items():
         parts = skel.split(".")
         pos = next((i + 1 for i, p in enumerate(parts[:-1]) if p in _LAYER_CONTAINERS), None)
         if pos is None:  # no container in the skeleton, so none in its names
             continue
-        if parts[pos] == "#":  # split no further than the number
-            numbers = [t.name.split(".", pos + 1)[pos] for t in group]
-            joined = "".join(numbers)
-            if joined.isascii() and joined.isdigit() and max(map(len, numbers)) <= 6:  # the usual case, checked at once
-                top = max(top, max(map(int, numbers)))
-                continue
-        # The first container is not followed by a number (a later one may be), or a number is odd.
+        if parts[pos] != "#":
+            others.append(group)
+        elif skel.count("#") == 1:  # each name is the skeleton with its number for `#`: slice it out
+            start = len(skel.partition("#")[0])
+            end = -(len(skel) - start - 1) or None
+            numbers.extend(t.name[start:end] for t in group)
+            numbered.append(group)
+        else:  # split no further than the number
+            numbers.extend(t.name.split(".", pos + 1)[pos] for t in group)
+            numbered.append(group)
+    top = -1
+    distinct = set(numbers)
+    joined = "".join(distinct)
+    if distinct and joined.isascii() and joined.isdigit() and "" not in distinct and max(map(len, distinct)) <= 6:
+        top = max(map(int, distinct))  # the usual case: every number plain, checked at once
+    else:  # an odd number somewhere (not ASCII, too long): each name as _layer_of reads it
+        others.extend(numbered)
+    for group in others:
         top = max(top, max((n for n in map(_layer_of, (t.name for t in group)) if n is not None), default=-1))
     return top if top >= 0 else None
 
