@@ -141,7 +141,8 @@ class _Evaluator:
 
     def _value(self, p: Predicate) -> PredicateOutcome:
         found, v = self._lookup(p)
-        return PredicateOutcome(p, self.holds(p), _fmt(v) if found else "missing")
+        t = self.truth.get(p.sig)  # known: the value checks were answered first
+        return PredicateOutcome(p, self.holds(p) if t is None else t, _fmt(v) if found else "missing")
 
     def _tensors(self, pattern: str) -> list:
         if pattern not in self.matches:
@@ -191,8 +192,11 @@ class _Evaluator:
         else:
             names = tuple(matched.items[:MAX_NAMES_SHOWN])
         results = [test(matched) for test in p.tests]
-        observed = "; ".join(dict.fromkeys(o for _h, o in results))
-        return PredicateOutcome(p, all(h for h, _o in results), observed, names, matched.count)
+        if len(results) == 1:  # one operator, as most predicates have
+            holds, observed = results[0]
+        else:
+            holds, observed = all(h for h, _o in results), "; ".join(dict.fromkeys(o for _h, o in results))
+        return PredicateOutcome(p, holds, observed, names, matched.count)
 
     def selection_holds(self, sel: Selection) -> bool:
         truth = self.truth
