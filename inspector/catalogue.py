@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .facts import Facts
+from .operators import hash_key
 from .ruleset import BaseModel
 
 # Structural dimensions must agree exactly: a fine-tune or a quantized copy keeps them.
@@ -36,10 +37,48 @@ def _same(a: object, b: object) -> bool:
     return a == b
 
 
+# Every base states these CORE keys: a model is compared only with the bases of the values it states
+# (a differing core key rules a base out anyway), not with the whole catalogue.
+INDEX_KEYS = ("hidden_size", "num_layers", "num_heads")
+_Index = dict[str, tuple[dict[tuple, frozenset[int]], frozenset[int]]]
+_index: tuple[list[BaseModel], int, _Index] | None = None  # the last catalogue's
+
+
+def _by_index_keys(bases: list[BaseModel]) -> _Index:
+    """Per index key: (hash key of a value -> the positions of the bases with it, the positions of
+    the bases without one). `hash_key` equates what `_same` does: numbers by value, booleans apart."""
+    global _index
+    if _index is None or _index[0] is not bases or _index[1] != len(bases):
+        index: _Index = {}
+        for name in INDEX_KEYS:
+            by_value: dict[tuple, set[int]] = {}
+            unkeyed: set[int] = set()
+            for order, b in enumerate(bases):
+                key = hash_key(b.fingerprint[name]) if name in b.fingerprint else None
+                (unkeyed if key is None else by_value.setdefault(key, set())).add(order)
+            index[name] = ({k: frozenset(v) for k, v in by_value.items()}, frozenset(unkeyed))
+        _index = (bases, len(bases), index)
+    return _index[2]
+
+
+def _candidates(facts: Facts, bases: list[BaseModel]) -> list[int] | range:
+    """The positions of the bases that agree with the index keys the model states, in catalogue order."""
+    out: frozenset[int] | None = None
+    for name in INDEX_KEYS:
+        found, have = facts.get(name)
+        key = hash_key(have) if found and not facts.sources.get(name, "").startswith("derived: =") else None
+        if key is not None:
+            by_value, unkeyed = _by_index_keys(bases)[name]
+            agree = by_value.get(key, frozenset()) | unkeyed
+            out = agree if out is None else out & agree
+    return range(len(bases)) if out is None else sorted(out)
+
+
 def match_bases(facts: Facts, bases: list[BaseModel]) -> list[BaseMatch]:
     """Candidates, best first (catalogue order breaks ties). Differing structure rules a base out."""
     out: list[tuple[int, BaseMatch]] = []
-    for order, b in enumerate(bases):
+    for order in _candidates(facts, bases):
+        b = bases[order]
         matched, differing = [], []
         total = got = 0.0
         core_compared = 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 _TOKEN = re.compile(r"\s*(\(|\)|[A-Za-z0-9_.*\-]+)")
 MAX_DEPTH = 32  # nested parentheses and `not`s: the parser recurses on them
@@ -159,29 +160,32 @@ def expand(ref: str, available: list[str]) -> list[str]:
 Truth = Callable[[str], bool]  # a selection's name -> whether it holds
 
 
-def to_closure(tree: object, names: tuple[str, ...]) -> Callable[[Truth], bool]:
+def to_closure(tree: object, names: tuple[str, ...], leaves: Mapping[str, Any] | None = None) -> Callable[[Callable[[Any], bool]], bool]:
     """A condition as a closure over selection truths, asking for each only when needed (the engine
-    computes a selection only if the condition reaches it). Compiled once when rules load."""
+    computes a selection only if the condition reaches it). Compiled once when rules load. With
+    `leaves`, the truth function is asked about `leaves[name]` rather than the name (the engine's
+    yes/no pass hands it the selections themselves, saving a lookup per question)."""
+    def leaf(name: str) -> Any:
+        return leaves[name] if leaves is not None else name
+
     if isinstance(tree, Sel):
-        name = tree.name
-        if name not in names:
+        if tree.name not in names:
             return lambda t: False
-        return lambda t: t(name)
+        key = leaf(tree.name)
+        return lambda t: t(key)
     if isinstance(tree, Not):
-        inner = to_closure(tree.arg, names)
+        inner = to_closure(tree.arg, names, leaves)
         return lambda t: not inner(t)
     if isinstance(tree, And | Or):
-        parts = tuple(to_closure(a, names) for a in tree.args)
-        if isinstance(tree, And):
-            return lambda t: all(f(t) for f in parts)
-        return lambda t: any(f(t) for f in parts)
+        parts = tuple(to_closure(a, names, leaves) for a in tree.args)
+        return _all_of(parts) if isinstance(tree, And) else _any_of(parts)
     if isinstance(tree, Of):
-        picked = tuple(expand(tree.prefix, list(names)))
+        picked = tuple(leaf(n) for n in expand(tree.prefix, list(names)))
         if tree.count is None:
             return lambda t: bool(picked) and all(t(n) for n in picked)
         need = tree.count
 
-        def at_least(t: Truth) -> bool:
+        def at_least(t: Callable[[Any], bool]) -> bool:
             hits = 0
             for n in picked:
                 if t(n):
@@ -194,21 +198,54 @@ def to_closure(tree: object, names: tuple[str, ...]) -> Callable[[Truth], bool]:
     raise TypeError(tree)
 
 
-def required(tree: object, names: tuple[str, ...]) -> frozenset[str]:
-    """Selections that must hold for the condition to hold (the engine skips a rule at once when
-    one of them fails); an empty set when no selection is required."""
+# `and` / `or` without a generator (two parts, the usual case, inline): every rule's condition runs per target.
+def _all_of(parts: tuple[Callable, ...]) -> Callable:
+    if len(parts) == 2:
+        a, b = parts
+        return lambda t: a(t) and b(t)
+
+    def all_hold(t: Callable[[Any], bool]) -> bool:
+        for f in parts:  # noqa: SIM110 - no generator per call
+            if not f(t):
+                return False
+        return True
+
+    return all_hold
+
+
+def _any_of(parts: tuple[Callable, ...]) -> Callable:
+    if len(parts) == 2:
+        a, b = parts
+        return lambda t: a(t) or b(t)
+
+    def any_holds(t: Callable[[Any], bool]) -> bool:
+        for f in parts:  # noqa: SIM110 - no generator per call
+            if f(t):
+                return True
+        return False
+
+    return any_holds
+
+
+def needed(tree: object, names: tuple[str, ...]) -> tuple[frozenset[str], ...]:
+    """What the condition cannot hold without: groups of selections, each with one at least that
+    must hold (`a and (b or c)`: {a}, {b, c}); the engine skips a rule at once when every selection
+    of a group fails a cheap check. Empty when nothing is needed (`not a`, `a or not b`)."""
     if isinstance(tree, Sel):
-        return frozenset({tree.name}) if tree.name in names else frozenset()
+        return (frozenset({tree.name}),) if tree.name in names else ()
     if isinstance(tree, And):
-        return frozenset().union(*(required(a, names) for a in tree.args))
+        return tuple(dict.fromkeys(g for a in tree.args for g in needed(a, names)))
     if isinstance(tree, Or):
-        parts = [required(a, names) for a in tree.args]
-        return frozenset.intersection(*parts) if parts else frozenset()
+        parts = [needed(a, names) for a in tree.args]
+        # Each alternative needs something, so one of those is needed (the first group of each).
+        return (frozenset().union(*(p[0] for p in parts)),) if parts and all(parts) else ()
     if isinstance(tree, Of):
         picked = expand(tree.prefix, list(names))
         if picked and (tree.count is None or tree.count >= len(picked)):
-            return frozenset(picked)
-    return frozenset()  # Not, or a count below the selections named
+            return tuple(frozenset({n}) for n in picked)
+        if picked and tree.count >= 1:
+            return (frozenset(picked),)
+    return ()  # Not, or `0 of`
 
 
 def evaluate(tree: object, values: Mapping[str, bool]) -> bool:

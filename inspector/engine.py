@@ -3,18 +3,36 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from .facts import Facts, config_get
+from .facts import Facts, TensorIndex, config_get
 from .operators import MEMO_CHARS, MEMO_ENTRIES, VALUE_SUBJECTS, Matched
 from .patterns import compile_tensor_pattern, glob_match
 from .ruleset import Predicate, Rule, RuleSet, Selection
 
 MAX_NAMES_SHOWN = 5
 _SKELETON_HITS: dict[str, dict[str, bool]] = {}  # tensor pattern -> skeleton -> whether it matches
+# A target's skeletons (one tuple per architecture and layout) -> tensor pattern -> the skeletons it
+# matches: a pattern costs a target one lookup once its architecture has been seen.
+_LAYOUT_HITS: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {}
+MAX_LAYOUTS = 256
 
 
-@dataclass(frozen=True)
+def _layout_hits(tensors: TensorIndex) -> dict[str, tuple[str, ...]]:
+    """The pattern -> skeletons memo of this target's layout (a fresh one when it is too large to keep)."""
+    layout = tuple(tensors.by_skeleton)
+    hits = _LAYOUT_HITS.get(layout)
+    if hits is None:
+        hits = {}
+        if len(_LAYOUT_HITS) < MAX_LAYOUTS and len(layout) <= MEMO_ENTRIES and all(len(s) <= MEMO_CHARS for s in layout):
+            _LAYOUT_HITS[layout] = hits
+    return hits
+
+
+# Predicate and selection outcomes are plain dataclasses: a target makes a few hundred, a frozen
+# one costs three times as much to make, and nothing changes them once the engine has.
+@dataclass
 class PredicateOutcome:
     predicate: Predicate
     holds: bool
@@ -23,7 +41,7 @@ class PredicateOutcome:
     count: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass
 class SelectionOutcome:
     name: str
     holds: bool
@@ -34,7 +52,7 @@ class SelectionOutcome:
 class RuleOutcome:
     rule: Rule
     holds: bool
-    selections: dict[str, SelectionOutcome]
+    selections: dict[str, SelectionOutcome]  # empty when the rule did not fire (and full=False)
 
     def deciding(self) -> list[PredicateOutcome]:
         """The predicates of the selections that held: the evidence worth showing."""
@@ -43,13 +61,21 @@ class RuleOutcome:
 
 @dataclass
 class Outcomes:
-    all: list[RuleOutcome] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)  # the rules evaluated, in order
+    # By position in `rules`: the outcomes made in full (every rule's with full=True, else those that fire).
+    complete: dict[int, RuleOutcome] = field(default_factory=dict)
     # What another evaluation over the same tensors and config may reuse (see evaluate's `after`).
     evaluator: _Evaluator | None = field(default=None, repr=False, compare=False)
 
+    @cached_property
+    def all(self) -> list[RuleOutcome]:
+        """Every rule's outcome; a rule not evaluated in full did not fire and shows no selections
+        (made only when asked: verdicts read `fired`)."""
+        return [self.complete.get(i) or RuleOutcome(r, False, {}) for i, r in enumerate(self.rules)]
+
     @property
     def fired(self) -> list[RuleOutcome]:
-        return [o for o in self.all if o.holds]
+        return [o for o in self.complete.values() if o.holds]
 
 
 def _fmt(v: Any) -> str:
@@ -73,20 +99,23 @@ class _Evaluator:
         self.cache: dict[int, PredicateOutcome] = {}
         self.truth: dict[str, bool] = {}
         self.matches: dict[str, list] = {}  # tensor pattern -> matched tensors, shared by every rule
+        self.shown: dict[str, tuple[str, ...]] = {}  # tensor pattern -> the first names, sorted
+        self.file_truth: dict[str, bool] = {}  # the file predicates' truths (a subset of `truth`)
         if prior is not None and prior.facts.tensors is facts.tensors:
-            self.matches = prior.matches  # names only: the same whatever the fact values
-        if prior is not None and prior.facts.config is facts.config and prior.facts.files is facts.files:
-            self.truth = {k: v for k, v in prior.truth.items() if k.startswith(("config\0", "file\0"))}
+            self.matches, self.shown = prior.matches, prior.shown  # names only: the same whatever the fact values
+        if prior is not None and prior.facts.files is facts.files:  # config checks: the value memo answers them
+            self.truth, self.file_truth = dict(prior.file_truth), prior.file_truth  # shared: the same files
+        self.layout = _layout_hits(facts.tensors)
         self.layers = facts.values.get("num_layers") if isinstance(facts.values.get("num_layers"), int) else None
         if not self.layers or self.layers <= 0:
             self.layers = facts.values.get("layer_count")
 
     def predicate(self, p: Predicate) -> PredicateOutcome:
         """The full outcome: whether it holds, what was observed, a few matched names."""
-        key = id(p)
-        if key not in self.cache:
-            self.cache[key] = self._value(p) if p.subject in VALUE_SUBJECTS else self._match(p)
-        return self.cache[key]
+        o = self.cache.get(id(p))
+        if o is None:
+            o = self.cache[id(p)] = self._value(p) if p.subject in VALUE_SUBJECTS else self._match(p)
+        return o
 
     def holds(self, p: Predicate) -> bool:
         """Whether `p` holds, shared by every predicate with its signature; a value predicate
@@ -97,10 +126,14 @@ class _Evaluator:
                 t = p.value_holds(*self._lookup(p))
             elif id(p) in self.cache:
                 t = self.cache[id(p)].holds
+            elif p.presence is not None and p.subject == "tensor":  # `present` alone: no Matched, no observed text
+                t = bool(self._tensors(p.key)) == p.presence
             else:  # yes or no only: no names, and the tests stop at the first that fails
                 matched = self._matched(p)
                 t = all(test(matched)[0] for test in p.tests)
             self.truth[p.sig] = t
+            if p.subject == "file":
+                self.file_truth[p.sig] = t
         return t
 
     def _lookup(self, p: Predicate) -> tuple[bool, Any]:
@@ -108,25 +141,33 @@ class _Evaluator:
 
     def _value(self, p: Predicate) -> PredicateOutcome:
         found, v = self._lookup(p)
-        return PredicateOutcome(p, self.holds(p), _fmt(v) if found else "missing")
+        t = self.truth.get(p.sig)  # known: the value checks were answered first
+        return PredicateOutcome(p, self.holds(p) if t is None else t, _fmt(v) if found else "missing")
 
     def _tensors(self, pattern: str) -> list:
         if pattern not in self.matches:
             skel_rx, real_rx, literal = compile_tensor_pattern(pattern)
-            # Skeletons repeat from repo to repo (one per architecture): each is searched once a run.
-            hits = _SKELETON_HITS.get(pattern)
-            if hits is None:
-                hits = {} if len(_SKELETON_HITS) >= MEMO_ENTRIES else _SKELETON_HITS.setdefault(pattern, {})
+            groups = self.facts.tensors.by_skeleton
+            skels = self.layout.get(pattern)
+            if skels is None:
+                # Skeletons repeat from repo to repo (one per architecture): each is searched once a run.
+                hits = _SKELETON_HITS.get(pattern)
+                if hits is None:
+                    hits = {} if len(_SKELETON_HITS) >= MEMO_ENTRIES else _SKELETON_HITS.setdefault(pattern, {})
+                found_skels = []
+                for skel in groups:
+                    hit = hits.get(skel)
+                    if hit is None:
+                        hit = skel_rx.search(skel) is not None
+                        if len(skel) <= MEMO_CHARS and len(hits) < MEMO_ENTRIES:
+                            hits[skel] = hit
+                    if hit:
+                        found_skels.append(skel)
+                skels = self.layout[pattern] = tuple(found_skels)
             found = []
-            for skel, group in self.facts.tensors.by_skeleton.items():
-                hit = hits.get(skel)
-                if hit is None:
-                    hit = skel_rx.search(skel) is not None
-                    if len(skel) <= MEMO_CHARS and len(hits) < MEMO_ENTRIES:
-                        hits[skel] = hit
-                if hit:
-                    # Digits stand as `#` in skeletons: a literal layer number needs the real names.
-                    found.extend(t for t in group if real_rx.search(t.name)) if literal else found.extend(group)
+            for skel in skels:
+                # Digits stand as `#` in skeletons: a literal layer number needs the real names.
+                found.extend(t for t in groups[skel] if real_rx.search(t.name)) if literal else found.extend(groups[skel])
             self.matches[pattern] = found
         return self.matches[pattern]
 
@@ -145,26 +186,21 @@ class _Evaluator:
     def _match(self, p: Predicate) -> PredicateOutcome:
         matched = self._matched(p)
         if p.subject == "tensor":
-            names = tuple(sorted(t.name for t in matched.items)[:MAX_NAMES_SHOWN])
+            names = self.shown.get(p.key)
+            if names is None:
+                names = self.shown[p.key] = tuple(sorted(t.name for t in matched.items)[:MAX_NAMES_SHOWN])
         else:
             names = tuple(matched.items[:MAX_NAMES_SHOWN])
         results = [test(matched) for test in p.tests]
-        observed = "; ".join(dict.fromkeys(o for _h, o in results))
-        return PredicateOutcome(p, all(h for h, _o in results), observed, names, matched.count)
+        if len(results) == 1:  # one operator, as most predicates have
+            holds, observed = results[0]
+        else:
+            holds, observed = all(h for h, _o in results), "; ".join(dict.fromkeys(o for _h, o in results))
+        return PredicateOutcome(p, holds, observed, names, matched.count)
 
     def selection_holds(self, sel: Selection) -> bool:
         truth = self.truth
         for p in sel.quick_order:  # holds(), inlined: this loop is most of a verdict's time
-            t = truth.get(p.sig)
-            if t is None:
-                t = self.holds(p)
-            if not t:
-                return False
-        return True
-
-    def gates_hold(self, rule: Rule) -> bool:
-        truth = self.truth
-        for p in rule.gates:
             t = truth.get(p.sig)
             if t is None:
                 t = self.holds(p)
@@ -178,32 +214,42 @@ def evaluate(facts: Facts, rules: RuleSet, only: set[str] | None = None, *, full
     """Every rule's outcome. With `full=False` a rule that does not fire keeps no predicate outcomes
     (its selections stop at their first failing predicate); a rule that fires is complete either way,
     so verdicts and their evidence are the same. `after`: an evaluation of the same target (other
-    rules, or facts extended from the same snapshot) whose tensor matches and config checks are reused."""
+    rules, or facts extended from the same snapshot) whose tensor matches and file checks are reused."""
     ev = _Evaluator(facts, after.evaluator if after is not None else None)
-    out = Outcomes(evaluator=ev)
-    for rule in rules.rules:
-        if (only is not None and rule.id not in only) or rule.status == "deprecated":
-            continue
-        if full:
-            out.all.append(_complete(ev, rule))
-        elif rule.fires is None or not ev.gates_hold(rule) or not _fires(ev, rule):
-            out.all.append(RuleOutcome(rule, False, {}))
-        else:
-            out.all.append(_complete(ev, rule))
+    config = facts.config
+    rules.value_checks.answer(ev.truth, facts.values, lambda path: config_get(config, path))
+    evaluated = rules.active if only is None else [r for r in rules.active if r.id in only]
+    out = Outcomes(evaluated, evaluator=ev)
+    if full:
+        out.complete = {i: _complete(ev, rule) for i, rule in enumerate(evaluated)}
+        return out
+    complete, truth, holds, selection_holds = out.complete, ev.truth, ev.holds, ev.selection_holds
+    # The yes/no pass (most rules fail here, most at a gate): gates, then the condition, which
+    # computes a selection only when it asks for it. A rule that does not fire costs nothing more.
+    for i, rule in enumerate(evaluated):
+        fires = rule.fires is not None
+        for group in rule.gates if fires else ():
+            for p in group:  # one of a group must hold
+                t = truth.get(p.sig)
+                if t is None:
+                    t = holds(p)
+                if t:
+                    break
+            else:
+                fires = False
+                break
+        if fires and rule.fires_on(selection_holds):
+            complete[i] = _complete(ev, rule, True)
     return out
 
 
-def _fires(ev: _Evaluator, rule: Rule) -> bool:
-    """The yes/no pass: a selection is computed only when the condition asks for it."""
-    sels, holds = rule.selections, ev.selection_holds
-    # A selection named twice is asked twice: its checks' truths are cached, so that is cheap.
-    return rule.fires(lambda name: holds(sels[name]))
-
-
-def _complete(ev: _Evaluator, rule: Rule) -> RuleOutcome:
+def _complete(ev: _Evaluator, rule: Rule, holds: bool | None = None) -> RuleOutcome:
+    """Every predicate's outcome; `holds`: whether the rule fires, when the yes/no pass knows it."""
     sels: dict[str, SelectionOutcome] = {}
+    predicate = ev.predicate
     for name, sel in rule.selections.items():
-        outs = tuple(ev.predicate(p) for p in sel.predicates)
-        sels[name] = SelectionOutcome(name, all(o.holds for o in outs), outs)
-    holds = rule.fires(lambda n: sels[n].holds) if rule.fires is not None else False
+        outs = tuple([predicate(p) for p in sel.predicates])
+        sels[name] = SelectionOutcome(name, all([o.holds for o in outs]), outs)
+    if holds is None:
+        holds = rule.fires(lambda n: sels[n].holds) if rule.fires is not None else False
     return RuleOutcome(rule, holds, sels)

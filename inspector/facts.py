@@ -209,20 +209,36 @@ def _layer_of(name: str) -> int | None:
 
 def _top_layer(index: TensorIndex) -> int | None:
     """The highest layer number any tensor names. A skeleton says where its names' layer number
-    stands (the component after the first container followed by `#`), so a name is split once."""
-    top = None
+    stands (the component after the first container, when it is `#`), so a name is cut once; the
+    layers repeat from group to group, so each distinct number is read once."""
+    numbers: list[str] = []  # the layer number of each name of the numbered groups
+    numbered: list[list[TensorInfo]] = []
+    others: list[list[TensorInfo]] = []  # groups whose first container is not followed by a number
     for skel, group in index.by_skeleton.items():
         parts = skel.split(".")
         pos = next((i + 1 for i, p in enumerate(parts[:-1]) if p in _LAYER_CONTAINERS), None)
         if pos is None:  # no container in the skeleton, so none in its names
             continue
-        numbered = parts[pos] == "#"
-        for t in group:
-            n = t.name.split(".")[pos] if numbered else ""
-            layer = int(n) if n.isascii() and n.isdigit() and len(n) <= 6 else _layer_of(t.name)
-            if layer is not None and (top is None or layer > top):
-                top = layer
-    return top
+        if parts[pos] != "#":
+            others.append(group)
+        elif skel.count("#") == 1:  # each name is the skeleton with its number for `#`: slice it out
+            start = len(skel.partition("#")[0])
+            end = -(len(skel) - start - 1) or None
+            numbers.extend(t.name[start:end] for t in group)
+            numbered.append(group)
+        else:  # split no further than the number
+            numbers.extend(t.name.split(".", pos + 1)[pos] for t in group)
+            numbered.append(group)
+    top = -1
+    distinct = set(numbers)
+    joined = "".join(distinct)
+    if distinct and joined.isascii() and joined.isdigit() and "" not in distinct and max(map(len, distinct)) <= 6:
+        top = max(map(int, distinct))  # the usual case: every number plain, checked at once
+    else:  # an odd number somewhere (not ASCII, too long): each name as _layer_of reads it
+        others.extend(numbered)
+    for group in others:
+        top = max(top, max((n for n in map(_layer_of, (t.name for t in group)) if n is not None), default=-1))
+    return top if top >= 0 else None
 
 
 def read_status(snap: Snapshot) -> tuple[str, str | None]:
@@ -245,15 +261,15 @@ def params_of(snap: Snapshot, index: TensorIndex) -> tuple[int | None, bool, dic
 
 def _params_of(snap: Snapshot, index: TensorIndex) -> tuple[int | None, bool, dict[str, int]]:
     tensors = list(snap.tensors.values())
-    dtypes = Counter(t.dtype for t in tensors if t.dtype)
-    known = [t for t in tensors if t.shape is not None]
-    index.every_shape = len(known) == len(tensors)
-    if tensors and len(known) == len(tensors):
-        return sum(t.numel or 0 for t in known), True, dict(dtypes)
+    dtypes = Counter([t.dtype for t in tensors if t.dtype])
+    shapes = [t.shape for t in tensors if t.shape is not None]
+    index.every_shape = len(shapes) == len(tensors)
+    if tensors and len(shapes) == len(tensors):
+        return sum(map(math.prod, shapes)), True, dict(dtypes)  # TensorInfo.numel, without a call a tensor
     if snap.hub_params:
         total = snap.hub_params.get("total") or sum(v for k, v in snap.hub_params.items() if k != "total")
         return int(total), True, dict(dtypes)  # dtypes counts tensors; the Hub's per-dtype figures count parameters
-    if known:
+    if shapes:
         # Unread shards hold more layers of the same shapes: each tensor without a shape borrows the
         # first known one of its skeleton (the index already grouped them).
         est = 0

@@ -12,7 +12,16 @@ from typing import Any
 from . import condition as cond
 from . import validators as V
 from .errors import Location, RuleError, RuleProblem, did_you_mean
-from .operators import OPERATORS, OPS_BY_SUBJECT, TENSOR_OPS, VALUE_OPS, VALUE_SUBJECTS, describe
+from .operators import (
+    MEMO_CHARS,
+    MEMO_ENTRIES,
+    OPERATORS,
+    OPS_BY_SUBJECT,
+    TENSOR_OPS,
+    VALUE_OPS,
+    VALUE_SUBJECTS,
+    describe,
+)
 from .operators import SUBJECTS as SUBJECT_DOCS
 from .patterns import PatternError, compile_tensor_pattern
 from .yamlloc import LocDict, LocList, YamlProblem, load_file
@@ -123,6 +132,12 @@ class Predicate:
         return f"{self.subject}\0{self.key}\0{self.ops!r}"
 
     @cached_property
+    def presence(self) -> bool | None:
+        """For a tensor or file predicate whose one operator is `present` (the default), the
+        presence it asks for: its truth is whether the pattern matches anything. Else None."""
+        return self.ops["present"] if self.subject not in VALUE_SUBJECTS and self.ops.keys() == {"present"} else None
+
+    @cached_property
     def value_holds(self) -> Callable[[bool, Any], bool]:
         """All operators' tests as one (most predicates have one operator)."""
         if len(self.tests) == 1:
@@ -167,16 +182,24 @@ class Rule:
         return self.loc.file
 
     @cached_property
-    def gates(self) -> tuple[Predicate, ...]:
-        """Value predicates the rule cannot fire without: one per selection its condition requires
-        (that selection's first cheap check). The engine tries them before the condition."""
+    def fires_on(self) -> Callable[[Callable[[Selection], bool]], bool] | None:
+        """The condition over the truths of the selections themselves (the engine's yes/no pass)."""
+        if self.condition is None:
+            return None
+        return cond.to_closure(self.condition, tuple(self.selections), self.selections)
+
+    @cached_property
+    def gates(self) -> tuple[tuple[Predicate, ...], ...]:
+        """Value predicates the rule cannot fire without: per group of selections its condition
+        needs (condition.needed), each selection's first cheap check, one of which must hold. A
+        group with a selection that has no value check is left out. The engine tries them first."""
         if self.condition is None:
             return ()
         out = []
-        for name in sorted(cond.required(self.condition, tuple(self.selections))):
-            first = self.selections[name].quick_order[:1]
-            if first and first[0].subject in VALUE_SUBJECTS:
-                out.append(first[0])
+        for group in cond.needed(self.condition, tuple(self.selections)):
+            firsts = [self.selections[name].quick_order[:1] for name in sorted(group)]
+            if all(first and first[0].subject in VALUE_SUBJECTS for first in firsts):
+                out.append(tuple(first[0] for first in firsts))
         return tuple(out)
 
 
@@ -216,6 +239,11 @@ class RuleSet:
     def errors(self) -> list[RuleProblem]:
         return [p for p in self.problems if p.severity == "error"]
 
+    @cached_property
+    def active(self) -> list[Rule]:
+        """The rules the engine evaluates: all but the deprecated (computed once the rules are loaded)."""
+        return [r for r in self.rules if r.status != "deprecated"]
+
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
 
@@ -225,6 +253,65 @@ class RuleSet:
             for sel in rule.selections.values():
                 for p in sel.predicates:
                     yield rule, p
+
+    @cached_property
+    def value_checks(self) -> ValueChecks:
+        """Every fact and config predicate, by what it reads (built on first use, once the rules are loaded)."""
+        return ValueChecks([p for _rule, p in self.predicates() if p.subject in VALUE_SUBJECTS])
+
+
+MAX_LIST_KEY = 16  # a list value longer than this is checked, not remembered
+_SCALARS = (int, float, bool, type(None))
+
+
+def value_key(v: Any) -> tuple | None:
+    """A hashable stand-in for a fact or config value: keys are equal only for equal values of the
+    same types (1 and 1.0 apart), so every operator answers them alike. None: the value has none
+    (a mapping, a long string or list, a list of lists), it is checked each time."""
+    kind = type(v)
+    if kind is str:
+        return ("str", v) if len(v) <= MEMO_CHARS else None
+    if kind in _SCALARS:
+        return (kind.__name__, v)
+    if kind is list and len(v) <= MAX_LIST_KEY:
+        keys = tuple(value_key(x) if type(x) is not list else None for x in v)
+        return None if None in keys else ("list", keys)
+    return None
+
+
+class ValueChecks:
+    """The value predicates of a rule set, grouped by the fact or config path they read. Rules ask
+    the same few values (vocab_size, model_type, architectures) hundreds of times a target, and an
+    audit meets the same values again and again: all of a value's predicates are answered at once,
+    and which of them hold is remembered per value (bounded), so most targets cost a lookup a read."""
+
+    def __init__(self, predicates: list[Predicate]) -> None:
+        self.tests: dict[tuple[str, str], dict[str, Callable[[bool, Any], bool]]] = {}  # (subject, key) -> sig -> test
+        for p in predicates:
+            self.tests.setdefault((p.subject, p.key), {})[p.sig] = p.value_holds
+        self.none_hold = {read: dict.fromkeys(tests, False) for read, tests in self.tests.items()}
+        self.holding: dict[tuple[str, str], dict[tuple, tuple[str, ...]]] = {read: {} for read in self.tests}  # value key -> sigs
+
+    def answer(self, truth: dict[str, bool], facts: dict[str, Any], config_get: Callable[[str], tuple[bool, Any]]) -> None:
+        """Set in `truth` each predicate's truth by signature, for these fact values and this
+        config (`config_get(path)` gives (found, value))."""
+        for read, tests in self.tests.items():
+            subject, name = read
+            if subject == "fact":
+                found = name in facts
+                v = facts[name] if found else None
+            else:
+                found, v = config_get(name)
+            vkey = value_key(v) if found else ("missing",)
+            known = self.holding[read]
+            holding = known.get(vkey) if vkey is not None else None
+            if holding is None:
+                holding = tuple(sig for sig, test in tests.items() if test(found, v))
+                if vkey is not None and len(known) < MEMO_ENTRIES:
+                    known[vkey] = holding
+            truth.update(self.none_hold[read])
+            for sig in holding:
+                truth[sig] = True
 
 
 def shipped_rules_dir() -> Path:

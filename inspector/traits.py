@@ -10,7 +10,9 @@ too, so a new family needs no code.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from . import condition as cond
@@ -69,6 +71,11 @@ class TraitSet:
     lm_configs: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)  # traits in the order they are first written
     ruleset: RuleSet = field(default_factory=RuleSet)  # the trait rules as a rule set, for the engine
+
+    @cached_property
+    def by_priority(self) -> list[TraitRule]:
+        """The order a trait's rules are tried in: highest priority first, then file order (once loaded)."""
+        return [tr for _i, tr in sorted(enumerate(self.rules), key=lambda it: (-it[1].priority, it[0]))]
 
 
 @dataclass
@@ -412,7 +419,9 @@ def _params(values: dict, sources: dict, facts: Facts) -> None:
     if total and exact and every_shape and not quantized:
         active, src = total, "tensors: every shape"
         if experts and per_tok and experts > per_tok:
-            routed = sum(t.numel or 0 for t in snap.tensors.values() if _is_routed_expert(t.name))
+            # Numbers aside, a name's components are its skeleton's: one test a skeleton, not a tensor.
+            routed = sum(math.prod(t.shape) for skel, group in facts.tensors.by_skeleton.items() if _is_routed_expert(skel)
+                         for t in group)
             active = total - routed + routed * per_tok // experts
             src = "tensors: routed-expert shapes x experts_per_token / experts"
         values.update(params_total=total, params_active=active, params_basis="headers")
@@ -487,15 +496,13 @@ def compute_traits(facts: Facts, rules: RuleSet, *, full: bool = True,
                    after: Outcomes | None = None) -> tuple[dict[str, Trait], Outcomes]:
     """Every trait the rule set knows, decided; and the trait rules' outcomes (for --explain; with
     `full=False` a rule that fails keeps no predicate outcomes, the traits are the same). `after`: the
-    family rules' evaluation of these facts, whose tensor matches and config checks are reused."""
+    family rules' evaluation of these facts, whose tensor matches and file checks are reused."""
     ts: TraitSet = rules.traits or TraitSet()
     tf = trait_facts(facts, rules)
     ev = evaluate(tf, ts.ruleset, full=full, after=after)
-    by_id = {o.rule.id: o for o in ev.all}
+    by_id = {o.rule.id: o for o in ev.fired}
     out: dict[str, Trait] = {name: Trait(UNKNOWN, basis="none") for name in ts.names}
-    order = sorted(range(len(ts.rules)), key=lambda i: (-ts.rules[i].priority, i))
-    for i in order:
-        tr = ts.rules[i]
+    for tr in ts.by_priority:
         o = by_id.get(tr.rule.id)
         if o is None or not o.holds or out[tr.trait].rule is not None:
             continue

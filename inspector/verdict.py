@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -75,12 +76,20 @@ class Verdict:
 _ATOMS = (str, int, float, bool, type(None))
 
 
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
 def as_plain(obj: Any) -> Any:
     """`dataclasses.asdict` for the verdict's values, the same result at a fraction of the cost (an
     audit turns every verdict into a dict): atoms are shared, not deep-copied. The contract has no NaN
     or Infinity: a non-finite float (arithmetic on a hostile config's values) becomes null."""
+    kind = type(obj)
+    if kind is str or kind is int or kind is bool or obj is None:  # most values: no isinstance chain
+        return obj
     if isinstance(obj, _ATOMS):
-        return None if type(obj) is float and not math.isfinite(obj) else obj
+        return None if kind is float and not math.isfinite(obj) else obj
     if isinstance(obj, dict):
         d = {as_plain(k): as_plain(v) for k, v in obj.items()}
         if type(obj) is dict:
@@ -89,7 +98,7 @@ def as_plain(obj: Any) -> Any:
     if isinstance(obj, list):
         return [as_plain(x) for x in obj]
     if is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: as_plain(getattr(obj, f.name)) for f in fields(obj)}
+        return {name: as_plain(getattr(obj, name)) for name in _field_names(kind)}
     if isinstance(obj, tuple) and not hasattr(obj, "_fields"):
         return type(obj)(as_plain(x) for x in obj)
     return copy.deepcopy(obj)

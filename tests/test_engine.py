@@ -12,6 +12,7 @@ from inspector.engine import evaluate
 from inspector.facts import build_facts
 from inspector.operators import OPERATORS, _member_test, same
 from inspector.rule_fixtures import load_fixtures
+from inspector.ruleset import value_key
 
 FIXTURES = load_fixtures().fixtures
 
@@ -85,6 +86,29 @@ def test_a_set_lookup_agrees_with_comparing_one_by_one(args, v):
     assert _member_test(args)(v) == any(same(v, a) for a in args)
 
 
+@settings(max_examples=300, deadline=None)
+@given(a=VALUES, b=VALUES)
+def test_values_with_one_memo_key_pass_the_same_value_checks(a, b, ruleset):
+    if value_key(a) is None or value_key(a) != value_key(b):
+        return
+    for _r, p in ruleset.predicates():
+        if p.subject in ("fact", "config"):
+            assert p.value_holds(True, a) == p.value_holds(True, b), p.text
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=st.lists(st.tuples(st.sampled_from(["vocab_size", "model_type", "architectures", "num_layers"]), VALUES),
+                       max_size=4))
+def test_value_checks_answer_as_each_predicate_would_alone(values, ruleset):
+    facts = dict(values)
+    for _ in range(2):  # cold, then from what the first answer remembered
+        truth: dict[str, bool] = {}
+        ruleset.value_checks.answer(truth, facts, lambda path: (False, None))
+        for _r, p in ruleset.predicates():
+            if p.subject == "fact":
+                assert truth[p.sig] == p.value_holds(p.key in facts, facts.get(p.key)), p.text
+
+
 @pytest.mark.parametrize("op, arg, found, value, holds", [
     ("equals", 1e-6, True, 0.000001, True), ("equals", 1, True, True, False), ("not_equals", 32000, False, None, False),
     ("in", [1, "a"], True, 1.0, True), ("not_in", [1], True, [1], True), ("gte", 3, True, "4", False),
@@ -95,17 +119,30 @@ def test_each_value_operator_as_the_reference_says(op, arg, found, value, holds)
     assert OPERATORS[op].compile(arg)(found, value) is holds
 
 
-@pytest.mark.parametrize(("text", "required"), [
-    ("a", {"a"}), ("a and b", {"a", "b"}), ("a or b", set()), ("a and (b or c)", {"a"}),
-    ("(a and b) or (a and c)", {"a"}), ("not a", set()), ("all of them", {"a", "b", "c"}),
-    ("any of them", set()), ("3 of them", {"a", "b", "c"}), ("2 of them", set()), ("all of x*", set()),
+@pytest.mark.parametrize(("text", "needed"), [
+    ("a", [{"a"}]), ("a and b", [{"a"}, {"b"}]), ("a or b", [{"a", "b"}]), ("a and (b or c)", [{"a"}, {"b", "c"}]),
+    ("(a and b) or (a and c)", [{"a"}]), ("not a", []), ("a or not b", []), ("all of them", [{"a"}, {"b"}, {"c"}]),
+    ("any of them", [{"a", "b", "c"}]), ("3 of them", [{"a"}, {"b"}, {"c"}]), ("2 of them", [{"a", "b", "c"}]),
+    ("all of x*", []), ("a and a", [{"a"}]),
 ])
-def test_a_rule_is_skipped_only_on_a_selection_its_condition_requires(text, required):
-    assert cond.required(cond.parse(text), ("a", "b", "c")) == required
+def test_a_rule_is_skipped_only_when_a_group_its_condition_needs_fails(text, needed):
+    assert [set(g) for g in cond.needed(cond.parse(text), ("a", "b", "c"))] == needed
 
 
-def test_every_gate_is_a_value_check_of_a_required_selection(ruleset):
+@settings(max_examples=60, deadline=None)
+@given(bits=st.lists(st.booleans(), min_size=12, max_size=12))
+def test_a_condition_that_holds_has_a_selection_holding_in_each_group_it_needs(bits, ruleset):
+    extra = [cond.parse(t) for t in ("a or not b", "1 of x* and c", "all of x*", "2 of them", "(a and b) or (c and x1)")]
+    for tree, names in _conditions(ruleset) + [(c, ("a", "b", "c", "x1", "x2")) for c in extra]:
+        values = {n: bits[i % len(bits)] for i, n in enumerate(names)}
+        if _oracle(tree, values):
+            assert all(any(values[n] for n in group) for group in cond.needed(tree, names))
+
+
+def test_every_gate_is_a_value_check_of_a_group_the_condition_needs(ruleset):
     for rule in ruleset.rules:
-        need = cond.required(rule.condition, tuple(rule.selections)) if rule.condition is not None else set()
-        assert all(any(g in rule.selections[n].predicates for n in need) for g in rule.gates), rule.id
-        assert all(g.subject in ("fact", "config") for g in rule.gates), rule.id
+        groups = cond.needed(rule.condition, tuple(rule.selections)) if rule.condition is not None else ()
+        for gate in rule.gates:
+            assert any(all(any(g in rule.selections[n].predicates for n in group) for g in gate) and len(gate) == len(group)
+                       for group in groups), rule.id
+            assert all(g.subject in ("fact", "config") for g in gate), rule.id

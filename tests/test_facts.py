@@ -24,7 +24,12 @@ def index_of(*names: str) -> TensorIndex:
     (["a.layers.\u00b2\u00b3.blocks.4.w"], 4),
     (["a.h.1234567.layers.2.w"], 2),
     (["embed_tokens.weight", "norm.weight"], None),
-], ids=["llama", "gpt2", "gguf", "second-container", "superscript-digits", "too-long", "no-layers"])
+    (["model.layers.07.mlp.w", "model.layers.9.mlp.w"], 9),
+    (["model.layers.3.mlp.experts.60.w", "model.layers.12.attn.w"], 12),
+    # A number of another script in one group: every group is read name by name, the others still count.
+    (["x.layers.\u0661\u0662.w", "model.layers.5.w"], 5),
+], ids=["llama", "gpt2", "gguf", "second-container", "superscript-digits", "too-long", "no-layers", "leading-zero",
+        "experts", "arabic-indic-digits"])
 def test_the_top_layer_is_the_highest_number_after_a_layer_container(names, top):
     assert _top_layer(index_of(*names)) == top
 
