@@ -5,13 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+_set = object.__setattr__
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class TensorInfo:
     name: str
     dtype: str | None = None  # None when only the name is known (index-only)
     shape: tuple[int, ...] | None = None
     file: str | None = None
+
+    def __init__(self, name: str, dtype: str | None = None, shape: tuple[int, ...] | None = None,
+                 file: str | None = None) -> None:
+        # One per tensor, hundreds a repo: the generated frozen __init__ sets each field through
+        # object.__setattr__ (four calls); one __dict__ costs half as much. Still frozen, hashed, equal.
+        _set(self, "__dict__", {"name": name, "dtype": dtype, "shape": shape, "file": file})
 
     @property
     def numel(self) -> int | None:

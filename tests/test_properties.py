@@ -24,6 +24,7 @@ from inspector.formats.safetensors_header import (
     estimate_header_length,
     header_length,
     parse_header,
+    parsed_header,
 )
 from inspector.readout import Snapshot, TensorInfo
 from inspector.ruleset import load_ruleset
@@ -219,6 +220,30 @@ def test_a_mutated_header_gives_consistent_tensors_or_our_error(header, data):
         return
     for t in got.values():
         assert isinstance(t.dtype, str) and all(isinstance(d, int) and d >= 0 for d in t.shape)
+
+
+def _outcome(fn):
+    try:
+        return [repr(t) for t in fn().values()]
+    except InvalidData as e:
+        return str(e)
+
+
+@FAST
+@given(valid_headers(), st.data())
+def test_a_header_handed_over_parsed_reads_as_its_bytes(header, data):
+    # The Hub's sharded-metadata answer arrives parsed: the same tensors, in order, or the same error.
+    raw, spec = header
+    doc = json.loads(raw)
+    if spec and data.draw(st.booleans()):
+        name = data.draw(st.sampled_from(sorted(spec)))
+        key = data.draw(st.sampled_from(["dtype", "shape", "data_offsets", "extra"]))
+        doc[name][key] = data.draw(json_values | st.sampled_from([float("nan"), 10**301, [[[[1]]]], "a{b", "\ud800"]))
+    if data.draw(st.booleans()):
+        odd = data.draw(st.sampled_from(["x,y", "x[0]", "{x}", "\udc80", "\u00e9", "\U0001f600"]))
+        doc[odd] = {"dtype": "U8", "shape": [1], "data_offsets": [10**6, 10**6 + 1]}
+    written = json.dumps(doc).encode()
+    assert _outcome(lambda: parsed_header(doc, "h", file="f")) == _outcome(lambda: parse_header(written, "h", file="f"))
 
 
 @FAST
