@@ -8,6 +8,7 @@ import json
 import math
 import os
 import posixpath
+import re
 import struct
 
 from conftest import SAMPLES
@@ -17,7 +18,14 @@ from hypothesis import strategies as st
 from inspector.api import Inspector
 from inspector.errors import InspectorError, InvalidData
 from inspector.facts import build_facts, config_get
-from inspector.formats.plan import evidence_shards, parse_config, parse_index, safe_shard_name
+from inspector.formats.plan import (
+    MAX_EVIDENCE_SHARDS,
+    _is_evidence,
+    evidence_shards,
+    parse_config,
+    parse_index,
+    safe_shard_name,
+)
 from inspector.formats.safetensors_header import (
     ITEMSIZE_BITS,
     MAX_HEADER_BYTES,
@@ -290,6 +298,24 @@ def test_an_index_gives_safe_shards_or_our_error(weight_map, metadata, with_meta
     assert bool(evidence_shards(wm)) == bool(wm)
 
 
+evidence_names = st.sampled_from(REAL_NAMES) | st.builds(
+    "".join, st.lists(st.sampled_from(["embed", "wte", "lm_head", ".0.", "layers", "h", "output", "norm", "ln_f", ".",
+                                       "\n", "0", "x", "final_layernorm", "blocks"]), max_size=8))
+
+
+# The evidence a name is, as a regex: the embedding, the first layer or the output head.
+EVIDENCE = re.compile(r"(?:^|\.)(?:layers|h|layer|blocks|block)\.0\.|embed|wte|wpe|word_embeddings|lm_head"
+                      r"|(?:^|\.)output\.|embed_out|(?:^|\.)(?:norm|ln_f|final_layernorm)\.")
+
+
+@FAST
+@given(st.dictionaries(evidence_names, st.sampled_from([f"s{i}" for i in range(12)]), max_size=40))
+def test_the_evidence_shards_are_those_of_the_first_evidence_names(wm):
+    # The shards of the names EVIDENCE finds, in the index's order, at most 8; else the first by name.
+    chosen = list(dict.fromkeys(s for n, s in wm.items() if EVIDENCE.search(n)))[:MAX_EVIDENCE_SHARDS]
+    assert evidence_shards(wm) == (chosen or sorted(set(wm.values()))[:1])
+
+
 @FAST
 @given(st.binary(max_size=300))
 def test_any_bytes_as_an_index_give_a_map_or_our_error(raw):
@@ -354,3 +380,7 @@ def test_the_nesting_guard_never_underestimates_what_the_parser_would_enter(raw,
     if not json_too_deep(raw, limit):
         with contextlib.suppress(ValueError, UnicodeDecodeError):
             assert _depth(json.loads(raw)) <= limit
+
+
+def test_every_real_tensor_name_is_evidence_as_the_regex_says():
+    assert [n for n in REAL_NAMES if _is_evidence(n) != bool(EVIDENCE.search(n))] == []

@@ -15,9 +15,12 @@ HEADERS_MODES = ("default", "all", "none")
 MAX_INDEX_BYTES = 64_000_000
 MAX_CONFIG_BYTES = 8_000_000
 MAX_EVIDENCE_SHARDS = 8
-# The first layer, the embedding or the output head.
-_EVIDENCE = re.compile(r"(?:^|\.)(?:layers|h|layer|blocks|block)\.0\.|embed|wte|wpe|word_embeddings|lm_head|(?:^|\.)output\."
-                       r"|embed_out|(?:^|\.)(?:norm|ln_f|final_layernorm)\.")
+# The embedding, the first layer or the output head, by the words of a tensor's name (_is_evidence):
+# embed, wte, wpe or lm_head anywhere (word_embeddings and embed_out hold "embed"), a whole segment of
+# these with a dot after it (`model.norm.weight`, `output.weight`),
+_HEAD_SEGMENTS = frozenset(("output", "norm", "ln_f", "final_layernorm"))
+# or one of these, then the segment 0 and a dot (`model.layers.0.mlp`).
+_LAYER_SEGMENTS = frozenset(("layers", "h", "layer", "blocks", "block"))
 
 
 @dataclass(frozen=True)
@@ -107,11 +110,16 @@ def parse_index(raw: bytes, where: str) -> tuple[dict[str, str], int | None]:
 
 
 def _is_evidence(name: str) -> bool:
-    # Each of the regex's alternatives needs one of these substrings: an index lists thousands of
-    # names and most have none, so the regex runs on a few.
+    # An index lists thousands of names and most are no evidence: substring tests settle most of them
+    # (each segment test needs one of the substrings), the segments are looked at for a few.
     if "embed" in name or "wte" in name or "wpe" in name or "lm_head" in name:
         return True
-    return (".0." in name or "output." in name or "norm." in name or "ln_f." in name) and _EVIDENCE.search(name) is not None
+    if not (".0." in name or "output." in name or "norm." in name or "ln_f." in name):
+        return False
+    heads = name.split(".")[:-1]  # the segments a dot follows
+    if not _HEAD_SEGMENTS.isdisjoint(heads):
+        return True
+    return "0" in heads and any(heads[k] == "0" and heads[k - 1] in _LAYER_SEGMENTS for k in range(1, len(heads)))
 
 
 def evidence_shards(weight_map: dict[str, str]) -> list[str]:
