@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import shutil
 import struct
@@ -212,6 +213,16 @@ def test_an_unsafe_shard_name_is_refused_by_the_index_parser(shard):
     with pytest.raises(InvalidData) as ex:
         parse_index(js({"weight_map": {"t": shard}}), "repo/model.safetensors.index.json")
     assert "\n" not in str(ex.value)
+
+
+@pytest.mark.parametrize("entries, first", [
+    ({"ok": "a.safetensors", "t" * 5000: "b.safetensors", "u": "../x"}, "5000 characters"),
+    ({"ok": "a.safetensors", "u": "../x", "t" * 5000: "b.safetensors"}, "unsafe shard path '../x'"),
+    ({"u": 7, "v": "/etc/passwd"}, "not a file name"),
+])
+def test_an_index_with_several_bad_entries_names_the_first_in_its_order(entries, first):
+    with pytest.raises(InvalidData, match=re.escape(first)):
+        parse_index(js({"weight_map": entries}), "idx")
 
 
 def test_a_traversing_shard_name_never_reads_outside_the_folder(tmp_path, insp):

@@ -273,6 +273,19 @@ def test_the_header_size_guess_is_positive_and_grows_with_names(names_, size):
     assert 0 < a < b
 
 
+@FAST
+@given(st.lists(st.sampled_from(REAL_NAMES) | st.text(alphabet=".abnormsl_é", max_size=20), max_size=30),
+       st.none() | st.integers(1, 2**50))
+def test_the_header_size_guess_is_the_sum_of_its_entries(names_, size):
+    # An entry: its name's UTF-8 bytes, 50 bytes of JSON, the offsets' digits, and 5 digits of shape for a
+    # one-dimensional tensor (a word below in its last two segments), else 10.
+    words = ("norm", "bias", "ln_", "layernorm", "scale", "inv_freq", "g_idx", "alibi")
+    digits = 2 * len(str(size)) - 1 if size else 19
+    entries = [len(n.encode()) + 50 + digits + (5 if any(w in p for p in n.rsplit(".", 2)[-2:] for w in words) else 10)
+               for n in names_]
+    assert estimate_header_length(names_, size) == 40 + sum(entries)
+
+
 # --- index ------------------------------------------------------------------------------------------
 
 shard_names = (st.text(max_size=30) | st.sampled_from(["../x", "/etc/passwd", "a/../../b", "model-00001-of-00002.safetensors",

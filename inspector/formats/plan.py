@@ -92,14 +92,9 @@ def parse_index(raw: bytes, where: str) -> tuple[dict[str, str], int | None]:
         raise InvalidData("index has no `weight_map` object", where=where)
     if len(doc["weight_map"]) > MAX_TENSORS:
         raise InvalidData(f"index names {len(doc['weight_map'])} tensors (limit {MAX_TENSORS} per repo)", where=where)
-    wm: dict[str, str] = {}
-    safe: set[str] = set()  # thousands of tensors name a few shards: check each name once
-    for tensor, shard in doc["weight_map"].items():
-        if type(shard) is not str or shard not in safe:
-            safe.add(safe_shard_name(shard, where))
-        if len(tensor) > MAX_NAME_CHARS:
-            raise InvalidData(f"index names a tensor of {len(tensor)} characters (limit {MAX_NAME_CHARS})", where=where)
-        wm[tensor] = shard
+    wm = doc["weight_map"]
+    if not _entries_fine(wm, where):
+        _first_bad_entry(wm, where)
     total = None
     meta = doc.get("metadata")
     if isinstance(meta, dict):
@@ -107,6 +102,27 @@ def parse_index(raw: bytes, where: str) -> tuple[dict[str, str], int | None]:
         if isinstance(ts, int | float) and not isinstance(ts, bool) and 0 <= ts < 2**60:
             total = int(ts)
     return wm, total
+
+
+def _entries_fine(weight_map: dict, where: str) -> bool:
+    """Whether every shard name is safe and every tensor name within bounds. Thousands of tensors name a
+    few shards: each shard is checked once, and the names' lengths at C speed."""
+    if set(map(type, weight_map.values())) - {str} or max(map(len, weight_map), default=0) > MAX_NAME_CHARS:
+        return False
+    try:
+        for shard in set(weight_map.values()):
+            safe_shard_name(shard, where)
+    except InvalidData:
+        return False
+    return True
+
+
+def _first_bad_entry(weight_map: dict, where: str) -> None:
+    """Raise the error of the first entry, in the index's order, with an unsafe shard or a long name."""
+    for tensor, shard in weight_map.items():
+        safe_shard_name(shard, where)
+        if len(tensor) > MAX_NAME_CHARS:
+            raise InvalidData(f"index names a tensor of {len(tensor)} characters (limit {MAX_NAME_CHARS})", where=where)
 
 
 def _is_evidence(name: str) -> bool:

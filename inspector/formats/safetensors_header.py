@@ -194,18 +194,18 @@ def _label(name: str) -> str:
 # bytes), the shape's digits and the two offsets' digits, which grow with the shard's size.
 _ENTRY_FIXED = 50
 _HEADER_OVERHEAD = 40
-_ONE_DIM = ("norm", "bias", "ln_", "layernorm", "scale", "inv_freq", "g_idx", "alibi")
+# A tensor whose last two name segments hold one of these words has one dimension (5 digits, not 10).
+_ONE_DIM = re.compile("norm|bias|ln_|layernorm|scale|inv_freq|g_idx|alibi")
 
 
 def estimate_header_length(names: Iterable[str], shard_bytes: int | None = None) -> int:
     """A close guess of a shard's header length from the tensor names an index says it holds."""
+    names = list(names)
     offset_digits = 2 * len(str(shard_bytes)) - 1 if shard_bytes and shard_bytes > 0 else 19
-    total = _HEADER_OVERHEAD
-    for n in names:
-        leaf = n.rsplit(".", 2)[-2:]
-        dims = 5 if any(m in part for part in leaf for m in _ONE_DIM) else 10
-        total += len(n.encode()) + _ENTRY_FIXED + dims + offset_digits
-    return total
+    # The last two segments start after the second dot from the end (the words hold no dot).
+    one_dim = sum(1 for n in names if _ONE_DIM.search(n, n.rfind(".", 0, max(n.rfind("."), 0)) + 1))
+    return (_HEADER_OVERHEAD + len("".join(names).encode()) + len(names) * (_ENTRY_FIXED + 10 + offset_digits)
+            - 5 * one_dim)
 
 
 def estimate_header_from_config(num_layers: int | None) -> int:
