@@ -210,7 +210,7 @@ class Safetensors:
             name = safe_shard_name(shard, where)
             if not isinstance(header, dict):
                 raise InvalidData(f"the header of {name[:80]!r} is not an object", where=where)
-            wm.update(dict.fromkeys(header, name))  # at C speed; no tensor is named __metadata__
+            wm.update(dict.fromkeys(header, name))  # at C speed; __metadata__ is no tensor
             wm.pop("__metadata__", None)
             if len(wm) > MAX_TENSORS:  # the work per repo is bounded, not only its bytes
                 raise InvalidData(f"sharded safetensors metadata lists over {MAX_TENSORS} tensors", where=where)
@@ -220,12 +220,9 @@ class Safetensors:
             for name in picked:
                 read.update(parsed_header(served[name], opener.where(name), file=name))
         except RecursionError:
-            snap.tensors = with_headers(wm, read)
             raise InvalidData("sharded safetensors metadata is nested too deeply", where=where) from None
-        except InvalidData:
-            snap.tensors = with_headers(wm, read)  # as far as it got, as when read shard by shard
-            raise
-        snap.tensors = with_headers(wm, read)
+        finally:  # on an error too: the tensors as far as the reads got, as when read shard by shard
+            snap.tensors = with_headers(wm, read)
         snap.weights_format = "safetensors"
         snap.shards_total = len(served)
         snap.shards_read = len(picked)
