@@ -29,8 +29,6 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not valid JSON")
 
 
-# An exponent of three digits or more: the only way a float literal can overflow a double.
-_BIG_EXPONENT = re.compile(rb"[eE][+-]?0*[0-9]{3}")
 
 
 def _finite_float(constant):
@@ -48,10 +46,13 @@ def _finite_float(constant):
 MAX_INT_DIGITS = 300
 
 
-# JSON numbers are ASCII: mapping every digit to one and looking for a run is a C-speed scan (a
-# regex took 8 times as long as the parse itself on a 160 kB index).
-_DIGITS_AS_NINE = bytes.maketrans(b"0123456789", b"9" * 10)
+# JSON numbers are ASCII. With every digit read as 9, `E` as `e` and signs dropped, a long digit run
+# and an exponent of three digits or more (the only way a float literal overflows a double) are each one
+# substring test at C speed (regexes took longer than the parse itself). Dropping signs can only join
+# runs: a test may say yes for no such number (a slower parse, the same result), never no for one.
+_NUMBER_SHAPES = bytes.maketrans(b"0123456789E", b"9999999999e")
 _LONG_RUN = b"9" * (MAX_INT_DIGITS + 1)
+_BIG_EXPONENT = b"e999"
 
 
 def _bounded_int(text: str) -> int:
@@ -73,13 +74,14 @@ _DEPTH_CHUNK = 1 << 20
 _AS_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 / -1 as signed bytes
 
 
-def json_too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+def json_too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH, *, opening: int | None = None) -> bool:
     """Whether JSON text (or a prefix of it) nests deeper than `limit`, decided without parsing.
+    `opening`: the count of `[` and `{` in `raw`, when the caller has it already.
 
     Strings are dropped (they may hold brackets), the brackets become +1/-1 and their running sum is
     the depth: C-speed and linear (about 40 ns a bracket; a 100k-tensor header has 600k brackets).
     """
-    if raw.count(b"[") + raw.count(b"{") <= limit:
+    if (raw.count(b"[") + raw.count(b"{") if opening is None else opening) <= limit:
         return False
     if b"\\" in raw:
         s = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
@@ -228,9 +230,10 @@ def _tolerated(doc: object, what: str, dups: dict[int, list[tuple[str, list[obje
 
 def _loads(raw: bytes, what: str, where: str, pairs_hook, parse_constant) -> object:
     # Every value but the first follows a `,` or opens a container: an upper bound, counted at C speed.
-    if raw.count(b",") + raw.count(b"[") + raw.count(b"{") > MAX_JSON_VALUES:
+    opening = raw.count(b"[") + raw.count(b"{")
+    if raw.count(b",") + opening > MAX_JSON_VALUES:
         raise InvalidData(f"{what} holds more than {MAX_JSON_VALUES} JSON values: refused", where=where)
-    if json_too_deep(raw):
+    if json_too_deep(raw, opening=opening):
         raise InvalidData(f"{what} is nested too deeply (limit {MAX_JSON_DEPTH} levels)", where=where)
     try:
         text = raw.decode("utf-8")
@@ -238,9 +241,10 @@ def _loads(raw: bytes, what: str, where: str, pairs_hook, parse_constant) -> obj
         raise InvalidData(f"{what} is not UTF-8 (byte {e.start})", where=where) from None
     try:
         # The integer check costs a call per number: only pay it when a long digit run exists at all.
-        parse_int = _bounded_int if _LONG_RUN in raw.translate(_DIGITS_AS_NINE) else None
+        shapes = raw.translate(_NUMBER_SHAPES, b"+-")
+        parse_int = _bounded_int if _LONG_RUN in shapes else None
         # `1e400` parses to inf without passing parse_constant: read it as the Infinity it is.
-        parse_float = _finite_float(parse_constant) if _BIG_EXPONENT.search(raw) else None
+        parse_float = _finite_float(parse_constant) if _BIG_EXPONENT in shapes else None
         doc = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=parse_constant, parse_int=parse_int,
                          parse_float=parse_float)
     except RecursionError:  # unreachable past json_too_deep; kept as the last line of defence

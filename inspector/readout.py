@@ -6,12 +6,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, init=False)
 class TensorInfo:
     name: str
     dtype: str | None = None  # None when only the name is known (index-only)
     shape: tuple[int, ...] | None = None
     file: str | None = None
+
+    def __init__(self, name: str, dtype: str | None = None, shape: tuple[int, ...] | None = None,
+                 file: str | None = None) -> None:
+        # One per tensor, hundreds a repo, up to MAX_TENSORS: in slots it takes half the memory of a
+        # __dict__ and is one object for the garbage collector, not two. The generated frozen __init__
+        # goes through object.__setattr__ per field; the slots' own setters are quicker. Still
+        # frozen, hashed and compared as before.
+        _name(self, name)
+        _dtype(self, dtype)
+        _shape(self, shape)
+        _file(self, file)
 
     @property
     def numel(self) -> int | None:
@@ -21,6 +32,10 @@ class TensorInfo:
         for d in self.shape:
             n *= d
         return n
+
+
+# The slots' setters, which a frozen class's __setattr__ does not guard (used by __init__ only).
+_name, _dtype, _shape, _file = (TensorInfo.__dict__[f].__set__ for f in ("name", "dtype", "shape", "file"))
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import shutil
 import struct
@@ -25,6 +26,7 @@ from inspector.cli import main
 from inspector.errors import InvalidData, RuleError
 from inspector.formats.plan import MAX_CONFIG_BYTES, parse_index, safe_shard_name
 from inspector.formats.safetensors_header import parse_header
+from inspector.jsonread import loads_strict
 from inspector.readout import Snapshot
 from inspector.ruleset import load_ruleset
 from inspector.sources.local import read_local
@@ -213,6 +215,16 @@ def test_an_unsafe_shard_name_is_refused_by_the_index_parser(shard):
     assert "\n" not in str(ex.value)
 
 
+@pytest.mark.parametrize("entries, first", [
+    ({"ok": "a.safetensors", "t" * 5000: "b.safetensors", "u": "../x"}, "5000 characters"),
+    ({"ok": "a.safetensors", "u": "../x", "t" * 5000: "b.safetensors"}, "unsafe shard path '../x'"),
+    ({"u": 7, "v": "/etc/passwd"}, "not a file name"),
+])
+def test_an_index_with_several_bad_entries_names_the_first_in_its_order(entries, first):
+    with pytest.raises(InvalidData, match=re.escape(first)):
+        parse_index(js({"weight_map": entries}), "idx")
+
+
 def test_a_traversing_shard_name_never_reads_outside_the_folder(tmp_path, insp):
     secret = tmp_path / "secret.safetensors"
     secret.write_bytes(prefixed(js({"stolen": e()})))
@@ -286,6 +298,17 @@ TOLERATED_CONFIGS = {
     "duplicate": (b'{"vocab_size": 32000, "vocab_size": 151936}', "duplicate key `vocab_size` (32000, then 151936)", None),
     "nested-duplicate": (b'{"rope_scaling": {"factor": 4.0, "factor": 8.0}}', "duplicate key `rope_scaling.factor`", None),
 }
+
+
+@pytest.mark.parametrize("literal", [b"1e400", b"1E+400", b"-2.5e0400", b"7E+0000400", b"[1e-1,1e999]"])
+def test_every_spelling_of_an_overflowing_exponent_is_refused_as_infinity(literal):
+    with pytest.raises(InvalidData, match="Infinity is not valid JSON"):
+        loads_strict(b'{"a": ' + literal + b"}", "header", "h")
+
+
+@pytest.mark.parametrize("literal", [b"1e99", b"-1e-99", b"1e+09", b'"e999"', b'"9-9-9"'])
+def test_a_number_within_range_reads_as_python_reads_it(literal):
+    assert loads_strict(b'{"a": ' + literal + b"}", "header", "h") == json.loads(b'{"a": ' + literal + b"}")
 
 
 @pytest.mark.parametrize("case", TOLERATED_CONFIGS, ids=str)

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import posixpath
+import re
 import struct
 
 from conftest import SAMPLES
@@ -17,13 +18,21 @@ from hypothesis import strategies as st
 from inspector.api import Inspector
 from inspector.errors import InspectorError, InvalidData
 from inspector.facts import build_facts, config_get
-from inspector.formats.plan import evidence_shards, parse_config, parse_index, safe_shard_name
+from inspector.formats.plan import (
+    MAX_EVIDENCE_SHARDS,
+    _is_evidence,
+    evidence_shards,
+    parse_config,
+    parse_index,
+    safe_shard_name,
+)
 from inspector.formats.safetensors_header import (
     ITEMSIZE_BITS,
     MAX_HEADER_BYTES,
     estimate_header_length,
     header_length,
     parse_header,
+    parsed_header,
 )
 from inspector.readout import Snapshot, TensorInfo
 from inspector.ruleset import load_ruleset
@@ -221,6 +230,30 @@ def test_a_mutated_header_gives_consistent_tensors_or_our_error(header, data):
         assert isinstance(t.dtype, str) and all(isinstance(d, int) and d >= 0 for d in t.shape)
 
 
+def _outcome(fn):
+    try:
+        return [repr(t) for t in fn().values()]
+    except InvalidData as e:
+        return str(e)
+
+
+@FAST
+@given(valid_headers(), st.data())
+def test_a_header_handed_over_parsed_reads_as_its_bytes(header, data):
+    # The Hub's sharded-metadata answer arrives parsed: the same tensors, in order, or the same error.
+    raw, spec = header
+    doc = json.loads(raw)
+    if spec and data.draw(st.booleans()):
+        name = data.draw(st.sampled_from(sorted(spec)))
+        key = data.draw(st.sampled_from(["dtype", "shape", "data_offsets", "extra"]))
+        doc[name][key] = data.draw(json_values | st.sampled_from([float("nan"), 10**301, [[[[1]]]], "a{b", "\ud800"]))
+    if data.draw(st.booleans()):
+        odd = data.draw(st.sampled_from(["x,y", "x[0]", "{x}", "\udc80", "\u00e9", "\U0001f600"]))
+        doc[odd] = {"dtype": "U8", "shape": [1], "data_offsets": [10**6, 10**6 + 1]}
+    written = json.dumps(doc).encode()
+    assert _outcome(lambda: parsed_header(doc, "h", file="f")) == _outcome(lambda: parse_header(written, "h", file="f"))
+
+
 @FAST
 @given(st.binary(min_size=0, max_size=16), st.none() | st.integers(0, 2**64))
 def test_a_length_prefix_is_sane_or_refused(prefix, size):
@@ -238,6 +271,19 @@ def test_the_header_size_guess_is_positive_and_grows_with_names(names_, size):
     a = estimate_header_length(names_, size)
     b = estimate_header_length([*names_, "x.weight"], size)
     assert 0 < a < b
+
+
+@FAST
+@given(st.lists(st.sampled_from(REAL_NAMES) | st.text(alphabet=".abnormsl_é", max_size=20), max_size=30),
+       st.none() | st.integers(1, 2**50))
+def test_the_header_size_guess_is_the_sum_of_its_entries(names_, size):
+    # An entry: its name's UTF-8 bytes, 50 bytes of JSON, the offsets' digits, and 5 digits of shape for a
+    # one-dimensional tensor (a word below in its last two segments), else 10.
+    words = ("norm", "bias", "ln_", "layernorm", "scale", "inv_freq", "g_idx", "alibi")
+    digits = 2 * len(str(size)) - 1 if size else 19
+    entries = [len(n.encode()) + 50 + digits + (5 if any(w in p for p in n.rsplit(".", 2)[-2:] for w in words) else 10)
+               for n in names_]
+    assert estimate_header_length(names_, size) == 40 + sum(entries)
 
 
 # --- index ------------------------------------------------------------------------------------------
@@ -263,6 +309,24 @@ def test_an_index_gives_safe_shards_or_our_error(weight_map, metadata, with_meta
         assert ".." not in shard.split("/") and posixpath.normpath(shard) == shard
     assert set(evidence_shards(wm)) <= set(wm.values())
     assert bool(evidence_shards(wm)) == bool(wm)
+
+
+evidence_names = st.sampled_from(REAL_NAMES) | st.builds(
+    "".join, st.lists(st.sampled_from(["embed", "wte", "lm_head", ".0.", "layers", "h", "output", "norm", "ln_f", ".",
+                                       "\n", "0", "x", "final_layernorm", "blocks"]), max_size=8))
+
+
+# The evidence a name is, as a regex: the embedding, the first layer or the output head.
+EVIDENCE = re.compile(r"(?:^|\.)(?:layers|h|layer|blocks|block)\.0\.|embed|wte|wpe|word_embeddings|lm_head"
+                      r"|(?:^|\.)output\.|embed_out|(?:^|\.)(?:norm|ln_f|final_layernorm)\.")
+
+
+@FAST
+@given(st.dictionaries(evidence_names, st.sampled_from([f"s{i}" for i in range(12)]), max_size=40))
+def test_the_evidence_shards_are_those_of_the_first_evidence_names(wm):
+    # The shards of the names EVIDENCE finds, in the index's order, at most 8; else the first by name.
+    chosen = list(dict.fromkeys(s for n, s in wm.items() if EVIDENCE.search(n)))[:MAX_EVIDENCE_SHARDS]
+    assert evidence_shards(wm) == (chosen or sorted(set(wm.values()))[:1])
 
 
 @FAST
@@ -329,3 +393,7 @@ def test_the_nesting_guard_never_underestimates_what_the_parser_would_enter(raw,
     if not json_too_deep(raw, limit):
         with contextlib.suppress(ValueError, UnicodeDecodeError):
             assert _depth(json.loads(raw)) <= limit
+
+
+def test_every_real_tensor_name_is_evidence_as_the_regex_says():
+    assert [n for n in REAL_NAMES if _is_evidence(n) != bool(EVIDENCE.search(n))] == []

@@ -15,9 +15,12 @@ HEADERS_MODES = ("default", "all", "none")
 MAX_INDEX_BYTES = 64_000_000
 MAX_CONFIG_BYTES = 8_000_000
 MAX_EVIDENCE_SHARDS = 8
-# The first layer, the embedding or the output head.
-_EVIDENCE = re.compile(r"(?:^|\.)(?:layers|h|layer|blocks|block)\.0\.|embed|wte|wpe|word_embeddings|lm_head|(?:^|\.)output\."
-                       r"|embed_out|(?:^|\.)(?:norm|ln_f|final_layernorm)\.")
+# The embedding, the first layer or the output head, by the words of a tensor's name (_is_evidence):
+# embed, wte, wpe or lm_head anywhere (word_embeddings and embed_out hold "embed"), a whole segment of
+# these with a dot after it (`model.norm.weight`, `output.weight`),
+_HEAD_SEGMENTS = frozenset(("output", "norm", "ln_f", "final_layernorm"))
+# or one of these, then the segment 0 and a dot (`model.layers.0.mlp`).
+_LAYER_SEGMENTS = frozenset(("layers", "h", "layer", "blocks", "block"))
 
 
 @dataclass(frozen=True)
@@ -89,14 +92,9 @@ def parse_index(raw: bytes, where: str) -> tuple[dict[str, str], int | None]:
         raise InvalidData("index has no `weight_map` object", where=where)
     if len(doc["weight_map"]) > MAX_TENSORS:
         raise InvalidData(f"index names {len(doc['weight_map'])} tensors (limit {MAX_TENSORS} per repo)", where=where)
-    wm: dict[str, str] = {}
-    safe: set[str] = set()  # thousands of tensors name a few shards: check each name once
-    for tensor, shard in doc["weight_map"].items():
-        if type(shard) is not str or shard not in safe:
-            safe.add(safe_shard_name(shard, where))
-        if len(tensor) > MAX_NAME_CHARS:
-            raise InvalidData(f"index names a tensor of {len(tensor)} characters (limit {MAX_NAME_CHARS})", where=where)
-        wm[tensor] = shard
+    wm = doc["weight_map"]
+    if not _entries_fine(wm, where):
+        _first_bad_entry(wm, where)
     total = None
     meta = doc.get("metadata")
     if isinstance(meta, dict):
@@ -106,12 +104,38 @@ def parse_index(raw: bytes, where: str) -> tuple[dict[str, str], int | None]:
     return wm, total
 
 
+def _entries_fine(weight_map: dict, where: str) -> bool:
+    """Whether every shard name is safe and every tensor name within bounds. Thousands of tensors name a
+    few shards: each shard is checked once, and the names' lengths at C speed."""
+    if set(map(type, weight_map.values())) - {str} or max(map(len, weight_map), default=0) > MAX_NAME_CHARS:
+        return False
+    try:
+        for shard in set(weight_map.values()):
+            safe_shard_name(shard, where)
+    except InvalidData:
+        return False
+    return True
+
+
+def _first_bad_entry(weight_map: dict, where: str) -> None:
+    """Raise the error of the first entry, in the index's order, with an unsafe shard or a long name."""
+    for tensor, shard in weight_map.items():
+        safe_shard_name(shard, where)
+        if len(tensor) > MAX_NAME_CHARS:
+            raise InvalidData(f"index names a tensor of {len(tensor)} characters (limit {MAX_NAME_CHARS})", where=where)
+
+
 def _is_evidence(name: str) -> bool:
-    # Each of the regex's alternatives needs one of these substrings: an index lists thousands of
-    # names and most have none, so the regex runs on a few.
+    # An index lists thousands of names and most are no evidence: substring tests settle most of them
+    # (each segment test needs one of the substrings), the segments are looked at for a few.
     if "embed" in name or "wte" in name or "wpe" in name or "lm_head" in name:
         return True
-    return (".0." in name or "output." in name or "norm." in name or "ln_f." in name) and _EVIDENCE.search(name) is not None
+    if not (".0." in name or "output." in name or "norm." in name or "ln_f." in name):
+        return False
+    heads = name.split(".")[:-1]  # the segments a dot follows
+    if not _HEAD_SEGMENTS.isdisjoint(heads):
+        return True
+    return "0" in heads and any(heads[k] == "0" and heads[k - 1] in _LAYER_SEGMENTS for k in range(1, len(heads)))
 
 
 def evidence_shards(weight_map: dict[str, str]) -> list[str]:

@@ -12,7 +12,6 @@ tensor limit after each file read. Order: an index beats single files, safetenso
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -39,6 +38,7 @@ from .safetensors_header import (
     estimate_header_length,
     header_length,
     parse_header,
+    parsed_header,
 )
 from .torchzip import TorchBin as TorchBinRead
 from .torchzip import config_layers, read_torch_bin
@@ -89,7 +89,15 @@ def shards_to_read(headers: str, shards: Sequence[str], evidence: Callable[[], l
 
 def index_tensors(weight_map: dict[str, str]) -> dict[str, TensorInfo]:
     """The tensors an index names, each with its file: no dtype or shape until a header is read."""
-    return {name: TensorInfo(name, file=shard) for name, shard in weight_map.items()}
+    return {name: TensorInfo(name, None, None, shard) for name, shard in weight_map.items()}
+
+
+def with_headers(weight_map: dict[str, str], read: dict[str, TensorInfo]) -> dict[str, TensorInfo]:
+    """index_tensors(weight_map) updated with the tensors read from headers, without first making
+    an index-only entry for each tensor a header then replaces."""
+    tensors = {name: read.get(name) or TensorInfo(name, None, None, shard) for name, shard in weight_map.items()}
+    tensors.update(read)  # those no index named, after the rest
+    return tensors
 
 
 def by_file(weight_map: dict[str, str]) -> dict[str, list[str]]:
@@ -202,19 +210,19 @@ class Safetensors:
             name = safe_shard_name(shard, where)
             if not isinstance(header, dict):
                 raise InvalidData(f"the header of {name[:80]!r} is not an object", where=where)
-            for tensor in header:
-                if tensor != "__metadata__":
-                    wm[tensor] = name
+            wm.update(dict.fromkeys(header, name))  # at C speed; __metadata__ is no tensor
+            wm.pop("__metadata__", None)
             if len(wm) > MAX_TENSORS:  # the work per repo is bounded, not only its bytes
                 raise InvalidData(f"sharded safetensors metadata lists over {MAX_TENSORS} tensors", where=where)
         picked = shards_to_read(headers, sorted(set(wm.values())), lambda: evidence_shards(wm), opener.every_shard)
-        snap.tensors = index_tensors(wm)
+        read: dict[str, TensorInfo] = {}
         try:
             for name in picked:
-                raw = json.dumps(served[name], separators=(",", ":")).encode()
-                snap.tensors.update(parse_header(raw, opener.where(name), file=name))
+                read.update(parsed_header(served[name], opener.where(name), file=name))
         except RecursionError:
             raise InvalidData("sharded safetensors metadata is nested too deeply", where=where) from None
+        finally:  # on an error too: the tensors as far as the reads got, as when read shard by shard
+            snap.tensors = with_headers(wm, read)
         snap.weights_format = "safetensors"
         snap.shards_total = len(served)
         snap.shards_read = len(picked)

@@ -6,14 +6,17 @@ Format: 8-byte little-endian header length N, then N bytes of JSON
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
+import operator
 import re
 import struct
 from collections.abc import Iterable
 
 from ..errors import InvalidData
 from ..inert import inert
-from ..jsonread import loads_strict
+from ..jsonread import MAX_JSON_VALUES, loads_strict
 from ..readout import TensorInfo
 
 # safetensors itself refuses headers over 100 MB; a 31-shard 405B index holds ~1k tensors a shard,
@@ -59,36 +62,96 @@ def check_tensor_count(n: int, where: str) -> None:
 
 
 def parse_header(raw: bytes, where: str, *, data_size: int | None = None, file: str | None = None) -> dict[str, TensorInfo]:
-    """Tensors of one header. `data_size` (bytes after the header) is checked only when known."""
+    """Tensors of one header's bytes. `data_size` (bytes after the header) is checked only when known."""
     if raw.count(b"{") > MAX_TENSORS + 2:  # one object a tensor: too many, known before parsing
         raise InvalidData(f"safetensors header lists more than {MAX_TENSORS} tensors (the limit per repo)", where=where)
-    doc = loads_strict(raw, "safetensors header", where)
+    return check_header(loads_strict(raw, "safetensors header", where), where, data_size=data_size, file=file)
+
+
+def parsed_header(doc: object, where: str, *, file: str | None = None) -> dict[str, TensorInfo]:
+    """`parse_header` of a header a plain json.loads already parsed (the Hub's sharded-metadata answer):
+    the same tensors and the same first error, without writing it out as JSON to parse it again.
+
+    A header the strict reader would see otherwise than this dict shows (an entry with keys beyond
+    its three, a name holding `{`, `[`, `,` or a lone surrogate, a size near a bound) or any error
+    takes the byte route, which names the first error as parse_header does."""
+    if type(doc) is dict:
+        with contextlib.suppress(InvalidData):
+            tensors = check_header(doc, where, file=file)
+            if _reads_the_same(doc):
+                return tensors
+    return parse_header(json.dumps(doc, separators=(",", ":")).encode(), where, file=file)
+
+
+def _reads_the_same(doc: dict) -> bool:
+    """Whether `doc`, valid for check_header, written as JSON and read by loads_strict is `doc` again
+    within every bound: then only its strings can differ (punctuation counted by the bounds, lone
+    surrogates escaped); every number is a bounded int and nothing nests past three levels."""
+    meta = doc.get("__metadata__")
+    meta = meta if type(meta) is dict else {}
+    tensors = len(doc) - ("__metadata__" in doc)
+    # Each valid entry holds its three keys; sum of sizes tells whether any holds more.
+    if sum(map(len, doc.values())) - len(meta) != 3 * tensors:
+        return False
+    # An entry writes at most 22 of the `,[{` that loads_strict counts as values (rank MAX_RANK).
+    if (MAX_RANK + 6) * len(doc) + len(meta) + 2 > MAX_JSON_VALUES:
+        return False
+    text = "".join(doc) + "".join(meta) + "".join(meta.values())
+    if "{" in text or "[" in text or "," in text:
+        return False
+    return text.isascii() or _encodes(text)
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: loads_strict escapes it
+        return False
+    return True
+
+
+def check_header(doc: object, where: str, *, data_size: int | None = None, file: str | None = None) -> dict[str, TensorInfo]:
+    """Tensors of one parsed header, every entry checked (the checks' one home)."""
     if not isinstance(doc, dict):
         raise InvalidData(f"safetensors header is a JSON {type(doc).__name__}, not an object", where=where)
     if len(doc) > MAX_TENSORS + 1:
         raise InvalidData(f"safetensors header lists {len(doc)} entries (limit {MAX_TENSORS})", where=where)
     tensors: dict[str, TensorInfo] = {}
     spans: list[tuple[int, int, str]] = []
+    bits_of = ITEMSIZE_BITS.get
     for name, entry in doc.items():
-        if name == "__metadata__":
+        # Hot path (a header may list 100k tensors): every check of an entry in one expression, the
+        # message found by _refuse only when one fails. `type(x) is int` refuses bools and floats.
+        if type(entry) is dict and name != "__metadata__":
+            dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+            if (type(dtype) is str and type(shape) is list and type(offsets) is list and len(offsets) == 2
+                    and len(shape) <= MAX_RANK and len(name) <= MAX_NAME_CHARS
+                    and (dtype in ITEMSIZE_BITS or _DTYPE_RE.match(dtype))):
+                begin, end = offsets
+                ok = type(begin) is int and type(end) is int and 0 <= begin <= end <= MAX_OFFSET
+                for d in shape:
+                    if type(d) is not int or not 0 <= d <= MAX_DIM:
+                        ok = False
+                bits = bits_of(dtype)
+                if ok and bits is not None:
+                    nbytes = math.prod(shape) * bits
+                    ok = nbytes % 8 != 0 or nbytes // 8 == end - begin
+                if ok:
+                    tensors[name] = TensorInfo(name, dtype, tuple(shape), file)
+                    if end > begin:
+                        spans.append((begin, end, name))
+                    continue
+        elif name == "__metadata__":
             if not isinstance(entry, dict) or not all(isinstance(v, str) for v in entry.values()):
                 raise InvalidData("safetensors __metadata__ must map strings to strings", where=where)
             continue
-        info, span = _tensor(name, entry, where, file)
-        tensors[name] = info
-        if span[1] > span[0]:
-            spans.append((span[0], span[1], name))
-    spans.sort()
-    for (_b0, e0, n0), (b1, _e1, n1) in zip(spans, spans[1:], strict=False):
-        if b1 < e0:
-            raise InvalidData(f"{_label(n0)} and {_label(n1)} overlap in the data section", where=where)
-    if data_size is not None and spans and spans[-1][1] > data_size:
-        raise InvalidData(f"{_label(spans[-1][2])} ends at byte {spans[-1][1]}, past the data section ({data_size} bytes)", where=where)
+        _refuse(name, entry, where)
+    _check_spans(spans, where, data_size)
     return tensors
 
 
-def _tensor(name: str, entry: object, where: str, file: str | None) -> tuple[TensorInfo, tuple[int, int]]:
-    # Hot path (a header may list 100k tensors): `type(x) is int` refuses bools and floats in one test.
+def _refuse(name: str, entry: object, where: str) -> None:
+    """The error of the first check a tensor's entry fails, each check in its order."""
     if type(entry) is not dict:
         raise InvalidData(f"{_label(name)} is not an object", where=where)
     if len(name) > MAX_NAME_CHARS:
@@ -106,12 +169,21 @@ def _tensor(name: str, entry: object, where: str, file: str | None) -> tuple[Ten
     begin, end = offsets
     if type(begin) is not int or type(end) is not int or not 0 <= begin <= end <= MAX_OFFSET:
         raise InvalidData(f"{_label(name)} has invalid data_offsets", where=where)
-    bits = ITEMSIZE_BITS.get(dtype)
-    if bits is not None:
-        nbytes = math.prod(shape) * bits
-        if nbytes % 8 == 0 and nbytes // 8 != end - begin:
-            raise InvalidData(f"{_label(name)}: data_offsets span {end - begin} bytes, its shape and dtype need {nbytes // 8}", where=where)
-    return TensorInfo(name=name, dtype=dtype, shape=tuple(shape), file=file), (begin, end)
+    nbytes = math.prod(shape) * ITEMSIZE_BITS[dtype]
+    raise InvalidData(f"{_label(name)}: data_offsets span {end - begin} bytes, its shape and dtype need {nbytes // 8}", where=where)
+
+
+def _check_spans(spans: list[tuple[int, int, str]], where: str, data_size: int | None) -> None:
+    """No two tensors' bytes overlap; none ends past the data section when its size is known."""
+    if len(spans) > 1:
+        spans.sort()
+        begins, ends, _names = zip(*spans, strict=True)
+        if any(map(operator.lt, begins[1:], ends)):  # at C speed; the pair is looked up only when there is one
+            for (_b0, e0, n0), (b1, _e1, n1) in zip(spans, spans[1:], strict=False):
+                if b1 < e0:
+                    raise InvalidData(f"{_label(n0)} and {_label(n1)} overlap in the data section", where=where)
+    if data_size is not None and spans and spans[-1][1] > data_size:
+        raise InvalidData(f"{_label(spans[-1][2])} ends at byte {spans[-1][1]}, past the data section ({data_size} bytes)", where=where)
 
 
 def _label(name: str) -> str:
@@ -122,18 +194,18 @@ def _label(name: str) -> str:
 # bytes), the shape's digits and the two offsets' digits, which grow with the shard's size.
 _ENTRY_FIXED = 50
 _HEADER_OVERHEAD = 40
-_ONE_DIM = ("norm", "bias", "ln_", "layernorm", "scale", "inv_freq", "g_idx", "alibi")
+# A tensor whose last two name segments hold one of these words has one dimension (5 digits, not 10).
+_ONE_DIM = re.compile("norm|bias|ln_|layernorm|scale|inv_freq|g_idx|alibi")
 
 
 def estimate_header_length(names: Iterable[str], shard_bytes: int | None = None) -> int:
     """A close guess of a shard's header length from the tensor names an index says it holds."""
+    names = list(names)
     offset_digits = 2 * len(str(shard_bytes)) - 1 if shard_bytes and shard_bytes > 0 else 19
-    total = _HEADER_OVERHEAD
-    for n in names:
-        leaf = n.rsplit(".", 2)[-2:]
-        dims = 5 if any(m in part for part in leaf for m in _ONE_DIM) else 10
-        total += len(n.encode()) + _ENTRY_FIXED + dims + offset_digits
-    return total
+    # The last two segments start after the second dot from the end (the words hold no dot).
+    one_dim = sum(1 for n in names if _ONE_DIM.search(n, n.rfind(".", 0, max(n.rfind("."), 0)) + 1))
+    return (_HEADER_OVERHEAD + len("".join(names).encode()) + len(names) * (_ENTRY_FIXED + 10 + offset_digits)
+            - 5 * one_dim)
 
 
 def estimate_header_from_config(num_layers: int | None) -> int:
