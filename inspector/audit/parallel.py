@@ -11,6 +11,7 @@ even a C-level crash costs one row, never the run.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -83,6 +84,7 @@ def run_part(spec: PartSpec, *, summary: bool = False, rules=None) -> tuple[RunS
                        token=spec.token)
     insp = Inspector(rules, extra_rules=list(spec.rules_dirs), headers=spec.headers, client=client, token=spec.token,
                      follow_symlinks=spec.follow_symlinks)
+    freeze_loaded()
     with Store(spec.db) as store, signals_stop():
         audit = Audit(insp, store, workers=spec.workers)
         if not store.queue_end() and (store.get_meta("run.listed") or "1") != "0":
@@ -96,6 +98,13 @@ def run_part(spec: PartSpec, *, summary: bool = False, rules=None) -> tuple[RunS
         if not summary:
             return stats, None
         return stats, summarize(store, {r for r in audit.queued_repos() if in_shard(r, *spec.part)})
+
+
+def freeze_loaded() -> None:
+    """Once modules and rules are loaded: the collector leaves them alone from now on. A repo
+    allocates thousands of objects, and each full collection walked the whole rule set again (about
+    1 ms of CPU a repo in an audit, halved by this)."""
+    gc.freeze()
 
 
 class Progress(Protocol):

@@ -103,7 +103,7 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
 
     from ..api import Inspector
     from ..audit import Audit, Lister, listing_query, render_summary, start_listing, summarize
-    from ..audit.parallel import hard_exit, read_planned, run_part, signals_stop, stopped_by
+    from ..audit.parallel import freeze_loaded, hard_exit, read_planned, run_part, signals_stop, stopped_by
     from ..listing import dedupe, in_shard, list_dir, parse_shard, read_list, read_list_stream
     from ..store import Store
 
@@ -134,6 +134,7 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
     # Loaded here even when children read every repo: a broken rule file is refused before anything is recorded.
     insp = Inspector(extra_rules=list(rules_dirs), headers=headers, client=client, token=token,
                      follow_symlinks=follow_symlinks)
+    freeze_loaded()  # this process may audit too (--in-process)
 
     # Read before the database is opened: a list that cannot be read leaves no database behind.
     found = []
