@@ -141,8 +141,7 @@ class _Evaluator:
 
     def _value(self, p: Predicate) -> PredicateOutcome:
         found, v = self._lookup(p)
-        t = self.truth.get(p.sig)  # known: the value checks were answered first
-        return PredicateOutcome(p, self.holds(p) if t is None else t, _fmt(v) if found else "missing")
+        return PredicateOutcome(p, self.holds(p), _fmt(v) if found else "missing")
 
     def _tensors(self, pattern: str) -> list:
         if pattern not in self.matches:

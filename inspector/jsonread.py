@@ -29,8 +29,6 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not valid JSON")
 
 
-
-
 def _finite_float(constant):
     def parse(text: str) -> object:
         f = float(text)

@@ -96,8 +96,8 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
                     follow_symlinks=follow_symlinks)
     # The children start once the arguments hold and before this process imports the Hub client and
     # loads the rules: their interpreters, imports and rules load meanwhile (no run waits for a cold start).
-    warm = warm_children(spec, _parse_processes(processes_opt), _expected_repos(from_file, listed, resume)) \
-        if isolate and not part else []
+    fixed_processes = _parse_processes(processes_opt)
+    warm = warm_children(spec, fixed_processes, _expected_repos(from_file, listed, resume)) if isolate and not part else []
     for w in warm:
         ctx.call_on_close(w.close)
 
@@ -123,7 +123,6 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
         return
     resume_cmd = _resume_command(db, workers, headers, rules_dirs, max_rps, processes_opt, follow_symlinks, token,
                                  isolate)
-    fixed_processes = _parse_processes(processes_opt)
 
     client = None
     if not local_dir or from_file or listed or resume:
