@@ -19,10 +19,10 @@ from urllib.parse import urlencode, urljoin, urlsplit
 from .errors import InvalidData, NetworkError, UsageError
 from .repoid import is_sha
 from .repoid import split as split_target
+from .repoinfo import LISTING_FIELDS, BadInfo, RepoInfo
 from .sources.hub import EXPAND
 
 # The study fields (downloads, likes, dates) ride along: they are stored with each row.
-LISTING_FIELDS = ("downloads", "likes", "createdAt", "lastModified")
 LIST_EXPAND = [*EXPAND, "author", *LISTING_FIELDS]
 SORTS = {"downloads": "downloads", "likes": "likes", "created": "created_at", "modified": "last_modified"}
 ID_COLUMNS = ("id", "repo", "repo_id", "modelId", "model_id", "model")
@@ -35,7 +35,7 @@ class Item:
 
     repo: str
     sha: str = ""
-    info: Any = None  # huggingface_hub ModelInfo from a listing
+    info: RepoInfo | None = None  # from a listing
     local: bool = False
     revision: str | None = None  # a non-sha revision asked for in a list file (org/name@branch)
 
@@ -228,18 +228,16 @@ def listed_item(raw: Any) -> Item | None:
         return Item(repo, sha)
     if not sha:
         return Item(repo)
-    from huggingface_hub.hf_api import ModelInfo
-
     if not _well_typed(raw):  # what we keep of it would not survive a store and restore
         return Item(repo, sha)
     try:
-        info = ModelInfo(**raw)
-    except Exception:  # a field huggingface_hub cannot read: fetch this repo's own model_info instead
+        info = RepoInfo.from_hub(raw)
+    except BadInfo:  # a field we cannot read: fetch this repo's own model_info instead
         return Item(repo, sha)
     return Item(repo, sha, info=info)
 
 
-# The listing fields an audit keeps (info_to_json), each with the JSON types the Hub sends for it.
+# The listing fields an audit keeps (RepoInfo.to_json), each with the JSON types the Hub sends for it.
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "cardData": (dict,), "safetensors": (dict,), "tags": (list,), "gated": (bool, str), "private": (bool,),
     "author": (str,), "downloads": (int,), "likes": (int,), "createdAt": (str,), "lastModified": (str,),
@@ -256,43 +254,6 @@ def _well_typed(raw: dict) -> bool:
         return False
     tags = raw.get("tags")
     return tags is None or all(isinstance(t, str) for t in tags)
-
-
-def info_to_json(info: Any) -> str | None:
-    """The expanded fields of a listed ModelInfo, enough to rebuild it for --resume (no secrets in it)."""
-    if info is None:
-        return None
-    card = info.card_data.to_dict() if getattr(info, "card_data", None) is not None else None
-    st = getattr(info, "safetensors", None)
-    doc = {
-        "id": info.id, "author": info.author, "sha": info.sha, "gated": info.gated, "private": info.private,
-        "tags": info.tags, "cardData": card,
-        "siblings": None if info.siblings is None else [{"rfilename": s.rfilename} for s in info.siblings],
-        "safetensors": None if st is None else {"parameters": st.parameters, "total": st.total},
-        **listing_fields(info),
-    }
-    return json.dumps(doc, sort_keys=True)
-
-
-def listing_fields(info: Any) -> dict[str, Any]:
-    """downloads, likes, createdAt, lastModified of a listed ModelInfo (None where the Hub gave none)."""
-    out: dict[str, Any] = {}
-    for key, attr in (("downloads", "downloads"), ("likes", "likes"), ("createdAt", "created_at"),
-                      ("lastModified", "last_modified")):
-        v = getattr(info, attr, None) if info is not None else None
-        if hasattr(v, "isoformat"):
-            v = v.isoformat().replace("+00:00", "Z")
-        out[key] = v if isinstance(v, (int, str)) and not isinstance(v, bool) else None
-    return out
-
-
-def info_from_json(text: str | None) -> Any:
-    if not text:
-        return None
-    from huggingface_hub.hf_api import ModelInfo
-
-    doc = json.loads(text)
-    return ModelInfo(**{k: v for k, v in doc.items() if v is not None or k == "siblings"})
 
 
 # ---- --dir DIR

@@ -76,7 +76,7 @@ REPORT_INDEX = ("CREATE INDEX IF NOT EXISTS results_report ON results(repo, fini
 DDL = (
     RESULTS_DDL,
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    # The run's work list, with the listing's ModelInfo (as JSON) so --resume needs no listing call.
+    # The run's work list, with the listing's RepoInfo (as JSON) so --resume needs no listing call.
     "CREATE TABLE IF NOT EXISTS queue(pos INTEGER PRIMARY KEY, repo TEXT NOT NULL UNIQUE, sha TEXT NOT NULL DEFAULT '', "
     "local INTEGER NOT NULL DEFAULT 0, info TEXT)",
     # Repos being read right now, by which process, and how many processes died reading each: a repo

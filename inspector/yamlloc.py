@@ -219,7 +219,7 @@ def _load_fast(text: str, file_name: str) -> tuple[bool, Any]:
         node = loader.get_single_node()
         if node is None:
             return True, None
-        if _shares_nodes(node):
+        if "&" in text and _shares_nodes(node):  # no anchor, no alias: nothing can be shared
             return False, None
         try:
             return True, _Build(loader).node(node)

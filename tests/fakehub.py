@@ -41,6 +41,7 @@ Request pattern of huggingface_hub 2.4 against it (each hop is counted in ``hub.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip as _gzip
 import hashlib
 import json
@@ -147,19 +148,41 @@ def _head_bytes(data: bytes | VirtualFile, n: int) -> bytes:
     return data[:n]
 
 
-def _read_safetensors_header(data: bytes | VirtualFile) -> dict | None:
-    """The JSON header of a safetensors file, or None if it is not one."""
+def _header_blob(data: bytes | VirtualFile) -> bytes | None:
+    """The JSON text of a safetensors file's header (unparsed), or None if it has none."""
     raw = data.prefix if isinstance(data, VirtualFile) else data
     if len(raw) < 8:
         return None
     (n,) = struct.unpack("<Q", raw[:8])
-    if 8 + n > len(raw):
-        return None
+    return raw[8 : 8 + n] if 8 + n <= len(raw) else None
+
+
+@functools.lru_cache(maxsize=8192)
+def _parsed_header(blob: bytes) -> tuple[dict | None, str | None]:
+    """(header, its JSON as the Hub re-serializes it) of a header's text: every listing, model_info and
+    sharded-metadata answer reads the same few headers again, and parsing them was a third of this
+    server's CPU in the audit bench (both clients pay it). Shared: callers never mutate the dict."""
     try:
-        header = json.loads(raw[8 : 8 + n])
+        header = json.loads(blob)
+    except (ValueError, UnicodeDecodeError):
+        return None, None
+    return (header, json.dumps(header)) if isinstance(header, dict) else (None, None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _config_field(data: bytes) -> dict | None:
+    """model_info's `config`: architectures and model_type of a config.json (shared: never mutated)."""
+    try:
+        raw = json.loads(data)
     except (ValueError, UnicodeDecodeError):
         return None
-    return header if isinstance(header, dict) else None
+    return {k: raw[k] for k in ("architectures", "model_type") if k in raw} if isinstance(raw, dict) else None
+
+
+def _read_safetensors_header(data: bytes | VirtualFile) -> dict | None:
+    """The JSON header of a safetensors file, or None if it is not one (shared: do not mutate)."""
+    blob = _header_blob(data)
+    return None if blob is None else _parsed_header(blob)[0]
 
 
 def safetensors_header(
@@ -1263,12 +1286,8 @@ class FakeHub:
                 if e.lfs:
                     s["lfs"] = {"sha256": e.sha256, "size": e.size, "pointerSize": e.pointer_size}
             siblings.append(s)
-        config = None
-        if (cfg := entries.get("config.json")) is not None and isinstance(cfg.data, bytes):
-            with contextlib.suppress(ValueError, UnicodeDecodeError):
-                raw = json.loads(cfg.data)
-                if isinstance(raw, dict):
-                    config = {k: raw[k] for k in ("architectures", "model_type") if k in raw}
+        cfg = entries.get("config.json")
+        config = _config_field(cfg.data) if cfg is not None and isinstance(cfg.data, bytes) else None
         full: dict[str, Any] = {
             "_id": hashlib.sha1(repo.repo_id.encode()).hexdigest()[:24],
             "id": repo.repo_id,
@@ -1382,19 +1401,19 @@ class FakeHub:
         if index_entry is None:
             return _error(404, "EntryNotFound", "Entry not found", {"X-Repo-Commit": repo.head})
         index = json.loads(_head_bytes(index_entry.data, index_entry.size))
-        headers = {}
+        headers = []
         base = filename.rsplit("/", 1)[0] + "/" if "/" in filename else ""
         for shard in sorted(set(index.get("weight_map", {}).values())):
             e = entries.get(base + shard)
-            header = _read_safetensors_header(e.data) if e else None
-            if header is None:
+            blob = _header_blob(e.data) if e else None
+            text = None if blob is None else _parsed_header(blob)[1]
+            if text is None:
                 return _error(404, "EntryNotFound", f"Cannot read safetensors header of {shard}")
-            headers[shard] = header
-        return _json(
-            200,
-            {"index": {k: v for k, v in index.items() if k != "weight_map"}, "headers": headers},
-            {"X-Repo-Commit": repo.head},
-        )
+            headers.append(f"{json.dumps(shard)}: {text}")
+        # json.dumps({"index": ..., "headers": {...}}) spelled out, with each header's JSON made once.
+        index_json = json.dumps({k: v for k, v in index.items() if k != "weight_map"})
+        body = f'{{"index": {index_json}, "headers": {{{", ".join(headers)}}}}}'.encode()
+        return _Resp(200, {"Content-Type": "application/json; charset=utf-8", "X-Repo-Commit": repo.head}, body)
 
     def _list_models(self, params: list[tuple[str, str]], token: str | None | Literal[False]) -> _Resp:
         q: dict[str, list[str]] = {}

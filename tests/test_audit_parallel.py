@@ -87,3 +87,25 @@ def test_a_run_refused_after_the_first_child_started_leaves_no_process_behind(tm
     r = run("--dir", SAMPLES, "--db", db, "-q")
     assert r.exit_code == 2 and "did not finish" in r.output
     assert not {p for p in _children_of(os.getpid()) - before if _alive(p)}
+
+
+def test_a_process_with_one_thread_may_fork_its_children_and_one_with_more_may_not():
+    """Warm children are forked (sharing the imports and rules) only when no other thread could hold
+    a lock the fork would copy; otherwise spawned."""
+    import subprocess
+    import sys
+    import threading
+
+    from inspector.audit.parallel import single_threaded
+
+    alone = subprocess.run([sys.executable, "-c", "from inspector.audit.parallel import single_threaded as s; print(s())"],
+                           capture_output=True, text=True, check=True)
+    assert alone.stdout.strip() == "True"
+    done = threading.Event()
+    other = threading.Thread(target=done.wait)
+    other.start()
+    try:
+        assert not single_threaded()
+    finally:
+        done.set()
+        other.join()

@@ -233,6 +233,19 @@ def test_follow_ends_when_the_listing_ends_or_its_process_is_gone(tmp_path):
         assert [it.repo for it in audit.follow(sleep=naps.append)] == ["a/b", "a/c", "a/d"]
 
 
+def test_follow_looks_again_soon_then_less_often_while_the_queue_stays_empty(tmp_path):
+    from inspector.api import Inspector
+    from inspector.audit import Audit
+    from inspector.store import Store
+
+    with Store(tmp_path / "f.sqlite") as store:
+        audit = Audit(Inspector(), store)
+        audit.plan([], listing="{}")
+        naps: list[float] = []
+        assert list(audit.follow(alive=lambda: len(naps) < 8, sleep=naps.append, poll=0.1)) == []
+        assert naps == [0.005, 0.01, 0.02, 0.04, 0.08, 0.1, 0.1, 0.1]
+
+
 def test_a_refresh_over_processes_counts_what_it_did_again(tmp_path):
     """Re-audited rows replace theirs: the summary counts them by finish time, not by row count."""
     db = tmp_path / "r.sqlite"
@@ -433,7 +446,7 @@ def _children_of(pid: int) -> set[int]:
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, IndexError, ValueError):
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid and b"spawn_main" in (stat.parent / "cmdline").read_bytes():
+            if int(fields[1]) == pid and b"resource_tracker" not in (stat.parent / "cmdline").read_bytes():
                 out.add(int(stat.parent.name))
     return out
 

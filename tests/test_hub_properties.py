@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inspector.errors import NetworkError, UsageError
-from inspector.listing import Item, info_from_json, info_to_json, listed_item, next_page
+from inspector.listing import Item, listed_item, next_page
 from inspector.repoid import RepoRef, is_sha
+from inspector.repoinfo import RepoInfo
 from inspector.transport.http import MAX_WAIT, parse_ratelimit, parse_retry_after
 
 HEADERISH = st.text(st.characters(codec="latin-1"), max_size=300) | st.from_regex(
@@ -40,7 +41,7 @@ def test_a_listing_entry_is_an_item_or_skipped(raw):
     item = listed_item(raw)
     assert item is None or (isinstance(item, Item) and (item.sha == "" or is_sha(item.sha)))
     if item is not None and item.info is not None:  # what is kept survives a store and a restore
-        assert info_from_json(info_to_json(item.info)).id == item.repo
+        assert RepoInfo.from_json(item.info.to_json()) == item.info
 
 
 @pytest.mark.parametrize("field", [{"cardData": "x"}, {"safetensors": {"parameters": {"BF16": 1}}}, {"tags": [1]},

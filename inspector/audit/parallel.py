@@ -1,7 +1,8 @@
 """An audit over processes: parts of the recorded list read in child processes, watched and restarted.
 
 The list is in the database, so a child is a resume of its part of the run (`run_part`), started with
-the spawn method (a fresh interpreter: no copied locks or sockets). A child that dies of a signal it
+the spawn method (a fresh interpreter: no copied locks or sockets), or, for the warm children started
+before any thread or connection exists, forked from the parent that has loaded the rules. A child that dies of a signal it
 did not get from us -- a parser that crashed the interpreter -- is started again on the rest of its
 part; the store's journal names the repos it had in flight, which are then read again alone, and a
 repo that ended two processes is recorded as `invalid`. So when every part is a child's (`isolate`),
@@ -30,9 +31,11 @@ if TYPE_CHECKING:  # the CLI imports this module for its constants: the audit's 
     from .runner import Audit, RunStats
     from .summary import Summary
 
-# Below this many repos the children's start-up (an interpreter, the imports, the rules: ~0.5 s each)
-# costs more than a second core gives back.
+# Below this many repos a spawned child's start-up (an interpreter, the imports, the rules: ~0.5 s
+# each) costs more than a second core gives back. A forked child starts in milliseconds: measured
+# through the fake Hub at 50 ms, two forked processes were as fast as one at 16 repos, faster from 50.
 AUTO_MIN_REPOS = 200
+AUTO_MIN_REPOS_FORKED = 32
 AUTO_MAX_PROCESSES = 4
 MIN_WORKERS_PER_PROCESS = 4
 
@@ -41,9 +44,12 @@ MIN_WORKERS_PER_PROCESS = 4
 MAX_RESTARTS = 8
 
 
-def auto_processes(repos: int, workers: int) -> int:
-    """`processes="auto"`: one per core (at most 4, each with at least 4 workers) from AUTO_MIN_REPOS."""
-    if repos < AUTO_MIN_REPOS:
+def auto_processes(repos: int, workers: int, *, forked: bool = False) -> int:
+    """`processes="auto"`: one per core (at most 4, each with at least 4 workers) from AUTO_MIN_REPOS
+    repos, or from AUTO_MIN_REPOS_FORKED when the children are `forked` from this process. More
+    processes than cores did not pay: 300 repos, 16 workers, 2 cores: 2, 3 and 4 processes audited
+    them at the same pace, 3 and 4 with 15% more CPU."""
+    if repos < (AUTO_MIN_REPOS_FORKED if forked else AUTO_MIN_REPOS):
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(cores, AUTO_MAX_PROCESSES, workers // MIN_WORKERS_PER_PROCESS))
@@ -124,9 +130,13 @@ def read_planned(audit: Audit, todo: list[Item], spec: PartSpec, *, processes: i
     if not isolate and audit.resumed and settle_suspects(audit.store, todo, spec):
         audit.reload()
     pending = sum(map(audit.needs_reading, todo))
-    if processes is None:
-        listed = lister.wait_for(AUTO_MIN_REPOS - pending) if lister is not None and pending < AUTO_MIN_REPOS else 0
-        processes = auto_processes(pending + listed, spec.workers)
+    forked = bool(warm) and all(w.forked for w in warm)
+    if processes is None and forked and lister is not None:
+        processes = len(warm)  # cheap children: a listing does not wait to show the run large
+    elif processes is None:
+        least = AUTO_MIN_REPOS_FORKED if forked else AUTO_MIN_REPOS
+        listed = lister.wait_for(least - pending) if lister is not None and pending < least else 0
+        processes = auto_processes(pending + listed, spec.workers, forked=forked)
     if bar is not None:
         bar.start(len(todo) + (lister.count if lister is not None else 0))
     if (processes > 1 or isolate) and (pending or lister is not None):
@@ -296,22 +306,29 @@ def spawn(specs: list[PartSpec]) -> list:
 
 
 class WarmChild:
-    """A child started before the run is planned: it loads the rules while this process reads the
-    list, plans and lists, then audits the part `take` sends it (a small audit does not wait for a
-    cold start after planning). Ended unused by `close` (or this process's end)."""
+    """A child started before the run is planned, which then audits the part `take` sends it (a small
+    audit does not wait for a cold start after planning). Ended unused by `close` (or this process's end).
 
-    def __init__(self, spec: PartSpec, k: int = 1) -> None:
+    With `rules` (this process has loaded them) and no other thread here, it is forked: it shares this
+    process's imports and rules instead of loading its own (on two cores three interpreters loading at
+    once cost an audit of a few hundred repos a quarter of its time). Otherwise it is spawned and
+    loads them while this process plans."""
+
+    def __init__(self, spec: PartSpec, k: int = 1, rules=None) -> None:
         import multiprocessing
 
-        ctx = multiprocessing.get_context("spawn")
+        self.forked = fork = rules is not None and single_threaded()
+        ctx = multiprocessing.get_context("fork" if fork else "spawn")
         go, self._go = ctx.Pipe(duplex=False)
         reader, writer = ctx.Pipe(duplex=False)
-        self.process = ctx.Process(target=_child, args=(spec, writer, os.getpid(), go), name=f"audit-part-{k}")
+        args = (spec, writer, os.getpid(), go, rules if fork else None)
+        self.process = ctx.Process(target=_child, args=args, name=f"audit-part-{k}")
         self.process.start()
         go.close()
         writer.close()
         self.process.errors = reader
         self.taken = False
+        _PARENT_ENDS.append(self._go)  # a later forked child closes its copy: `close` then ends this one's wait
 
     def take(self, spec: PartSpec):
         """The started process, now auditing `spec`'s part."""
@@ -322,42 +339,66 @@ class WarmChild:
     def close(self) -> None:
         """Unused (nothing to read, or the run was refused): ended at once, it has not opened the store."""
         self._go.close()
+        with contextlib.suppress(ValueError):
+            _PARENT_ENDS.remove(self._go)
         if not self.taken:
             self.process.terminate()
             self.process.join()
             self.process.errors.close()
 
 
-def warm_children(spec: PartSpec, processes: int | None, repos: int | None) -> list[WarmChild]:
+# The ends this process keeps of its warm children's pipes: a forked child inherits them, and holding a
+# sibling's `go` end open would keep that sibling waiting after this process closed its own.
+_PARENT_ENDS: list = []
+
+
+def single_threaded() -> bool:
+    """True when this process has one thread, counted by the OS (threads of C libraries too), so that a
+    fork copies no lock another thread holds. Where the count is unknown (no /proc), False."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
+
+
+def warm_children(spec: PartSpec, processes: int | None, repos: int | None, rules=None) -> list[WarmChild]:
     """As many warm children as the run will likely have parts: `processes` when fixed, else what
     `auto_processes` gives for `repos` (None: not known before listing, so as many as a large run).
-    A cold child takes ~0.5 s to import and load rules: one started after the listing had shown the
-    run large left its workers idle for that long. Those a small run does not use are ended unused."""
-    n = processes or auto_processes(AUTO_MIN_REPOS if repos is None else repos, spec.workers)
-    return [WarmChild(spec, k) for k in range(1, n + 1)]
+    `rules`: this process's, for children forked from it. A spawned child takes ~0.5 s to import and
+    load rules: one started after the listing had shown the run large left its workers idle for that
+    long. Those a small run does not use are ended unused."""
+    forked = rules is not None and single_threaded()
+    n = processes or auto_processes(AUTO_MIN_REPOS if repos is None else repos, spec.workers, forked=forked)
+    return [WarmChild(spec, k, rules) for k in range(1, n + 1)]
 
 
-def _child(spec: PartSpec, errors, parent: int, go=None) -> None:
+def _child(spec: PartSpec, errors, parent: int, go=None, rules=None) -> None:
     """A child's life: its part, its error sent to the parent, which raises it (one line, its exit code).
-    With `go` (a WarmChild): the rules first, then the part the parent sends."""
+    With `go` (a WarmChild): the rules first (unless forked with the parent's), then the part the parent sends."""
     # Ctrl-C reaches the whole process group: the parent alone answers it (one line) and tells its
     # children with SIGTERM, which they answer in silence.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _end_with(parent)
-    rules = None
+    for end in _PARENT_ENDS:  # forked: the copies of the siblings' pipe ends
+        end.close()
+    _PARENT_ENDS.clear()
+    if spec.endpoint and "huggingface_hub" not in sys.modules:
+        # huggingface_hub reads its endpoint once, at import (the URLs it builds, the hosts that keep the token).
+        os.environ["HF_ENDPOINT"] = spec.endpoint
     if go is not None:
         with contextlib.suppress(Exception):  # a broken rule file: the parent refuses it itself
-            from ..ruleset import load_ruleset
-            from .runner import Audit  # noqa: F401 - loaded while the parent plans
+            if rules is None:
+                from ..ruleset import load_ruleset
+                from .runner import Audit  # noqa: F401 - loaded while the parent plans
 
-            rules = load_ruleset(list(spec.rules_dirs))
+                rules = load_ruleset(list(spec.rules_dirs))
+            from ..transport.http import warm_session
+
+            warm_session()
         try:
             spec = go.recv()
         except (EOFError, OSError):  # not needed after all (nothing to read, or the parent stopped)
             return
-    if spec.endpoint and "huggingface_hub" not in sys.modules:
-        # huggingface_hub reads its endpoint once, at import (the URLs it builds, the hosts that keep the token).
-        os.environ["HF_ENDPOINT"] = spec.endpoint
     try:
         run_part(spec, rules=rules)
     except KeyboardInterrupt as e:  # SIGTERM from the parent: the store is closed, every finished row kept

@@ -3,7 +3,7 @@
 Workers are threads sharing the HubClient (one session, keep-alive, one Pacer for the whole run). A
 single thread -- the caller's -- writes the store, so each repo is one short transaction and a kill at
 any moment loses at most the repos in flight. Per repo the audit makes exactly the inspection's reads;
-a listed repo (ModelInfo from the listing) makes no model_info call at all.
+a listed repo (its RepoInfo from the listing) makes no model_info call at all.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 
 from ..api import Inspector
 from ..errors import InspectorError, SettingsError, TargetNotFound, UsageError
-from ..listing import Item, in_shard, info_from_json, info_to_json, listing_fields, split_target
+from ..listing import Item, in_shard, split_target
 from ..readout import IOStats
+from ..repoinfo import RepoInfo
 from ..status import RETRYABLE, USABLE, Status
 from ..store import CRASH_ATTEMPTS, Row, Store, now_iso
 from ..verdict import Verdict
@@ -30,12 +31,12 @@ CRASH_HOOK = "INSPECTOR_TEST_CRASH_ON"
 
 
 def _to_queue(it: Item) -> tuple[str, str, bool, str | None]:
-    return (it.target if it.revision and not it.sha else it.repo, it.sha, it.local, info_to_json(it.info))
+    return (it.target if it.revision and not it.sha else it.repo, it.sha, it.local, it.info.to_json() if it.info is not None else None)
 
 
 def _from_queue(target: str, sha: str, local: bool, info: str | None) -> Item:
     repo, _sha, rev = (target, "", None) if local else split_target(target)
-    return Item(repo, sha, info=info_from_json(info), local=local, revision=rev)
+    return Item(repo, sha, info=RepoInfo.from_json(info) if info else None, local=local, revision=rev)
 
 
 @dataclass
@@ -146,10 +147,14 @@ class Audit:
         self.store.append_queue(_to_queue(it) for it in items)
 
     def follow(self, part: tuple[int, int] | None = None, *, alive: Callable[[], bool] = lambda: True,
-               poll: float = 0.2, sleep: Callable[[float], None] = time.sleep) -> Iterator[Item]:
+               poll: float = 0.02, sleep: Callable[[float], None] = time.sleep) -> Iterator[Item]:
         """The repos queued after plan(), as the listing records them (in this process or another),
-        until it has ended, or `alive` says the process recording them is gone."""
+        until it has ended, or `alive` says the process recording them is gone. While the queue is
+        empty it looks again after 5 ms, then twice as long each time up to `poll` (a look is two
+        indexed reads, ~0.1 ms): a child waiting for the listing's first page otherwise started on it
+        up to `poll` late."""
         pos = self._queue_pos
+        wait = min(poll, 0.005)
         while True:
             # The state before the rows: a listing marked ended has recorded all its rows.
             state = self.store.get_meta("run.listed") or "1"
@@ -160,10 +165,12 @@ class Audit:
                 if part is None or in_shard(it.repo, *part):
                     yield it
             if rows:
+                wait = min(poll, 0.005)
                 continue
             if state != "0" or not alive():
                 return
-            sleep(poll)
+            sleep(wait)
+            wait = min(poll, wait * 2)
 
     def _finished(self, repo: str, sha: str) -> bool:
         rows = self._state.get(repo, ())
@@ -343,7 +350,7 @@ class Audit:
                 if self._finished(it.repo, info.sha or ""):
                     return Outcome(it.repo, info.sha, "skipped")
             author = getattr(info, "author", None)
-            listing = listing_fields(info)
+            listing = info.listing_fields()
             sha = info.sha or it.sha
             v = self.insp.inspect(repo_id, info=info)
             if v.status == "not_found" and it.info is not None:

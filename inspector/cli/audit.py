@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ..audit.parallel import AUTO_MIN_REPOS
+from ..audit.parallel import AUTO_MIN_REPOS, AUTO_MIN_REPOS_FORKED
 from ..errors import UsageError
 from .options import follow_symlinks_option, format_option, headers_option, rules_option, token_option
 
@@ -41,7 +41,8 @@ STDIN = "-"  # `--from -`: the list comes on standard input
 @rules_option
 @click.option("--processes", "processes_opt", default="auto", show_default=True,
               help="Split --workers over N processes, or `auto`: one per core (at most 4, at least 4 workers each) "
-                   f"for {AUTO_MIN_REPOS} repos or more, else 1. One Python process runs its rules and HTTP on one core.")
+                   f"for {AUTO_MIN_REPOS_FORKED} repos or more ({AUTO_MIN_REPOS} where children cannot be forked "
+                   "from this process), else 1. One Python process runs its rules and HTTP on one core.")
 @click.option("--isolate/--in-process", default=True, show_default=True,
               help="--isolate: repos are read in child processes only (this one lists, watches and restarts them), "
                    "so a parser that takes down the interpreter costs one row, never the run. --in-process: this "
@@ -94,12 +95,7 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
     # What every child process is told: the run's settings (the list is in --db).
     spec = PartSpec(db=db, workers=workers, headers=headers, rules_dirs=tuple(rules_dirs), max_rps=max_rps, token=token,
                     follow_symlinks=follow_symlinks)
-    # The children start once the arguments hold and before this process imports the Hub client and
-    # loads the rules: their interpreters, imports and rules load meanwhile (no run waits for a cold start).
     fixed_processes = _parse_processes(processes_opt)
-    warm = warm_children(spec, fixed_processes, _expected_repos(from_file, listed, resume)) if isolate and not part else []
-    for w in warm:
-        ctx.call_on_close(w.close)
 
     from ..api import Inspector
     from ..audit import Audit, Lister, listing_query, render_summary, start_listing, summarize
@@ -133,7 +129,17 @@ def command(ctx: click.Context, from_file, authors, search, filters, population,
     # Loaded here even when children read every repo: a broken rule file is refused before anything is recorded.
     insp = Inspector(extra_rules=list(rules_dirs), headers=headers, client=client, token=token,
                      follow_symlinks=follow_symlinks)
-    freeze_loaded()  # this process may audit too (--in-process)
+    freeze_loaded()  # this process may audit too (--in-process); forked children share what it froze
+    # The children start before the list is read and planned, forked from this process (its imports and
+    # rules) while it has no thread, no connection and no database open: no run waits for a cold start.
+    if client is not None:
+        from ..transport.http import warm_session
+
+        warm_session()  # before the children: its ~50 ms would otherwise delay the listing's first page
+    warm = warm_children(spec, fixed_processes, _expected_repos(from_file, listed, resume),
+                         rules=insp.rules) if isolate and not part else []
+    for w in warm:
+        ctx.call_on_close(w.close)
 
     # Read before the database is opened: a list that cannot be read leaves no database behind.
     found = []

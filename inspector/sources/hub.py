@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from huggingface_hub.hf_api import ModelInfo
-
 from ..errors import InvalidData
 from ..formats.plan import MAX_CONFIG_BYTES, MAX_INDEX_BYTES, parse_config
 from ..formats.registry import Selection, pick_format, read_weights, reads_headers
@@ -19,6 +17,7 @@ from ..formats.tokenizer import fill_tokenizer
 from ..jsonread import loads_strict
 from ..readout import IOStats, Snapshot
 from ..repoid import RepoRef, is_sha, valid_repo_id
+from ..repoinfo import BadInfo, RepoInfo
 from ..transport.http import CdnRefused, FileMissing, HubClient
 from ..transport.ranged import HubRangeFile, range_total
 
@@ -39,40 +38,34 @@ def _resolve_url(client: HubClient, repo_id: str, revision: str, filename: str) 
     return f"{client.endpoint}/{repo_id}/resolve/{quote(revision, safe='')}/{quote(filename)}"
 
 
-def fetch_info(client: HubClient, repo_id: str, revision: str | None, io: IOStats) -> ModelInfo:
+def fetch_info(client: HubClient, repo_id: str, revision: str | None, io: IOStats) -> RepoInfo:
     path = f"/api/models/{repo_id}" + (f"/revision/{quote(revision, safe='')}" if revision else "")
     query = "&".join(f"expand={e}" for e in EXPAND)
     resp = client.get(f"{client.endpoint}{path}?{query}", what=repo_id, io=io, cap=MAX_INFO_BYTES)
     doc = loads_strict(resp.body, "model info", repo_id)
     if not isinstance(doc, dict):
         raise InvalidData("model info is not a JSON object", where=repo_id)
-    doc.setdefault("id", repo_id)
+    if not isinstance(doc.get("id"), str):
+        doc["id"] = repo_id
     try:
-        return ModelInfo(**doc)
-    except Exception as e:  # a Hub answer huggingface_hub cannot read is bad data, not a crash
-        raise InvalidData(f"unreadable model info ({type(e).__name__})", where=repo_id) from None
+        return RepoInfo.from_hub(doc)
+    except BadInfo as e:  # a Hub answer we cannot read is bad data, not a crash
+        raise InvalidData(f"unreadable model info (malformed {e})", where=repo_id) from None
 
 
-def snapshot_from_info(target: str, repo_id: str, info: ModelInfo) -> Snapshot:
-    sha = info.sha if is_sha(info.sha) else None
+def snapshot_from_info(target: str, repo_id: str, info: RepoInfo) -> Snapshot:
+    sha = info.usable_sha
     if sha is None:
         raise InvalidData("the Hub gave no commit sha (40 hex digits)", where=repo_id)
-    if isinstance(info.id, str) and info.id != repo_id and valid_repo_id(info.id):
+    if info.id != repo_id and valid_repo_id(info.id):
         repo_id = info.id  # renamed: the Hub answered for the new id; read its files there, not via redirects
-    files = [s.rfilename for s in (info.siblings or []) if isinstance(getattr(s, "rfilename", None), str)]
-    card = info.card_data.to_dict() if info.card_data is not None and hasattr(info.card_data, "to_dict") else {}
-    snap = Snapshot(target=target, source="hub", revision=sha, repo_id=repo_id, files=files, card=card,
-                    tags=list(info.tags or []), gated=bool(info.gated))
-    st = getattr(info, "safetensors", None)
-    if st is not None and isinstance(getattr(st, "parameters", None), dict):
-        params = {k: int(v) for k, v in st.parameters.items() if isinstance(v, int)}
-        if isinstance(getattr(st, "total", None), int):
-            params["total"] = st.total
-        snap.hub_params = params or None
+    snap = Snapshot(target=target, source="hub", revision=sha, repo_id=repo_id, files=list(info.files or ()),
+                    card=dict(info.card or {}), tags=list(info.tags), gated=bool(info.gated))
+    snap.hub_params = dict(info.params) if info.params else None
     return snap
 
 
-def read_hub(target: str, client: HubClient, *, headers: str = "default", info: ModelInfo | None = None,
+def read_hub(target: str, client: HubClient, *, headers: str = "default", info: RepoInfo | None = None,
              with_tokenizer: bool = False) -> Snapshot:
     """`info` may come from a listing (audit) so that no metadata call is needed."""
     ref = RepoRef.parse(target, endpoint=client.endpoint)  # a pasted URL of this endpoint counts too
@@ -81,10 +74,10 @@ def read_hub(target: str, client: HubClient, *, headers: str = "default", info: 
         return _read_hub(target, repo_id, revision, client, headers, info, with_tokenizer)
 
 
-def _read_hub(target: str, repo_id: str, revision: str | None, client: HubClient, headers: str, info: ModelInfo | None,
+def _read_hub(target: str, repo_id: str, revision: str | None, client: HubClient, headers: str, info: RepoInfo | None,
               with_tokenizer: bool) -> Snapshot:
     io = IOStats()
-    if info is None or not getattr(info, "sha", None) or info.siblings is None:
+    if info is None or not info.sha or info.files is None:
         info = fetch_info(client, repo_id, revision, io)
     snap = snapshot_from_info(target, repo_id, info)
     snap.io = io

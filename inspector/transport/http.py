@@ -335,6 +335,12 @@ class _Decoder:
         return b"".join(out)
 
 
+def warm_session() -> None:
+    """huggingface_hub's shared session, made now: its TLS context costs ~50 ms of CPU, which a warm
+    audit child spends while the parent lists and plans instead of on its first repo."""
+    get_session()
+
+
 class HubClient:
     """One per process (or audit): shares the session, the pacer and the retry policy."""
 
