@@ -38,6 +38,7 @@ class Item:
     info: RepoInfo | None = None  # from a listing
     local: bool = False
     revision: str | None = None  # a non-sha revision asked for in a list file (org/name@branch)
+    pos: int = 0  # its place in the run's recorded list (0: not recorded)
 
     @property
     def target(self) -> str:

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from conftest import SAMPLES
 
 from inspector.audit.parallel import PartSpec, run_part
+from inspector.audit.runner import in_part
 from inspector.cli import main
-from inspector.listing import in_shard
 
 QWEN3 = SAMPLES / "Qwen__Qwen3-4B__sophgo-copy"
 
@@ -47,7 +47,7 @@ def _interrupted_run(tmp_path):
 
 def test_run_part_audits_only_its_part_and_leaves_the_run_to_its_parent(tmp_path):
     db, left = _interrupted_run(tmp_path)
-    mine = {r for r in left if in_shard(r, 1, 2)}
+    mine = _part(db, 1, 2) & left
     stats, summary = run_part(PartSpec(db=db, part=(1, 2), workers=2), summary=True)
     assert stats.done == len(mine) and summary is not None
     with sqlite3.connect(db) as con:
@@ -56,13 +56,19 @@ def test_run_part_audits_only_its_part_and_leaves_the_run_to_its_parent(tmp_path
     assert left - now == left - mine and state == "running"  # the parent says when the run is done
 
 
+def _part(db, k: int, n: int) -> set[str]:
+    """The repos of part k of n, by their places in the recorded list."""
+    with sqlite3.connect(db) as con:
+        return {repo for pos, repo in con.execute("SELECT pos, repo FROM queue") if in_part(pos, k, n)}
+
+
 def test_the_hidden_part_flag_runs_the_same_part(tmp_path):
     db, left = _interrupted_run(tmp_path)
     r = run("--resume", "--db", db, "--part", "2/2", "-q")
     assert r.exit_code == 0 and r.output == "", r.output
     with sqlite3.connect(db) as con:
         now = {r for (r,) in con.execute("SELECT repo FROM results")}
-    assert left - now == {r for r in left if in_shard(r, 1, 2)}
+    assert left - now == _part(db, 1, 2) & left
 
 
 def test_a_part_of_a_listing_that_ended_empty_has_nothing_to_do(tmp_path):
@@ -109,3 +115,13 @@ def test_a_process_with_one_thread_may_fork_its_children_and_one_with_more_may_n
     finally:
         done.set()
         other.join()
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_parts_differ_by_at_most_one_repo_and_do_not_split_an_alternating_list_by_kind(n):
+    places = range(1, 302)
+    sizes = [sum(in_part(p, k, n) for p in places) for k in range(1, n + 1)]
+    assert all(sum(in_part(p, k, n) for k in range(1, n + 1)) == 1 for p in places)  # a partition
+    assert max(sizes) - min(sizes) <= 1
+    odd = [sum(in_part(p, k, n) for p in places if p % 2) for k in range(1, n + 1)]  # every other repo
+    assert min(odd) >= 151 / n * 0.8

@@ -358,3 +358,30 @@ def test_a_schema_with_text_that_is_not_utf8_is_one_line_and_the_file_is_untouch
     r = CliRunner().invoke(main, ["audit", "export", "--db", str(db), "--format", "jsonl"])
     assert r.exit_code == 1 and "damaged" in r.output and "internal error" not in r.output
     assert db.read_bytes() == data
+
+
+def test_a_repo_begun_in_any_thread_stays_in_the_journal_until_its_row_is_put(tmp_path):
+    import threading
+
+    with Store(tmp_path / "a.sqlite") as s:
+        threads = [threading.Thread(target=s.begin, args=(f"org/m{i}",)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        inflight = "SELECT repo, attempts FROM inflight ORDER BY repo"
+        assert [tuple(r) for r in s._read(inflight)] == [(f"org/m{i}", 1) for i in range(4)]
+        s.put(row("org/m0", "", "network_error"))
+        s.put(row("org/m1"))
+        assert [r[0] for r in s._read(inflight)] == ["org/m2", "org/m3"]
+
+
+def test_a_write_after_close_is_one_line_whichever_thread_makes_it(tmp_path):
+    from inspector.errors import StoreError
+
+    s = Store(tmp_path / "a.sqlite")
+    s.begin("org/a")  # this thread's journal connection, closed with the store
+    s.close()
+    for write in (lambda: s.begin("org/b"), lambda: s.put(row("org/b"))):
+        with pytest.raises(StoreError):
+            write()

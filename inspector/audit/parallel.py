@@ -78,10 +78,9 @@ def run_part(spec: PartSpec, *, summary: bool = False, rules=None) -> tuple[RunS
     the summary over the part's repos; `rules`: the RuleSet, if loaded already. A stop (SIGTERM,
     Ctrl-C) is raised as KeyboardInterrupt after the store is closed: every finished repo is committed."""
     from ..api import Inspector
-    from ..listing import in_shard
     from ..store import Store
     from ..transport.http import HubClient
-    from .runner import Audit, RunStats
+    from .runner import Audit, RunStats, in_part
     from .summary import summarize
 
     share = 1.0 / spec.part[1]
@@ -95,7 +94,7 @@ def run_part(spec: PartSpec, *, summary: bool = False, rules=None) -> tuple[RunS
         audit = Audit(insp, store, workers=spec.workers)
         if not store.queue_end() and (store.get_meta("run.listed") or "1") != "0":
             return RunStats(), None  # a listing that ended empty before this part started
-        todo = [it for it in audit.plan(None, resume=True) if in_shard(it.repo, *spec.part)]
+        todo = [it for it in audit.plan(None, resume=True) if in_part(it.pos, *spec.part)]
         more = audit.follow(spec.part, alive=_parent_alive()) if spec.follow else None
         if spec.suspects_only:
             orphans = store.orphans()
@@ -103,7 +102,7 @@ def run_part(spec: PartSpec, *, summary: bool = False, rules=None) -> tuple[RunS
         stats = audit.execute(todo, more)
         if not summary:
             return stats, None
-        return stats, summarize(store, {r for r in audit.queued_repos() if in_shard(r, *spec.part)})
+        return stats, summarize(store, audit.queued_repos(spec.part))
 
 
 def freeze_loaded() -> None:
@@ -164,9 +163,8 @@ def run_children(spec: PartSpec, todo: list[Item], processes: int, *, store: Sto
     """
     from multiprocessing.connection import wait
 
-    from ..listing import in_shard
     from ..status import USABLE
-    from .runner import RunStats
+    from .runner import RunStats, in_part
 
     per = max(1, -(-spec.workers // processes))
     spec = replace(spec, workers=per, follow=lister is not None, suspects_only=False)
@@ -217,7 +215,7 @@ def run_children(spec: PartSpec, todo: list[Item], processes: int, *, store: Sto
                 client.pacer.max_rps /= processes
         if not isolate:
             audit.workers, audit.progress = per, None
-            mine = [it for it in todo if in_shard(it.repo, 1, processes)]
+            mine = [it for it in todo if in_part(it.pos, 1, processes)]
             more = audit.follow((1, processes), alive=lister.alive) if lister is not None else None
             audit.execute(mine, more)
         while True:
