@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 from yaml.events import AliasEvent
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import validators as V
 from .errors import Location, RuleProblem
@@ -134,6 +134,20 @@ if _CParser is not None:
             _CParser.__init__(self, stream)
             yaml.constructor.SafeConstructor.__init__(self)
             yaml.resolver.Resolver.__init__(self)
+
+        def resolve(self, kind, value, implicit):
+            # A plain scalar's tag follows from its text alone, and rule files repeat their keys and
+            # values: ~19,000 scalars a start, each matched against the resolvers' regexes before.
+            if kind is ScalarNode and implicit[0]:
+                tag = _PLAIN_TAGS.get(value)
+                if tag is None:
+                    tag = super().resolve(kind, value, implicit)
+                    if len(value) <= 200 and len(_PLAIN_TAGS) < 20_000:
+                        _PLAIN_TAGS[value] = tag
+                return tag
+            return super().resolve(kind, value, implicit)
+
+    _PLAIN_TAGS: dict[str, str] = {}
 
     _FastLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
     _FastLoader.yaml_constructors = dict(_Loader.yaml_constructors)
