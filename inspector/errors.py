@@ -52,6 +52,11 @@ class BadEndpoint(SettingsError):
     """HF_ENDPOINT (or a client's endpoint) is no http(s) URL with a host."""
 
 
+class NoTransport(SettingsError):
+    """No HTTP session can be made (a CA bundle named by SSL_CERT_FILE that is not there): every Hub
+    read would fail the same way."""
+
+
 class TargetNotFound(InspectorError):
     status = "not_found"
 

@@ -1424,12 +1424,23 @@ class FakeHub:
         if bad := [e for e in expand if e not in _EXPANDABLE]:
             return _error(400, None, f'"expand" must be one of {sorted(_EXPANDABLE)}, got {bad}')
         truthy = ("1", "true", "True")
+        author, search = one.get("author"), one.get("search")
+
+        def named(r: _Repo) -> bool:  # by the id the answer will show, before its JSON is built
+            rid = r.info.get("id", r.repo_id)
+            if not isinstance(rid, str):
+                return True  # left to the filters below, on the answer itself
+            return ((not author or (rid.split("/")[0] == author and "/" in rid))
+                    and (not search or search.lower() in rid.lower()))
+
         with self._lock:
-            repos = [r for r in self._repos.values() if not r.private or self._authorized(r, token)]
+            # Only the repos the author and search keep get their JSON built: a page built every
+            # repo's under the lock (each of a bench's hundreds, for every page).
+            repos = [r for r in self._repos.values() if (not r.private or self._authorized(r, token)) and named(r)]
             models = [self._model_json(r, r.head, expand=None) for r in repos]
-        if author := one.get("author"):
+        if author:
             models = [m for m in models if m["id"].split("/")[0] == author and "/" in m["id"]]
-        if search := one.get("search"):
+        if search:
             models = [m for m in models if search.lower() in m["id"].lower()]
         for f in q.get("filter", []):
             models = [

@@ -459,3 +459,20 @@ def test_a_listing_429_with_an_absurd_retry_after_waits_at_most_the_cap(hub, qwe
     (item,) = list(list_hub(authors=["org"], client=client))
     # (recorded sleeps do not pass time, so the bucket's block shows as a second wait: real time would not)
     assert item.repo == "org/q" and MAX_WAIT in client.sleep.calls and max(client.sleep.calls) <= MAX_WAIT
+
+
+@pytest.mark.parametrize("command", [["inspect", "org/m"], ["audit", "--from", "-", "--db", "{tmp}/a.sqlite", "-q"]])
+def test_a_session_that_cannot_be_made_is_one_line_naming_the_setting(tmp_path, command):
+    """A CA bundle that is not there (SSL_CERT_FILE): one line, never an internal error, in a fresh process
+    (huggingface_hub keeps one session per process)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SSL_CERT_FILE": str(tmp_path / "no-such-bundle.pem"), "HF_ENDPOINT": "https://127.0.0.1:9",
+           "HF_HOME": str(tmp_path / "hf")}
+    env.pop("HF_HUB_OFFLINE", None)
+    r = subprocess.run([sys.executable, "-m", "inspector", *(c.replace("{tmp}", str(tmp_path)) for c in command)],
+                       env=env, input="org/m\n", capture_output=True, text=True, timeout=120)
+    assert r.returncode in (1, 2) and "SSL_CERT_FILE" in r.stderr and "internal error" not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

@@ -39,7 +39,7 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
-from ..errors import GatedTarget, InvalidData, NetworkError, TargetNotFound, TokenRejected
+from ..errors import GatedTarget, InvalidData, NetworkError, NoTransport, TargetNotFound, TokenRejected
 from ..inert import shown_url
 from ..readout import IOStats
 from .endpoint import endpoint_origin
@@ -335,10 +335,22 @@ class _Decoder:
         return b"".join(out)
 
 
+def _session():
+    """huggingface_hub's shared session; a session that cannot be made is the settings' error, one line."""
+    try:
+        return get_session()
+    except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
+        detail = " ".join(str(e).split())[:200]
+        raise NoTransport(f"cannot make an HTTP session: {type(e).__name__}: {detail} (check SSL_CERT_FILE, "
+                          "REQUESTS_CA_BUNDLE and proxy settings)") from None
+
+
 def warm_session() -> None:
     """huggingface_hub's shared session, made now: its TLS context costs ~50 ms of CPU, which a warm
-    audit child spends while the parent lists and plans instead of on its first repo."""
-    get_session()
+    audit child spends while the parent lists and plans instead of on its first repo. A session that
+    cannot be made (a CA bundle that is not there) is left to the first request, which says why."""
+    with contextlib.suppress(Exception):
+        get_session()
 
 
 class HubClient:
@@ -526,7 +538,7 @@ class HubClient:
     def _follow(self, url: str, *, what: str, io: IOStats, byte_range: tuple[int, int] | None, cap: int,
                 extra_headers: dict[str, str] | None, stop_off_hub: bool, budget: _Budget, same_origin: bool,
                 unsupported_ok: bool = False) -> Response:
-        session = _bound_session(get_session())
+        session = _bound_session(_session())
         for _hop in range(MAX_REDIRECTS + 1):
             bucket = bucket_of(url, self.origin)
             if same_origin and bucket is None:
