@@ -1,8 +1,9 @@
 """Fuzz a Hub listing page: what the audit keeps of each item, and how it stores and restores it.
 
 The input is the JSON body of one `/api/models` page. Each entry goes through `listing.listed_item`
-(what `list_hub` does with every entry of every page it fetches), then `info_to_json`/`info_from_json`
-store and restore it for `--resume`, and `snapshot_from_info` starts an inspection from one.
+(what `list_hub` does with every entry of every page it fetches), then `RepoInfo.to_json`/`from_json`
+store and restore it for `--resume` (the same info again), and `snapshot_from_info` starts an
+inspection from one.
 Malformed items (a string or null in place of a model, a string as `siblings`, odd types anywhere)
 must be skipped or end in an InspectorError (one line), never another exception. No request is made.
 """
@@ -13,7 +14,8 @@ import json
 
 from _common import run
 
-from inspector.listing import info_from_json, info_to_json, listed_item
+from inspector.listing import listed_item
+from inspector.repoinfo import RepoInfo
 from inspector.sources.hub import snapshot_from_info
 
 
@@ -26,10 +28,11 @@ def test_one_input(data: bytes) -> None:
         item = listed_item(raw)
         if item is None:
             continue
-        text = info_to_json(item.info)
-        if text is not None:
+        if item.info is not None:
+            text = item.info.to_json()
             json.loads(text)
-            info = info_from_json(text)
+            info = RepoInfo.from_json(text)
+            assert info == item.info
             snap = snapshot_from_info(item.repo, item.repo, info)
             assert all(isinstance(f, str) for f in snap.files)
 

@@ -226,7 +226,7 @@ def evaluate(facts: Facts, rules: RuleSet, only: set[str] | None = None, *, full
     # The yes/no pass (most rules fail here, most at a gate): gates, then the condition, which
     # computes a selection only when it asks for it. A rule that does not fire costs nothing more.
     for i, rule in enumerate(evaluated):
-        fires = rule.fires is not None
+        fires = rule.fires_on is not None
         for group in rule.gates if fires else ():
             for p in group:  # one of a group must hold
                 t = truth.get(p.sig)
@@ -250,5 +250,5 @@ def _complete(ev: _Evaluator, rule: Rule, holds: bool | None = None) -> RuleOutc
         outs = tuple([predicate(p) for p in sel.predicates])
         sels[name] = SelectionOutcome(name, all([o.holds for o in outs]), outs)
     if holds is None:
-        holds = rule.fires(lambda n: sels[n].holds) if rule.fires is not None else False
+        holds = rule.fires_on(lambda s: sels[s.name].holds) if rule.fires_on is not None else False
     return RuleOutcome(rule, holds, sels)

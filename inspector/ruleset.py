@@ -174,8 +174,6 @@ class Rule:
     references: tuple[str, ...] = ()
     related: tuple[dict, ...] = ()
     tags: tuple[str, ...] = ()
-    # The condition compiled over selection truths (condition.to_closure); None when it has none.
-    fires: Callable[[cond.Truth], bool] | None = field(default=None, compare=False, repr=False)
 
     @property
     def file(self) -> str:
@@ -183,7 +181,8 @@ class Rule:
 
     @cached_property
     def fires_on(self) -> Callable[[Callable[[Selection], bool]], bool] | None:
-        """The condition over the truths of the selections themselves (the engine's yes/no pass)."""
+        """The condition compiled (condition.to_closure) over the truths of the selections themselves;
+        None when the rule has none. Compiled once, when the rules load (RuleSet.compile)."""
         if self.condition is None:
             return None
         return cond.to_closure(self.condition, tuple(self.selections), self.selections)
@@ -520,6 +519,8 @@ class _Builder(ProblemLog):
         from .traits import build_traits  # trait rules share this builder's predicates and problem log
 
         self.rs.traits = build_traits(self, self.trait_docs)
+        for rule in [*self.rs.rules, *(t.rule for t in self.rs.traits.rules)]:
+            _ = rule.fires_on  # compiled now: once per load, before an audit forks its children
         for name in ("vocab_size", "hidden_size", "num_layers", "num_heads"):
             if self.rs.rules and name not in self.rs.facts:
                 self.problem(V.core_fact_undefined.CHECK, f"fact {name!r} is not defined in any facts: file", None)
@@ -641,7 +642,7 @@ class _Builder(ProblemLog):
             id=rid, votes=votes, weight=float(weight), selections=selections, condition=tree, condition_text=ctext,
             loc=raw.where("id"), description=raw.get("description", ""), status=status, author=raw.get("author", ""),
             family=raw.get("family") or votes.get("lineage"), references=tuple(refs), related=tuple(dict(r) for r in related),
-            tags=tuple(tags), fires=cond.to_closure(tree, tuple(selections)) if tree is not None else None,
+            tags=tuple(tags),
         )
 
     def selections_of(self, match: LocDict) -> dict[str, Selection]:

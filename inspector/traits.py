@@ -171,8 +171,7 @@ def _trait_rule(b: Any, it: LocDict) -> TraitRule | None:
         return None
     rule = Rule(id=rid, votes={}, weight=0.0, selections=selections, condition=tree, condition_text=ctext,
                 loc=it.where("id"), description=it.get("description", ""), status=status, author=it.get("author", ""),
-                family=trait, references=tuple(refs),  # family: the trait, so explain can group its rules
-                fires=cond.to_closure(tree, tuple(selections)) if tree is not None else None)
+                family=trait, references=tuple(refs))  # family: the trait, so explain can group its rules
     return TraitRule(rule, trait, value, value_fact, float(priority), details)
 
 

@@ -71,7 +71,8 @@ def test_a_compiled_condition_agrees_with_the_condition_language(bits, ruleset):
 
 
 def test_every_rule_is_compiled_when_the_rules_load(ruleset):
-    assert all(r.fires is not None for r in ruleset.rules if r.condition is not None)
+    rules = [*ruleset.rules, *(t.rule for t in ruleset.traits.rules)]
+    assert all("fires_on" in vars(r) and r.fires_on is not None for r in rules if r.condition is not None)
     assert all(len(p.tests) == len(p.ops) for _r, p in ruleset.predicates())
 
 
