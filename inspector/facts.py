@@ -6,6 +6,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from .formats.safetensors_header import ITEMSIZE_BITS
@@ -42,7 +43,11 @@ class TensorIndex:
     count: int = 0
     # params_of's answer: the facts and the traits both ask for it.
     params: tuple[int | None, bool, dict[str, int]] | None = field(default=None, repr=False, compare=False)
-    every_shape: bool = field(default=False, repr=False, compare=False)  # set with `params`
+
+    @cached_property
+    def every_shape(self) -> bool:
+        """Whether every tensor's shape is known (every header was read, none only named by an index)."""
+        return all(t.shape is not None for group in self.by_skeleton.values() for t in group)
 
     @classmethod
     def build(cls, tensors: dict[str, TensorInfo]) -> TensorIndex:
@@ -263,7 +268,6 @@ def _params_of(snap: Snapshot, index: TensorIndex) -> tuple[int | None, bool, di
     tensors = list(snap.tensors.values())
     dtypes = Counter([t.dtype for t in tensors if t.dtype])
     shapes = [t.shape for t in tensors if t.shape is not None]
-    index.every_shape = len(shapes) == len(tensors)
     if tensors and len(shapes) == len(tensors):
         return sum(map(math.prod, shapes)), True, dict(dtypes)  # TensorInfo.numel, without a call a tensor
     if snap.hub_params:
