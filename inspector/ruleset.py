@@ -182,7 +182,7 @@ class Rule:
     @cached_property
     def fires_on(self) -> Callable[[Callable[[Selection], bool]], bool] | None:
         """The condition compiled (condition.to_closure) over the truths of the selections themselves;
-        None when the rule has none. Compiled once, when the rules load (RuleSet.compile)."""
+        None when the rule has none. Compiled once, when the rules load (at the end of load_ruleset)."""
         if self.condition is None:
             return None
         return cond.to_closure(self.condition, tuple(self.selections), self.selections)

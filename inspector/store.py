@@ -342,17 +342,13 @@ class Store:
                 self.db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
                                           check_same_thread=False, isolation_level=None, timeout=30)
             else:
-                # A URI connection: merge ATTACHes its sources by read-only URIs.
-                self.db = sqlite3.connect(self.path.resolve().as_uri(), uri=True, check_same_thread=False,
-                                          isolation_level=None, timeout=30)
+                self.db = self._writer()
             self.db.row_factory = sqlite3.Row
             # Text that is not UTF-8 (a foreign writer) costs its own value, not the whole read.
             self.db.text_factory = _decode
             if not readonly:
-                # WAL: readers (the report, an export) never block the running audit. synchronous=NORMAL
-                # keeps every commit across a killed process (only an OS crash could lose the last ones).
+                # WAL (the file's, once set): readers (the report, an export) never block the running audit.
                 self.db.execute("PRAGMA journal_mode=WAL")
-                self.db.execute("PRAGMA synchronous=NORMAL")
                 for stmt in DDL:
                     self.db.execute(stmt)
                 have = {r[1] for r in self.db.execute("PRAGMA table_info(results)")}
@@ -376,6 +372,15 @@ class Store:
             self.db.close()
             raise UsageError(f"audit database schema_version {version[:20]}, this inspector writes {SCHEMA_VERSION}",
                              where=str(path))
+
+    def _writer(self) -> sqlite3.Connection:
+        """A connection that writes: the shared one, and each worker thread's journal connection."""
+        # A URI connection: merge ATTACHes its sources by read-only URIs.
+        db = sqlite3.connect(self.path.resolve().as_uri(), uri=True, check_same_thread=False, isolation_level=None,
+                             timeout=30)
+        # Per connection: keeps every commit across a killed process (only an OS crash could lose the last ones).
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
 
     def close(self) -> None:
         # Under the lock: a worker thread of an audit that stopped early may still be inside a write,
@@ -479,11 +484,8 @@ class Store:
     def put(self, row: Row) -> None:
         """One statement per repo, so one transaction: the row, and by this connection's trigger the
         end of a sha-less failure it supersedes and of its entry in the journal of repos in flight.
-
-        One statement, not three: between statements a thread waits for the interpreter lock while
-        holding SQLite's write lock, and the other processes of the audit waited for it in SQLite's
-        busy sleeps (1, 2, 5, 10... ms): a repo's journal entry took 22-32 ms on average, p90 60-76 ms,
-        of a repo's ~110 ms in flight (300 repos, two children)."""
+        One statement, not three in a transaction: no wait for the interpreter lock between them while
+        SQLite's write lock, which the audit's other processes wait for, is held."""
         with self.lock, self._guard():
             if not self._put_trigger:
                 # TEMP: this connection's only (a merge's INSERT ... SELECT keeps its own rules).
@@ -564,9 +566,7 @@ class Store:
         every read); SQLite orders the connections' one-statement writes itself."""
         journal = getattr(self._local, "journal", None)
         if journal is None:
-            db = sqlite3.connect(self.path.resolve().as_uri(), uri=True, check_same_thread=False, isolation_level=None,
-                                 timeout=30)
-            db.execute("PRAGMA synchronous=NORMAL")  # per connection; WAL is the file's already
+            db = self._writer()
             journal = _Journal(db, threading.Lock())
             with self.lock:
                 if self._closed:  # as a write on the closed shared connection raises

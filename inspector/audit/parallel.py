@@ -47,8 +47,8 @@ MAX_RESTARTS = 8
 def auto_processes(repos: int, workers: int, *, forked: bool = False) -> int:
     """`processes="auto"`: one per core (at most 4, each with at least 4 workers) from AUTO_MIN_REPOS
     repos, or from AUTO_MIN_REPOS_FORKED when the children are `forked` from this process. More
-    processes than cores did not pay: 300 repos, 16 workers, 2 cores: 2, 3 and 4 processes audited
-    them at the same pace, 3 and 4 with 15% more CPU."""
+    processes than cores did not pay: 300 repos, 16 workers, 2 cores: 3 or 4 processes audited them
+    within 5% of 2 (faster in one sitting, slower in another) with 7-15% more CPU."""
     if repos < (AUTO_MIN_REPOS_FORKED if forked else AUTO_MIN_REPOS):
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -307,19 +307,19 @@ class WarmChild:
     """A child started before the run is planned, which then audits the part `take` sends it (a small
     audit does not wait for a cold start after planning). Ended unused by `close` (or this process's end).
 
-    With `rules` (this process has loaded them) and no other thread here, it is forked: it shares this
-    process's imports and rules instead of loading its own (on two cores three interpreters loading at
-    once cost an audit of a few hundred repos a quarter of its time). Otherwise it is spawned and
-    loads them while this process plans."""
+    With `rules` (this process has loaded them; warm_children passes them only when a fork is safe),
+    it is forked: it shares this process's imports and rules instead of loading its own (on two cores
+    three interpreters loading at once cost an audit of a few hundred repos a quarter of its time).
+    Otherwise it is spawned and loads them while this process plans."""
 
     def __init__(self, spec: PartSpec, k: int = 1, rules=None) -> None:
         import multiprocessing
 
-        self.forked = fork = rules is not None and single_threaded()
-        ctx = multiprocessing.get_context("fork" if fork else "spawn")
+        self.forked = rules is not None
+        ctx = multiprocessing.get_context("fork" if self.forked else "spawn")
         go, self._go = ctx.Pipe(duplex=False)
         reader, writer = ctx.Pipe(duplex=False)
-        args = (spec, writer, os.getpid(), go, rules if fork else None)
+        args = (spec, writer, os.getpid(), go, rules)
         self.process = ctx.Process(target=_child, args=args, name=f"audit-part-{k}")
         self.process.start()
         go.close()
@@ -362,12 +362,13 @@ def single_threaded() -> bool:
 def warm_children(spec: PartSpec, processes: int | None, repos: int | None, rules=None) -> list[WarmChild]:
     """As many warm children as the run will likely have parts: `processes` when fixed, else what
     `auto_processes` gives for `repos` (None: not known before listing, so as many as a large run).
-    `rules`: this process's, for children forked from it. A spawned child takes ~0.5 s to import and
-    load rules: one started after the listing had shown the run large left its workers idle for that
-    long. Those a small run does not use are ended unused."""
-    forked = rules is not None and single_threaded()
-    n = processes or auto_processes(AUTO_MIN_REPOS if repos is None else repos, spec.workers, forked=forked)
-    return [WarmChild(spec, k, rules) for k in range(1, n + 1)]
+    `rules`: this process's, for children forked from it when it runs no other thread. A spawned child
+    takes ~0.5 s to import and load rules: one started after the listing had shown the run large left
+    its workers idle for that long. Those a small run does not use are ended unused."""
+    shared = rules if rules is not None and single_threaded() else None  # forking adds no thread
+    n = processes or auto_processes(AUTO_MIN_REPOS if repos is None else repos, spec.workers,
+                                    forked=shared is not None)
+    return [WarmChild(spec, k, shared) for k in range(1, n + 1)]
 
 
 def _child(spec: PartSpec, errors, parent: int, go=None, rules=None) -> None:

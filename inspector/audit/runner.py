@@ -173,7 +173,7 @@ class Audit:
         indexed reads, ~0.1 ms): a child waiting for the listing's first page otherwise started on it
         up to `poll` late."""
         pos = self._queue_pos
-        wait = min(poll, 0.005)
+        wait = first = min(poll, 0.005)
         while True:
             # The state before the rows: a listing marked ended has recorded all its rows.
             state = self.store.get_meta("run.listed") or "1"
@@ -183,7 +183,7 @@ class Audit:
                 if part is None or in_part(pos, *part):
                     yield _from_queue(*q)
             if rows:
-                wait = min(poll, 0.005)
+                wait = first
                 continue
             if state != "0" or not alive():
                 return

@@ -40,7 +40,7 @@ from huggingface_hub.errors import (
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
 from ..errors import GatedTarget, InvalidData, NetworkError, NoTransport, TargetNotFound, TokenRejected
-from ..inert import shown_url
+from ..inert import inert, shown_url
 from ..readout import IOStats
 from .endpoint import endpoint_origin
 
@@ -340,8 +340,7 @@ def _session():
     try:
         return get_session()
     except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
-        detail = " ".join(str(e).split())[:200]
-        raise NoTransport(f"cannot make an HTTP session: {type(e).__name__}: {detail} (check SSL_CERT_FILE, "
+        raise NoTransport(f"cannot make an HTTP session: {type(e).__name__}: {inert(str(e), 200)} (check SSL_CERT_FILE, "
                           "REQUESTS_CA_BUNDLE and proxy settings)") from None
 
 
